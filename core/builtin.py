@@ -1,0 +1,45 @@
+"""The core's own contributions, made through the same hooks as any plugin."""
+
+from pathlib import Path
+
+from core.contrib import NavItem, PluginInfo
+from core.hookspecs import hookimpl
+from core.i18n import N_
+from core.roles import CORE_ROLES
+
+
+@hookimpl
+def qinqing_plugin_info():
+    return PluginInfo(name="core", title=N_("Cases and accountability"), optional=False)
+
+
+@hookimpl
+def qinqing_roles():
+    return CORE_ROLES
+
+
+@hookimpl
+def qinqing_navigation(tenant, user):
+    return [
+        NavItem(N_("Home"), "", order=0),
+        NavItem(N_("Notifications"), "notifications/", order=90),
+    ]
+
+
+@hookimpl
+def qinqing_template_dirs():
+    return [Path(__file__).resolve().parent / "templates"]
+
+
+@hookimpl
+def qinqing_actors():
+    from workers import core_actors
+
+    return core_actors.ACTORS
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    from workers import core_actors
+
+    return core_actors.JOBS

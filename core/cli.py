@@ -1,0 +1,316 @@
+"""The `qinqing` command: serve, worker, scheduler, migrate, demo, tenant …, user …"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from core.config import ConfigError
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _settings():
+    from core.config import get_settings
+
+    return get_settings()
+
+
+async def _check_database() -> None:
+    from core.db import check_reachable, current_engine
+
+    await check_reachable(current_engine())
+
+
+# -- migrate --------------------------------------------------------------------------------------
+
+async def migrate() -> list[str]:
+    """Run every app's migrations as the owner, then (PostgreSQL) apply row-level security."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.engine.postgres import PostgresEngine
+
+    from core.db import current_engine
+
+    engine = current_engine()
+    await _check_database()
+    if not isinstance(engine, PostgresEngine):
+        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+    result = await run_forwards(app_name="all", fake=False)
+    if not result.success:
+        _fail(f"migrations failed: {result.message}", 1)
+    if isinstance(engine, PostgresEngine):
+        import asyncpg
+
+        from core.rls import apply_rls
+
+        conn = await asyncpg.connect(**engine.config)
+        try:
+            return await apply_rls(conn, _settings().app_role)
+        finally:
+            await conn.close()
+    return []
+
+
+def cmd_migrate(args) -> None:
+    tables = asyncio.run(migrate())
+    print("migrations applied" + (f"; row-level security on {len(tables)} tables" if tables else ""))
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+def demo_password() -> tuple[str, bool]:
+    settings = _settings()
+    if settings.demo_password:
+        return settings.demo_password, False
+    path = settings.var_dir / "demo_password"
+    if path.exists():
+        return path.read_text().strip(), True
+    import secrets
+
+    password = secrets.token_urlsafe(9)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password, True
+
+
+def cmd_demo(args) -> None:
+    from tenants.demo import load_demo
+    from workers.broker import setup_broker
+    from workers.relay import drain
+
+    password, generated = demo_password()
+
+    async def run():
+        await _check_database()
+        setup_broker()
+        accounts = await load_demo(password)
+        if setup_broker().__class__.__name__ == "StubBroker":
+            await drain()
+        return accounts
+
+    accounts = asyncio.run(run())
+    print("demo tenants loaded:")
+    for slug, names in accounts.items():
+        print(f"  {slug}: {', '.join(names)}")
+    where = " (generated; set DEMO_PASSWORD to choose it)" if generated else " (DEMO_PASSWORD)"
+    print(f"demo password for every account: {password}{where}")
+
+
+# -- serve, worker, scheduler ------------------------------------------------------------------
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    settings = _settings()
+    asyncio.run(_check_database())
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.demo_banner:
+        password, _ = demo_password()
+        print(f"qinqing is serving on http://{host}:{port}/  (Luqiao: http://{host}:{port}/t/luqiao/)")
+        print(f"demo logins: <role>@<tenant>, e.g. dispatcher@luqiao, handler@luqiao, company@luqiao, "
+              f"dispatcher@pengjie, dispatcher@jiaojiang — password: {password}")
+    else:
+        print(f"qinqing is serving on http://{host}:{port}/")
+    sys.stdout.flush()
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=args.workers or None,
+                log_level="warning", proxy_headers=True)
+
+
+def cmd_worker(args) -> None:
+    import signal
+    import threading
+
+    from dramatiq import Worker
+
+    from workers.broker import setup_broker
+
+    settings = _settings()
+    if not settings.broker_url:
+        _fail("BROKER_URL: unset — without a broker the worker runs inside `qinqing serve`")
+    asyncio.run(_check_database())
+    broker = setup_broker(settings)
+    worker = Worker(broker, worker_threads=args.threads)
+    worker.start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"worker started ({args.threads} threads) on {settings.broker_kind}")
+    sys.stdout.flush()
+    stop.wait()
+    worker.stop()
+    broker.close()
+
+
+def cmd_scheduler(args) -> None:
+    import signal
+
+    from core.db import close_pool, start_pool
+    from workers.broker import setup_broker
+    from workers.scheduler import run_forever
+
+    async def run():
+        await _check_database()
+        await start_pool()
+        setup_broker()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("scheduler started")
+        sys.stdout.flush()
+        try:
+            await run_forever(stop, interval=args.interval)
+        finally:
+            await close_pool()
+
+    asyncio.run(run())
+
+
+# -- tenant -------------------------------------------------------------------------------------
+
+def cmd_tenant(args) -> None:
+    from tenants.manifest import ManifestError
+
+    async def run():
+        await _check_database()
+        if args.tenant_command == "list":
+            from core.plugins import get_plugin_manager
+            from tenants.registry import all_tenants
+
+            manager = get_plugin_manager()
+            for t in await all_tenants():
+                plugins = ",".join(sorted(manager.enabled_for(t) - {"core"})) or "-"
+                state = "active" if t.active else "inactive"
+                print(f"{t.slug:<16} {t.kind:<9} {state:<8} plugins={plugins:<28} {t.name_zh}")
+        elif args.tenant_command == "apply":
+            from tenants.onboarding import apply_manifest
+
+            text = Path(args.file).read_text(encoding="utf-8")
+            result = await apply_manifest(text)
+            print(f"tenant {result.tenant.slug} {'created' if result.created else 'updated'}")
+            for username, password in result.new_passwords.items():
+                print(f"  new user {username} password: {password}")
+        else:
+            from tenants.onboarding import set_plugin
+
+            tenant = await set_plugin(args.slug, args.plugin, args.tenant_command == "enable-plugin")
+            print(f"tenant {tenant.slug} plugins: {', '.join(tenant.plugins) or '-'}")
+
+    try:
+        asyncio.run(run())
+    except ManifestError as exc:
+        print("error: the manifest was rejected, nothing was applied:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(1)
+    except FileNotFoundError as exc:
+        _fail(f"no such file: {exc.filename}", 1)
+
+
+# -- user ---------------------------------------------------------------------------------------
+
+def cmd_user(args) -> None:
+    async def run():
+        from core.tables import User
+        from tenants.registry import load_tenant
+        from tenants.scope import tenant_scope
+
+        await _check_database()
+        tenant = await load_tenant(args.tenant)
+        if tenant is None:
+            _fail(f"no tenant {args.tenant!r}", 1)
+        async with tenant_scope(tenant):
+            if args.user_command == "create":
+                from core.plugins import get_plugin_manager
+                from tenants.onboarding import ensure_membership, ensure_user
+
+                if args.role not in get_plugin_manager().roles:
+                    _fail(f"unknown role {args.role!r}", 1)
+                password = args.password or os.environ.get("QINQING_NEW_PASSWORD") or __import__("secrets").token_urlsafe(12)
+                user_id, created = await ensure_user(args.username, args.display_name or args.username, password)
+                await ensure_membership(user_id, args.role, None, None)
+                print(f"user {args.username} {'created' if created else 'exists'}; role {args.role} on {tenant.slug}")
+                if created and not args.password:
+                    print(f"password: {password}")
+            else:
+                from web.identity import create_token
+
+                row = await User.select(User.id).where(User.username == args.username).first()
+                if row is None:
+                    _fail(f"no user {args.username!r}", 1)
+                print(await create_token(row["id"], args.name))
+
+    asyncio.run(run())
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qinqing", description="亲清 — government–enterprise accountability platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the web application")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=0, help="web worker processes")
+    p.add_argument("--demo-banner", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a background worker (needs BROKER_URL)")
+    p.add_argument("--threads", type=int, default=4)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="run the scheduler and the outbox relay")
+    p.add_argument("--interval", type=float, default=1.0)
+    p.set_defaults(func=cmd_scheduler)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo tenants and accounts").set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("tenant", help="manage tenants")
+    tsub = p.add_subparsers(dest="tenant_command", required=True)
+    tsub.add_parser("list")
+    a = tsub.add_parser("apply")
+    a.add_argument("file")
+    for name in ("enable-plugin", "disable-plugin"):
+        a = tsub.add_parser(name)
+        a.add_argument("slug")
+        a.add_argument("plugin")
+    p.set_defaults(func=cmd_tenant)
+
+    p = sub.add_parser("user", help="manage users")
+    usub = p.add_subparsers(dest="user_command", required=True)
+    a = usub.add_parser("create")
+    a.add_argument("username")
+    a.add_argument("--tenant", required=True)
+    a.add_argument("--role", required=True)
+    a.add_argument("--display-name")
+    a.add_argument("--password")
+    a = usub.add_parser("token", help="print a new API token for a user")
+    a.add_argument("username")
+    a.add_argument("--tenant", required=True)
+    a.add_argument("--name", default="cli")
+    p.set_defaults(func=cmd_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "migrate":
+        os.environ["QINQING_DB_OWNER"] = "1"
+    try:
+        _settings()
+        args.func(args)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

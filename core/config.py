@@ -1,0 +1,175 @@
+"""Configuration from environment variables and an optional `.env` file.
+
+Every setting has a default that gives the embedded set-up (SQLite + in-process worker).
+A wrong value stops start-up with a `ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    engine: str  # "sqlite" or "postgres"
+    path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str | None = None
+    database: str = "qinqing"
+
+    def asyncpg_config(self) -> dict:
+        config = {"host": self.host, "port": self.port, "user": self.user, "database": self.database}
+        if self.password:
+            config["password"] = self.password
+        return config
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database: DatabaseURL
+    database_url: str
+    broker_url: str | None
+    secret_key: str
+    host: str
+    port: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_from: str
+    demo_password: str | None
+    app_role: str = "qinqing_app"
+    max_body_bytes: int = 25 * 1024 * 1024
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def broker_kind(self) -> str:
+        if not self.broker_url:
+            return "stub"
+        return urlparse(self.broker_url).scheme.split("+")[0].replace("rediss", "redis").replace("amqps", "amqp")
+
+
+def parse_database_url(url: str, var_dir: Path) -> DatabaseURL:
+    parsed = urlparse(url)
+    scheme = parsed.scheme
+    if scheme == "sqlite":
+        raw = url[len("sqlite://"):]
+        if raw.startswith("/"):
+            raw = raw[1:] if not raw.startswith("//") else raw[1:]
+        if not raw or raw == ":memory:":
+            raise ConfigError("DATABASE_URL", "SQLite needs a file path, e.g. sqlite:///var/qinqing.db")
+        path = Path(raw)
+        if not path.is_absolute():
+            path = ROOT / path
+        return DatabaseURL(engine="sqlite", path=path)
+    if scheme in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        database = (parsed.path or "/").lstrip("/") or "qinqing"
+        try:
+            port = parsed.port or 5432
+        except ValueError as exc:
+            raise ConfigError("DATABASE_URL", f"bad port ({exc})") from None
+        return DatabaseURL(
+            engine="postgres",
+            host=parsed.hostname or "127.0.0.1",
+            port=port,
+            user=unquote(parsed.username) if parsed.username else "postgres",
+            password=unquote(parsed.password) if parsed.password else None,
+            database=database,
+        )
+    raise ConfigError(
+        "DATABASE_URL",
+        f"unknown scheme {scheme!r}; use sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+    )
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, got {value!r}") from None
+    if number <= 0 or number > 65535 and name.endswith("PORT"):
+        raise ConfigError(name, f"out of range: {number}")
+    return number
+
+
+def _secret_key(var_dir: Path, env: dict) -> str:
+    given = env.get("SECRET_KEY")
+    if given:
+        if len(given) < 16:
+            raise ConfigError("SECRET_KEY", "must be at least 16 characters")
+        return given
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Read settings; `env` defaults to the process environment plus `.env`."""
+    if env is None:
+        from dotenv import dotenv_values
+
+        env = {**{k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}, **os.environ}
+    var_dir = Path(env.get("QINQING_VAR_DIR") or ROOT / "var")
+    database_url = env.get("DATABASE_URL") or "sqlite:///var/qinqing.db"
+    database = parse_database_url(database_url, var_dir)
+    broker_url = env.get("BROKER_URL") or None
+    if broker_url:
+        scheme = urlparse(broker_url).scheme
+        if scheme not in {"redis", "rediss", "amqp", "amqps"}:
+            raise ConfigError("BROKER_URL", f"unknown scheme {scheme!r}; use redis://… or amqp://…, or leave it unset")
+    return Settings(
+        var_dir=var_dir,
+        database=database,
+        database_url=database_url,
+        broker_url=broker_url,
+        secret_key=_secret_key(var_dir, env),
+        host=env.get("HOST") or "127.0.0.1",
+        port=_int(env, "PORT", 8000),
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=_int(env, "SMTP_PORT", 25),
+        smtp_user=env.get("SMTP_USER") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_from=env.get("SMTP_FROM") or "qinqing@localhost",
+        demo_password=env.get("DEMO_PASSWORD") or None,
+        app_role=env.get("DATABASE_APP_ROLE") or "qinqing_app",
+    )
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def reset_settings() -> None:
+    global _settings
+    _settings = None

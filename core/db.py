@@ -1,0 +1,92 @@
+"""Database engines: SQLite (embedded default) or PostgreSQL, chosen by `DATABASE_URL`.
+
+On PostgreSQL the application connects with the `role` startup setting set to an application
+role that owns no table, so row-level security applies to it; only `qinqing migrate` connects as
+the owner.  On SQLite every connection gets a busy timeout and the file runs in WAL mode.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from core.config import ConfigError, Settings, get_settings
+
+OWNER_ENV = "QINQING_DB_OWNER"
+
+
+def as_owner() -> bool:
+    return os.environ.get(OWNER_ENV) == "1"
+
+
+def make_engine(settings: Settings | None = None, owner: bool | None = None) -> Engine:
+    settings = settings or get_settings()
+    owner = as_owner() if owner is None else owner
+    db = settings.database
+    if db.engine == "sqlite":
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(db.path), timeout=30)
+    config = db.asyncpg_config()
+    if not owner:
+        config["server_settings"] = {"role": settings.app_role}
+    return PostgresEngine(config=config, log_queries=False)
+
+
+def is_postgres(engine: Engine | None = None) -> bool:
+    engine = engine or current_engine()
+    return isinstance(engine, PostgresEngine)
+
+
+def current_engine() -> Engine:
+    from piccolo.engine import engine_finder
+
+    return engine_finder()
+
+
+async def check_reachable(engine: Engine) -> None:
+    """Raise ConfigError naming DATABASE_URL if the database cannot be reached."""
+    try:
+        if isinstance(engine, PostgresEngine):
+            import asyncpg
+
+            conn = await asyncpg.connect(**{k: v for k, v in engine.config.items() if k != "server_settings"}, timeout=5)
+            await conn.close()
+        else:
+            await engine._run_in_new_connection("SELECT 1")
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any connection failure is a configuration problem here
+        raise ConfigError("DATABASE_URL", f"database unreachable ({exc.__class__.__name__}: {exc})") from None
+
+
+@asynccontextmanager
+async def write_transaction():
+    """A transaction for writes: IMMEDIATE on SQLite (no 'database is locked' on upgrade)."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
+            yield tx
+    else:
+        async with engine.transaction() as tx:
+            yield tx
+
+
+def in_transaction() -> bool:
+    engine = current_engine()
+    return engine.current_transaction.get() is not None
+
+
+async def start_pool() -> None:
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def close_pool() -> None:
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()

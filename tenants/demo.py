@@ -1,0 +1,44 @@
+"""Demo tenants (演示租户): the three demo manifests, one account per role per tenant, and the
+demo data each enabled module contributes."""
+
+from __future__ import annotations
+
+from core.plugins import get_plugin_manager
+from core.tables import Category, Department, Section
+from tenants.manifest import demo_manifest_paths
+from tenants.onboarding import apply_manifest, ensure_membership, ensure_user
+from tenants.scope import scoped, tenant_scope
+
+DEPARTMENT_ROLES = {"handler", "section_head", "leader", "dept_head"}
+
+
+async def load_demo(password: str) -> dict[str, list[str]]:
+    """Apply the demo manifests and create `<role>@<slug>` accounts; returns usernames per tenant."""
+    accounts: dict[str, list[str]] = {}
+    manager = get_plugin_manager()
+    for path in demo_manifest_paths():
+        result = await apply_manifest(path.read_text(encoding="utf-8"), default_password=password)
+        tenant = result.tenant
+        enabled = manager.enabled_for(tenant)
+        async with tenant_scope(tenant):
+            first = await scoped(Category).select(Category.lead_department).order_by(Category.id).first()
+            dept_id = first["lead_department"] if first else None
+            section = await scoped(Section).select(Section.id).where(Section.department == dept_id).order_by(
+                Section.id).first() if dept_id else None
+            dept_name = (await scoped(Department).select(Department.name_zh).where(
+                Department.id == dept_id).first() or {}).get("name_zh", "") if dept_id else ""
+            names = []
+            for key, role in manager.roles.items():
+                if manager.role_plugin(key) not in enabled:
+                    continue
+                username = f"{key}@{tenant.slug}"
+                in_dept = key in DEPARTMENT_ROLES
+                display = f"{dept_name if in_dept else tenant.name_zh} · {key}"
+                user_id, _ = await ensure_user(username, display, password)
+                await ensure_membership(user_id, key, dept_id if key != "company" else None,
+                                        section["id"] if (section and in_dept) else None)
+                names.append(username)
+            for _, loader in manager.demo_loaders(tenant):
+                await loader()
+        accounts[tenant.slug] = names
+    return accounts

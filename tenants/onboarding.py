@@ -1,0 +1,143 @@
+"""Onboarding (入驻): applying a manifest creates or updates a tenant, idempotently, in one
+transaction.  Departments, sections, categories and users are matched by code or username and
+updated in place; nothing is deleted (cases may refer to it)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from core.db import write_transaction
+from core.plugins import get_plugin_manager
+from core.tables import Category, Department, Membership, Section, User
+from tenants.manifest import Manifest, ManifestError, check_manifest, parse_manifest
+from tenants.scope import TenantContext, scoped, tenant_scope
+from tenants.tables import Tenant
+
+
+@dataclass
+class ApplyResult:
+    tenant: TenantContext
+    created: bool
+    new_passwords: dict[str, str] = field(default_factory=dict)
+
+
+async def validate(text: str) -> Manifest:
+    """Parse and check a manifest against the registry; raises ManifestError listing every problem."""
+    manifest = parse_manifest(text)
+    manager = get_plugin_manager()
+    districts = {r["slug"] for r in await Tenant.select(Tenant.slug).where(Tenant.kind == "district")}
+    problems = check_manifest(manifest, set(manager.optional_names()), set(manager.roles), districts)
+    if problems:
+        raise ManifestError(problems)
+    return manifest
+
+
+async def apply_manifest(text: str, default_password: str | None = None) -> ApplyResult:
+    manifest = await validate(text)
+    async with write_transaction():
+        return await _apply(manifest, default_password)
+
+
+async def _apply(m: Manifest, default_password: str | None) -> ApplyResult:
+    parent_id = None
+    if m.parent:
+        parent_id = (await Tenant.select(Tenant.id).where(Tenant.slug == m.parent).first())["id"]
+    values = {
+        Tenant.name_zh: m.name_zh, Tenant.name_en: m.name_en, Tenant.kind: m.kind, Tenant.parent: parent_id,
+        Tenant.plugins: json.dumps(sorted(set(m.plugins))), Tenant.settings: json.dumps(m.settings, ensure_ascii=False),
+        Tenant.hosts: json.dumps(m.hosts),
+    }
+    row = await Tenant.select(Tenant.id).where(Tenant.slug == m.slug).first()
+    created = row is None
+    if created:
+        await Tenant.insert(Tenant(slug=m.slug, **{c._meta.name: v for c, v in values.items()}))
+    else:
+        await Tenant.update(values).where(Tenant.slug == m.slug)
+    tenant = TenantContext.from_row(await Tenant.select().where(Tenant.slug == m.slug).first())
+    result = ApplyResult(tenant=tenant, created=created)
+    async with tenant_scope(tenant):
+        departments, sections = await _apply_departments(m)
+        await _apply_categories(m, departments)
+        await _apply_users(m, departments, sections, default_password, result)
+    return result
+
+
+async def _upsert(table, match, values: dict):
+    existing = await scoped(table).objects().where(match).first()
+    if existing is None:
+        row = scoped(table).new(**values)
+        await row.save()
+        return row
+    for key, value in values.items():
+        setattr(existing, key, value)
+    await existing.save()
+    return existing
+
+
+async def _apply_departments(m: Manifest):
+    departments, sections = {}, {}
+    for d in m.departments:
+        dept = await _upsert(Department, Department.code == d.code,
+                             {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en})
+        departments[d.code] = dept.id
+        for s in d.sections:
+            sec = await _upsert(Section, (Section.department == dept.id) & (Section.code == s.code),
+                                {"department": dept.id, "code": s.code, "name_zh": s.name_zh, "name_en": s.name_en})
+            sections[(d.code, s.code)] = sec.id
+    return departments, sections
+
+
+async def _apply_categories(m: Manifest, departments: dict[str, int]) -> None:
+    for c in m.categories:
+        await _upsert(Category, Category.code == c.code, {
+            "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "lead_department": departments[c.lead],
+            "co_departments": json.dumps(c.co), "deadline_days": c.deadline_days,
+        })
+
+
+async def ensure_user(username: str, display_name: str, password: str, email: str = "") -> tuple[int, bool]:
+    from web.identity import hash_password
+
+    row = await User.select(User.id).where(User.username == username).first()
+    if row:
+        return row["id"], False
+    user = User(username=username, display_name=display_name, email=email, password_hash=hash_password(password))
+    await user.save()
+    return user.id, True
+
+
+async def ensure_membership(user_id: int, role: str, department_id: int | None, section_id: int | None) -> None:
+    existing = await scoped(Membership).objects().where((Membership.user == user_id) & (Membership.role == role)).first()
+    if existing is None:
+        await scoped(Membership).add(user=user_id, role=role, department=department_id, section=section_id)
+    elif (existing.department, existing.section) != (department_id, section_id):
+        existing.department, existing.section = department_id, section_id
+        await existing.save([Membership.department, Membership.section])
+
+
+async def _apply_users(m: Manifest, departments, sections, default_password, result: ApplyResult) -> None:
+    for u in m.users:
+        password = u.password or default_password or secrets.token_urlsafe(12)
+        user_id, created = await ensure_user(u.username, u.display_name, password, u.email)
+        if created and not (u.password or default_password):
+            result.new_passwords[u.username] = password
+        dept = departments.get(u.department) if u.department else None
+        section = sections.get((u.department, u.section)) if u.section else None
+        for role in u.roles:
+            await ensure_membership(user_id, role, dept, section)
+
+
+async def set_plugin(slug: str, plugin: str, enabled: bool) -> TenantContext:
+    manager = get_plugin_manager()
+    if plugin not in manager.optional_names():
+        raise ManifestError([f"plugins: unknown plugin {plugin!r}"])
+    async with write_transaction():
+        row = await Tenant.select().where(Tenant.slug == slug).first()
+        if row is None:
+            raise ManifestError([f"slug: no tenant {slug!r}"])
+        plugins = set(json.loads(row["plugins"] or "[]"))
+        plugins = plugins | {plugin} if enabled else plugins - {plugin}
+        await Tenant.update({Tenant.plugins: json.dumps(sorted(plugins))}).where(Tenant.slug == slug)
+        return TenantContext.from_row(await Tenant.select().where(Tenant.slug == slug).first())

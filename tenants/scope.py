@@ -1,0 +1,179 @@
+"""Tenant scoping: the one layer that adds the tenant to every query (租户隔离).
+
+A request (or a background message) enters a tenant with :func:`tenant_scope`; inside it,
+:func:`scoped` gives queries on a tenant-owned table that always carry the tenant filter, and
+inserts that always carry the tenant id.  On PostgreSQL the scope's transaction also sets
+``app.tenant_id`` with ``set_config(..., true)``, which row-level security checks a second time.
+No handler filters by tenant by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
+
+from core.db import current_engine
+
+
+class NoTenant(RuntimeError):
+    """Tenant-owned data was touched outside a tenant scope."""
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    id: int
+    slug: str
+    name_zh: str
+    name_en: str
+    kind: str
+    parent_id: int | None
+    plugins: tuple[str, ...] = ()
+    settings: dict = field(default_factory=dict)
+    active: bool = True
+
+    @classmethod
+    def from_row(cls, row: dict) -> "TenantContext":
+        return cls(
+            id=row["id"],
+            slug=row["slug"],
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            kind=row["kind"],
+            parent_id=row.get("parent"),
+            plugins=tuple(json.loads(row.get("plugins") or "[]")),
+            settings=json.loads(row.get("settings") or "{}"),
+            active=bool(row.get("active", True)),
+        )
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name_zh
+
+
+_current: ContextVar[TenantContext | None] = ContextVar("current_tenant", default=None)
+
+
+def current_tenant() -> TenantContext:
+    tenant = _current.get()
+    if tenant is None:
+        raise NoTenant("no tenant in scope")
+    return tenant
+
+
+def current_tenant_or_none() -> TenantContext | None:
+    return _current.get()
+
+
+@asynccontextmanager
+async def tenant_scope(tenant: TenantContext, write: bool = True):
+    """Enter `tenant` in one transaction; set `app.tenant_id` for row-level security."""
+    token = _current.set(tenant)
+    engine = current_engine()
+    try:
+        if isinstance(engine, SQLiteEngine):
+            kind = TransactionType.immediate if write else TransactionType.deferred
+            async with engine.transaction(transaction_type=kind):
+                yield tenant
+        else:
+            async with engine.transaction():
+                await _set_pg_tenant(engine, tenant.id)
+                yield tenant
+    finally:
+        _current.reset(token)
+
+
+async def _set_pg_tenant(engine: PostgresEngine, tenant_id: int) -> None:
+    tx = engine.current_transaction.get()
+    await tx.connection.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+
+
+T = TypeVar("T", bound=Table)
+
+
+def is_tenant_owned(table: type[Table]) -> bool:
+    return any(c._meta.db_column_name == "tenant_id" for c in table._meta.columns)
+
+
+class Scoped(Generic[T]):
+    """Queries on a tenant-owned table, always filtered by (and written with) the tenant."""
+
+    def __init__(self, table: type[T]):
+        if not is_tenant_owned(table):
+            raise TypeError(f"{table.__name__} is not tenant-owned")
+        self.table = table
+
+    def _tid(self) -> int:
+        return current_tenant().id
+
+    def _where(self):
+        return self.table.tenant_id == self._tid()
+
+    def select(self, *columns, **kwargs):
+        return self.table.select(*columns, **kwargs).where(self._where())
+
+    def objects(self, *prefetch):
+        return self.table.objects(*prefetch).where(self._where())
+
+    def count(self):
+        return self.table.count().where(self._where())
+
+    def exists(self):
+        return self.table.exists().where(self._where())
+
+    async def get(self, pk: Any) -> T | None:
+        return await self.objects().where(self.table._meta.primary_key == pk).first()
+
+    def insert(self, *rows: dict):
+        """Insert rows given as dicts of column name → value; the tenant id is added."""
+        return self.table.insert(*(self.new(**row) for row in rows))
+
+    async def add(self, **values) -> T:
+        """Create and save one row of this tenant."""
+        row = self.new(**values)
+        await row.save()
+        return row
+
+    def update(self, values: dict | None = None, **kwargs):
+        values = dict(values or {}, **kwargs)
+        values.pop("tenant_id", None)
+        values.pop(self.table.tenant_id, None)
+        return self.table.update(values).where(self._where())
+
+    def delete(self):
+        return self.table.delete().where(self._where())
+
+    def new(self, **values) -> T:
+        values.pop("tenant_id", None)
+        return self.table(**values, tenant_id=self._tid())
+
+    async def save(self, row: T) -> T:
+        """Save a row of this tenant; refuses a row of another tenant."""
+        tid = self._tid()
+        if row._exists_in_db:
+            if row.tenant_id != tid:
+                raise NoTenant("row belongs to another tenant")
+        else:
+            row.tenant_id = tid
+        await row.save()
+        return row
+
+
+def scoped(table: type[T]) -> Scoped[T]:
+    return Scoped(table)
+
+
+def tenant_setting(key: str, default: Any = None) -> Any:
+    """A setting of the current tenant, falling back to the plugin-declared default."""
+    from core.plugins import get_plugin_manager
+
+    tenant = current_tenant()
+    if key in tenant.settings:
+        return tenant.settings[key]
+    definition = get_plugin_manager().setting_defs.get(key)
+    return definition.default if definition is not None else default

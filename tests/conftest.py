@@ -1,0 +1,71 @@
+"""Test set-up: a fresh database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set),
+migrated and loaded with the demo tenants by the real `qinqing` commands, before collection."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TMP = Path(tempfile.mkdtemp(prefix="qinqing-test-"))
+DEMO_PASSWORD = "demo-Pass-2026"
+
+os.environ["QINQING_VAR_DIR"] = str(TMP)
+os.environ["DEMO_PASSWORD"] = DEMO_PASSWORD
+os.environ["SECRET_KEY"] = "test-secret-key-0123456789abcdef"
+os.environ["QINQING_NO_ENTRY_POINTS"] = "0"
+_pg_admin_url = None
+_test_db_url = os.environ.get("TEST_DATABASE_URL", "")
+if _test_db_url.startswith("postgres"):
+    _pg_admin_url = _test_db_url
+    _name = f"qinqing_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    DATABASE_URL = re.sub(r"/[^/]*$", f"/{_name}", _test_db_url)
+    subprocess.run(["psql", re.sub(r"/[^/]*$", "/postgres", _test_db_url), "-qc", f'CREATE DATABASE "{_name}"'],
+                   check=True)
+else:
+    DATABASE_URL = f"sqlite:///{TMP}/test.db"
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ["BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "")
+
+for command in (["migrate"], ["demo"]):
+    done = subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"qinqing {command[0]} failed:\n{done.stdout}\n{done.stderr}")
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from tests.helpers import Browser  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _pg_admin_url:
+        name = DATABASE_URL.rsplit("/", 1)[1]
+        subprocess.run(["psql", re.sub(r"/[^/]*$", "/postgres", _pg_admin_url), "-qc",
+                        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def app():
+    from web.app import create_app
+    from workers.broker import setup_broker
+
+    setup_broker()
+    return create_app(embedded_worker=False)
+
+
+@pytest.fixture
+async def client(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def browser(app):
+    """A logged-out browser: cookies, CSRF token, and helpers to log in and post forms."""
+    return Browser(app)

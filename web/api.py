@@ -1,0 +1,90 @@
+"""The JSON API under `/t/<slug>/api/v1/`: bearer-token authenticated, errors as `{code, message}`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from litestar import Controller, Request, Router, delete, get, post
+
+from tenants.scope import current_tenant
+from web.errors import UserError
+from core.clock import now
+from web.identity import create_token
+from web.pages.profile import user_tokens
+from web.rendering import current_user, login_required
+
+
+class Me(msgspec.Struct):
+    id: int
+    username: str
+    display_name: str
+    tenant: str
+    roles: list[str]
+    permissions: list[str]
+
+
+class TokenIn(msgspec.Struct):
+    name: str
+
+
+class TokenOut(msgspec.Struct):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(msgspec.Struct):
+    id: int
+    name: str
+    token: str
+
+
+class IdentityApi(Controller):
+    path = "/"
+    tags = ["identity"]
+
+    @get("/me", summary="The user behind the token")
+    async def me(self, request: Request) -> Me:
+        user = current_user(request)
+        return Me(id=user.id, username=user.username, display_name=user.display_name, tenant=current_tenant().slug,
+                  roles=sorted(user.roles), permissions=sorted(user.permissions))
+
+    @get("/tokens", summary="The user's API tokens on this tenant")
+    async def tokens(self, request: Request) -> list[TokenOut]:
+        rows = await user_tokens(current_user(request).id)
+        return [TokenOut(**{k: r[k] for k in TokenOut.__struct_fields__}) for r in rows]
+
+    @post("/tokens", summary="Create an API token; the secret is shown once")
+    async def create(self, request: Request, data: TokenIn) -> TokenCreated:
+        name = data.name.strip()
+        if not name or len(name) > 100:
+            raise UserError(400, "Give the token a name of at most 100 characters.")
+        secret = await create_token(current_user(request).id, name)
+        rows = await user_tokens(current_user(request).id)
+        return TokenCreated(id=rows[-1]["id"], name=name, token=secret)
+
+    @delete("/tokens/{token_id:int}", summary="Revoke an API token", status_code=204)
+    async def revoke(self, request: Request, token_id: int) -> None:
+        from core.tables import ApiToken
+        from tenants.scope import scoped
+
+        user = current_user(request)
+        row = await scoped(ApiToken).objects().where((ApiToken.id == token_id) & (ApiToken.user == user.id)).first()
+        if row is None:
+            raise UserError(404, "Not found.")
+        if row.revoked_at is None:
+            row.revoked_at = now()
+            await row.save([ApiToken.revoked_at])
+
+
+def api_router(extra_handlers: list | None = None) -> Router:
+    return Router(
+        path="/t/{tenant:str}/api/v1",
+        route_handlers=[IdentityApi, *(extra_handlers or [])],
+        guards=[login_required],
+        opt={"api": True},
+    )

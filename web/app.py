@@ -1,0 +1,126 @@
+"""The Litestar app factory: a thin `create_app()` that bridges plugin contributions in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins import InitPluginProtocol
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from core.config import Settings, get_settings
+from core.db import close_pool, start_pool
+from core.i18n import current_locale, gettext, ngettext
+from core.plugins import PluginManager, get_plugin_manager
+from web import api, errors, filters, health
+from web.pages.auth import AuthController
+from web.pages.home import HomeController
+from web.pages.profile import ProfileController
+from web.tenancy import HostRewrite, TenantMiddleware
+
+WEB_DIR = Path(__file__).resolve().parent
+log = logging.getLogger("qinqing.web")
+
+
+class PluginBridge(InitPluginProtocol):
+    """Mounts every plugin's routes under `/t/{tenant}/<name>/`, tagged so the tenant middleware
+    answers 404 where the plugin is not enabled."""
+
+    def __init__(self, manager: PluginManager):
+        self.manager = manager
+
+    def on_app_init(self, app_config):
+        for info, handlers in self.manager.routes():
+            if info.name == "core":
+                app_config.route_handlers.append(Router(path="/t/{tenant:str}", route_handlers=handlers))
+            else:
+                app_config.route_handlers.append(
+                    Router(path=f"/t/{{tenant:str}}/{info.name}", route_handlers=handlers, opt={"plugin": info.name})
+                )
+        return app_config
+
+
+def _jinja_env(manager: PluginManager) -> Environment:
+    loaders = [FileSystemLoader(str(WEB_DIR / "templates"))] + [FileSystemLoader(d) for d in manager.template_dirs()]
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
+    env.globals["current_locale"] = current_locale.get
+    env.filters.update(filters.FILTERS)
+    return env
+
+
+@get("/", include_in_schema=False, name="portal")
+async def portal() -> object:
+    from litestar.response import Template
+
+    from core.i18n import current_locale as loc
+    from tenants.registry import all_tenants
+
+    tenants = [t for t in await all_tenants() if t.active]
+    return Template("portal.html", context={"tenants": tenants, "locale": loc.get(), "root": "/", "nav": [],
+                                            "user": None, "tenant": None, "html_lang": "zh-CN", "csrf": ""},
+                    media_type="text/html")
+
+
+def _lifespan(settings: Settings, embedded_worker: bool):
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        from workers.broker import setup_broker, is_embedded
+        from workers.scheduler import run_forever
+
+        await start_pool()
+        setup_broker(settings)
+        stop = asyncio.Event()
+        task = None
+        if embedded_worker and is_embedded():
+            task = asyncio.create_task(run_forever(stop, interval=0.5))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await close_pool()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, manager: PluginManager | None = None,
+               embedded_worker: bool = True) -> HostRewrite:
+    settings = settings or get_settings()
+    manager = manager or get_plugin_manager()
+    static_routers = [create_static_files_router(path="/static", directories=[WEB_DIR / "static"],
+                                                 include_in_schema=False, name="static")]
+    for name, folder in manager.static_dirs():
+        static_routers.append(create_static_files_router(path=f"/static/{name}", directories=[folder],
+                                                         include_in_schema=False, name=f"static_{name}"))
+    app = Litestar(
+        route_handlers=[
+            portal, health.healthz, health.readyz, *static_routers,
+            AuthController, HomeController, ProfileController, api.api_router(),
+        ],
+        plugins=[PluginBridge(manager), HTMXPlugin()],
+        middleware=[TenantMiddleware],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager))),
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=False,
+                               header_name="x-csrftoken", exclude=[r"/t/[^/]+/api/", "/open311/"]),
+        exception_handlers={HTTPException: errors.exception_handler, Exception: errors.exception_handler},
+        openapi_config=OpenAPIConfig(title="qinqing API", version="1", path="/schema",
+                                     render_plugins=[JsonRenderPlugin()]),
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[_lifespan(settings, embedded_worker)],
+        debug=False,
+    )
+    return HostRewrite(app, base_domain=settings.extra.get("base_domain", "localhost"))

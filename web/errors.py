@@ -1,0 +1,116 @@
+"""Errors as users see them: a translated message and the right status, never a stack trace.
+
+API paths answer JSON `{"code", "message", "details"}`; pages answer an HTML page; an expired or
+missing login on a page redirects to the login form.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from core.i18n import N_, gettext
+
+log = logging.getLogger("qinqing.web")
+
+MESSAGES = {
+    400: N_("The request is not valid."),
+    401: N_("Please log in first."),
+    403: N_("You are not allowed to do this."),
+    404: N_("Not found."),
+    405: N_("This action is not allowed here."),
+    409: N_("This step is not allowed in the current state."),
+    413: N_("The request is too large."),
+    415: N_("This type of content is not accepted."),
+    422: N_("The request is not valid."),
+    429: N_("Too many attempts. Please wait and try again."),
+    500: N_("Something went wrong on our side. The error has been logged."),
+    503: N_("The service is not ready. Please try again shortly."),
+}
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
+         500: "server_error", 503: "unavailable"}
+
+
+class UserError(HTTPException):
+    """An error with a translatable message (a msgid plus parameters) and a stable code."""
+
+    def __init__(self, status_code: int, message: str, code: str | None = None, **params):
+        self.msgid = message
+        self.params = params
+        self.code = code or CODES.get(status_code, "error")
+        super().__init__(status_code=status_code, detail=message)
+
+    def message(self) -> str:
+        return gettext(self.msgid, **self.params)
+
+
+def is_api(request: Request) -> bool:
+    path = request.url.path
+    return "/api/" in path or path.startswith("/schema") or path.startswith("/open311/")
+
+
+def _message_for(exc: Exception, status: int) -> tuple[str, str, list]:
+    if isinstance(exc, UserError):
+        return exc.code, exc.message(), []
+    details: list = []
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        details = [
+            {"field": e.get("key") or e.get("source") or "", "message": gettext(N_("invalid value"))}
+            for e in exc.extra if isinstance(e, dict)
+        ]
+    detail = getattr(exc, "detail", "") or ""
+    if status == 403 and "CSRF" in detail:
+        return "csrf", gettext(N_("The form has expired or its security token is missing. Reload the page and try again.")), []
+    return CODES.get(status, "error"), gettext(MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])), details
+
+
+def render_error(request: Request, status: int, code: str, message: str, details: list | None = None,
+                 headers: dict | None = None) -> Response:
+    if is_api(request):
+        return Response({"code": code, "message": message, "details": details or []}, status_code=status,
+                        headers=headers or {})
+    from web.rendering import page_context
+
+    return Template(
+        "error.html",
+        context={**page_context(request), "status": status, "message": message, "details": details or []},
+        status_code=status,
+        headers=headers or {},
+        media_type="text/html",
+    )
+
+
+def exception_handler(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", HTTP_500_INTERNAL_SERVER_ERROR)
+    if status >= 500:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    state = request.scope.get("state", {})
+    if status == 401 and not is_api(request) and state.get("tenant") is not None:
+        root = state.get("tenant_root") or "/"
+        target = f"{root}login?next={quote(request.url.path)}"
+        if state.get("session_expired"):
+            target += "&expired=1"
+        if request.headers.get("hx-request"):
+            return Response(b"", status_code=401, headers={"HX-Redirect": target})
+        return Redirect(path=target, status_code=303)
+    code, message, details = _message_for(exc, status)
+    headers = {}
+    if status == 401 and is_api(request):
+        headers["WWW-Authenticate"] = "Bearer"
+    return render_error(request, status, code, message, details, headers)
+
+
+def not_found_response(scope, unknown_tenant: bool = False) -> Response:
+    from litestar import Request as _Request
+
+    request = _Request(scope)
+    message = gettext(N_("This tenant does not exist or is not active.")) if unknown_tenant else gettext(MESSAGES[404])
+    return render_error(request, 404, "unknown_tenant" if unknown_tenant else "not_found", message).to_asgi_response(
+        app=scope["litestar_app"], request=request
+    )

@@ -1,0 +1,123 @@
+"""Who is asking: the current user of a request, from a session cookie or an API token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from core.clock import as_utc, now
+from core.plugins import get_plugin_manager
+from core.tables import ApiToken, Membership, Session, User
+from tenants.scope import current_tenant, scoped
+
+SESSION_HOURS = 12
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass
+class CurrentUser:
+    id: int
+    username: str
+    display_name: str
+    locale: str
+    roles: set[str] = field(default_factory=set)
+    permissions: set[str] = field(default_factory=set)
+    department_ids: set[int] = field(default_factory=set)
+    via: str = "session"
+    session_id: int | None = None
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def session_cookie_name(slug: str) -> str:
+    return f"qqs_{slug}"
+
+
+async def load_user(user_id: int, via: str, session_id: int | None = None) -> CurrentUser | None:
+    user = await User.select().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
+    if user is None:
+        return None
+    rows = await scoped(Membership).select(Membership.role, Membership.department).where(Membership.user == user_id)
+    if not rows:
+        return None
+    manager = get_plugin_manager()
+    enabled = manager.enabled_for(current_tenant())
+    roles, permissions, departments = set(), set(), set()
+    for row in rows:
+        definition = manager.roles.get(row["role"])
+        if definition is None or manager.role_plugin(row["role"]) not in enabled:
+            continue
+        roles.add(row["role"])
+        permissions |= definition.permissions
+        if row["department"]:
+            departments.add(row["department"])
+    if not roles:
+        return None
+    return CurrentUser(
+        id=user["id"], username=user["username"], display_name=user["display_name"], locale=user["locale"],
+        roles=roles, permissions=permissions, department_ids=departments, via=via, session_id=session_id,
+    )
+
+
+async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
+    """Return (user, expired) for a session cookie value on the current tenant."""
+    row = await scoped(Session).select(Session.id, Session.user, Session.expires_at).where(
+        Session.key_hash == digest(key)
+    ).first()
+    if row is None:
+        return None, False
+    if as_utc(row["expires_at"]) <= now():
+        await scoped(Session).delete().where(Session.id == row["id"])
+        return None, True
+    return await load_user(row["user"], "session", row["id"]), False
+
+
+async def user_from_token(token: str) -> CurrentUser | None:
+    row = await scoped(ApiToken).select(ApiToken.id, ApiToken.user).where(
+        (ApiToken.token_hash == digest(token)) & ApiToken.revoked_at.is_null()
+    ).first()
+    if row is None:
+        return None
+    await scoped(ApiToken).update({ApiToken.last_used_at: now()}).where(ApiToken.id == row["id"])
+    return await load_user(row["user"], "token")
+
+
+async def start_session(user_id: int) -> str:
+    key = secrets.token_urlsafe(32)
+    await scoped(Session).add(key_hash=digest(key), user=user_id, expires_at=now() + timedelta(hours=SESSION_HOURS))
+    return key
+
+
+async def end_session(session_id: int) -> None:
+    await scoped(Session).delete().where(Session.id == session_id)
+
+
+async def create_token(user_id: int, name: str) -> str:
+    """Create an API token for the user on the current tenant; returns the secret once."""
+    secret = "qq_" + secrets.token_urlsafe(32)
+    await scoped(ApiToken).add(user=user_id, name=name, token_hash=digest(secret), prefix=secret[:10])
+    return secret

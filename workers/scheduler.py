@@ -1,0 +1,116 @@
+"""The scheduler (定时任务): one leader at a time, each job run once per time slot.
+
+Leadership is a PostgreSQL advisory lock held on a dedicated connection, or a file lock next to
+the SQLite database.  Even without it, a run is recorded under the unique key (job, slot) before
+it starts, so a slot never runs twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from filelock import FileLock, Timeout
+from piccolo.engine.postgres import PostgresEngine
+
+from core.clock import now
+from core.config import get_settings
+from core.contrib import ScheduledJob
+from core.db import current_engine, write_transaction
+from core.plugins import get_plugin_manager
+from core.tables import SchedulerRun
+
+log = logging.getLogger("qinqing.scheduler")
+ADVISORY_KEY = 7_118_718_700
+
+
+def slot_of(job: ScheduledJob, at: float | None = None) -> str:
+    at = time.time() if at is None else at
+    return str(int(at // job.interval_seconds))
+
+
+class Leadership:
+    """Hold the single-scheduler lock; `acquire()` is non-blocking."""
+
+    def __init__(self):
+        self._conn = None
+        self._file: FileLock | None = None
+
+    async def acquire(self) -> bool:
+        engine = current_engine()
+        if isinstance(engine, PostgresEngine):
+            import asyncpg
+
+            if self._conn is None:
+                config = {k: v for k, v in engine.config.items()}
+                self._conn = await asyncpg.connect(**config)
+            return bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY))
+        if self._file is None:
+            settings = get_settings()
+            self._file = FileLock(str(settings.database.path) + ".scheduler.lock")
+        try:
+            self._file.acquire(timeout=0)
+            return True
+        except Timeout:
+            return False
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+        if self._file is not None and self._file.is_locked:
+            self._file.release()
+
+
+async def run_job_once(job: ScheduledJob, slot: str) -> bool:
+    """Run `job` for `slot` unless that slot already ran; returns True if it ran here."""
+    async with write_transaction():
+        if await SchedulerRun.exists().where((SchedulerRun.job == job.name) & (SchedulerRun.slot == slot)):
+            return False
+        await SchedulerRun.insert(SchedulerRun(job=job.name, slot=slot))
+    error = ""
+    try:
+        await job.run()
+    except Exception as exc:  # noqa: BLE001 - recorded; the next slot tries again
+        log.exception("scheduled job %s failed", job.name)
+        error = f"{exc.__class__.__name__}: {exc}"
+    async with write_transaction():
+        await SchedulerRun.update({SchedulerRun.finished_at: now(), SchedulerRun.error: error[:2000]}).where(
+            (SchedulerRun.job == job.name) & (SchedulerRun.slot == slot)
+        )
+    return True
+
+
+async def tick(at: float | None = None) -> list[str]:
+    """Run every job whose current slot has not run yet; returns the names that ran."""
+    ran = []
+    for job in get_plugin_manager().scheduled_jobs():
+        try:
+            if await run_job_once(job, slot_of(job, at)):
+                ran.append(job.name)
+        except Exception:  # noqa: BLE001 - a slot taken by another process at the same moment
+            log.debug("slot of %s taken elsewhere", job.name, exc_info=True)
+    return ran
+
+
+async def run_forever(stop: asyncio.Event, interval: float = 1.0, relay: bool = True) -> None:
+    """Be the scheduler while holding leadership; relay the outbox on every turn as well."""
+    from workers.relay import relay_once
+
+    leadership = Leadership()
+    try:
+        while not stop.is_set():
+            try:
+                if await leadership.acquire():
+                    await tick()
+                if relay:
+                    await relay_once()
+            except Exception:  # noqa: BLE001 - keep the loop alive; the next turn retries
+                log.exception("scheduler turn failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        await leadership.release()
