@@ -302,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import warnings
+
+    # Piccolo warns on its own when the database is unreachable; we say it once, naming the variable.
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database")
     args = build_parser().parse_args(argv)
     if args.command == "migrate":
         os.environ["QINQING_DB_OWNER"] = "1"

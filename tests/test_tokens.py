@@ -1,0 +1,77 @@
+"""API tokens: from the CLI and the profile page, bound to one tenant, revocable; JSON errors."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+from tests.helpers import Browser, token_for
+
+
+async def test_token_works_only_on_its_tenant(client):
+    token = await token_for("dispatcher@luqiao", "luqiao")
+    me = await client.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["username"] == "dispatcher@luqiao" and "dispatcher" in me.json()["roles"]
+    other = await client.get("/t/jiaojiang/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert other.status_code == 401
+    body = other.json()
+    assert body["code"] == "invalid_token" and "令牌" in body["message"]
+
+
+async def test_api_without_token_is_401_json(client):
+    response = await client.get("/t/luqiao/api/v1/me")
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+
+
+async def test_api_ignores_session_cookies(app):
+    b = Browser(app)
+    await b.login("dispatcher@luqiao", "luqiao")
+    response = await b.client.get("/t/luqiao/api/v1/me")
+    assert response.status_code == 401
+
+
+async def test_create_and_revoke_token_through_the_api(client):
+    token = await token_for("handler@luqiao", "luqiao")
+    auth = {"Authorization": f"Bearer {token}"}
+    created = await client.post("/t/luqiao/api/v1/tokens", json={"name": "ci"}, headers=auth)
+    assert created.status_code == 201
+    new = created.json()
+    assert (await client.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {new['token']}"})).status_code == 200
+    assert (await client.delete(f"/t/luqiao/api/v1/tokens/{new['id']}", headers=auth)).status_code == 204
+    assert (await client.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {new['token']}"})).status_code == 401
+    bad = await client.post("/t/luqiao/api/v1/tokens", json={"name": ""}, headers=auth)
+    assert bad.status_code == 400 and bad.json()["message"]
+    malformed = await client.post("/t/luqiao/api/v1/tokens", content=b"{not json", headers=auth)
+    assert malformed.status_code == 400 and malformed.json()["code"] == "bad_request"
+
+
+async def test_profile_page_creates_and_revokes_tokens_with_htmx(app):
+    b = Browser(app)
+    await b.login("section_head@luqiao", "luqiao")
+    await b.get("/t/luqiao/profile/")
+    created = await b.post("/t/luqiao/profile/tokens", {"name": "laptop"}, htmx=True)
+    assert created.status_code == 201 or created.status_code == 200
+    assert "<html" not in created.text and "data-new-token" in created.text
+    import re
+
+    token = re.search(r"data-new-token>([^<]+)<", created.text).group(1)
+    token_id = re.search(r'data-token="(\d+)"', created.text).group(1)
+    assert (await b.client.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    revoked = await b.post(f"/t/luqiao/profile/tokens/{token_id}/revoke", htmx=True)
+    assert "已吊销" in revoked.text
+    assert (await b.client.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+
+
+def test_cli_prints_a_working_token(app):
+    done = subprocess.run([sys.executable, "-m", "core.cli", "user", "token", "company@luqiao", "--tenant", "luqiao"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    token = done.stdout.strip()
+    assert token.startswith("qq_")
+    import anyio
+    import httpx
+
+    async def check():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert anyio.run(check).json()["username"] == "company@luqiao"
