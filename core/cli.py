@@ -129,13 +129,14 @@ def cmd_worker(args) -> None:
 
     from dramatiq import Worker
 
-    from workers.broker import setup_broker
+    from workers.broker import DatabasePool, setup_broker
 
     settings = _settings()
     if not settings.broker_url:
         _fail("BROKER_URL: unset — without a broker the worker runs inside `qinqing serve`")
     asyncio.run(_check_database())
     broker = setup_broker(settings)
+    DatabasePool.owns_engine = True
     worker = Worker(broker, worker_threads=args.threads)
     worker.start()
     stop = threading.Event()

@@ -58,6 +58,7 @@ def _jinja_env(manager: PluginManager) -> Environment:
     env.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
     env.globals["current_locale"] = current_locale.get
     env.filters.update(filters.FILTERS)
+    env.globals["tr"] = filters.tr
     return env
 
 

@@ -45,4 +45,11 @@ def date_filter(value: date | str | None, fmt: str = "medium") -> str:
     return format_date(value, format=fmt, locale=current_locale.get())
 
 
+def tr(msgid: str, params: dict | None = None) -> str:
+    """Translate a stored message id and fill its parameters (for notifications and events)."""
+    from core.i18n import gettext
+
+    return format_params(gettext(msgid), params)
+
+
 FILTERS = {"fromjson": fromjson, "format_params": format_params, "datetime": datetime_filter, "date": date_filter}

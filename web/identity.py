@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.clock import as_utc, now
+from core.i18n import N_
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Membership, Session, User
 from tenants.scope import current_tenant, scoped
@@ -118,6 +119,10 @@ async def end_session(session_id: int) -> None:
 
 async def create_token(user_id: int, name: str) -> str:
     """Create an API token for the user on the current tenant; returns the secret once."""
+    from workers.core_actors import notify
+
     secret = "qq_" + secrets.token_urlsafe(32)
     await scoped(ApiToken).add(user=user_id, name=name, token_hash=digest(secret), prefix=secret[:10])
+    await notify(user_id, "token_created", N_("A new API token “%(name)s” was created for your account."),
+                 link="profile/", name=name)
     return secret

@@ -19,9 +19,14 @@ _broker: dramatiq.Broker | None = None
 
 
 class DatabasePool(Middleware):
-    """Start the PostgreSQL pool on the worker's event loop, and record messages that failed for good."""
+    """Start the PostgreSQL pool on the worker's event loop (in a `qinqing worker` process, which
+    owns the engine), and record messages that failed for good."""
+
+    owns_engine = False
 
     def after_worker_boot(self, broker, worker):
+        if not DatabasePool.owns_engine:
+            return
         from dramatiq.asyncio import get_event_loop_thread
 
         from core.db import start_pool

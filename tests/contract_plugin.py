@@ -1,0 +1,102 @@
+"""A test plugin implementing every hook of the contract (the meta-test checks that it does)."""
+
+from pathlib import Path
+
+from litestar import Request, get
+
+from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
+from core.hookspecs import hookimpl
+from web.rendering import login_required, page
+from workers.actors import actor
+
+HERE = Path(__file__).resolve().parent / "contract_assets"
+EVENTS: list = []
+JOB_RUNS: list = []
+DEMO_RUNS: list = []
+
+
+@hookimpl
+def qinqing_plugin_info():
+    return PluginInfo("contract", "Contract", "A plugin used by the tests.")
+
+
+@get("/", name="contract_home", guards=[login_required])
+async def contract_home(request: Request) -> object:
+    return page(request, "contract/index.html")
+
+
+@hookimpl
+def qinqing_routes():
+    return [contract_home]
+
+
+@hookimpl
+def qinqing_navigation(tenant, user):
+    return [NavItem("Contract", "contract/", permission="contract.view", order=5)]
+
+
+@hookimpl
+def qinqing_roles():
+    return [RoleDef("contract_viewer", "Contract viewer", frozenset({"contract.view"}))]
+
+
+@hookimpl
+def qinqing_piccolo_apps():
+    return []
+
+
+@hookimpl
+def qinqing_template_dirs():
+    return [HERE / "templates"]
+
+
+@hookimpl
+def qinqing_static_dirs():
+    return [("contract", HERE / "static")]
+
+
+async def _load_widget(tenant, user):
+    return {"greeting": f"hello {tenant.slug}"}
+
+
+@hookimpl
+def qinqing_dashboard_widgets(tenant, user):
+    return [Widget("contract_widget", "Contract", "contract/widget.html", _load_widget)]
+
+
+@hookimpl
+def qinqing_case_event(tenant, event):
+    EVENTS.append((tenant.slug, event.action))
+
+
+@actor("contract_actor")
+async def contract_actor(value: str) -> None:
+    EVENTS.append(("actor", value))
+
+
+@hookimpl
+def qinqing_actors():
+    return [contract_actor]
+
+
+async def _job():
+    JOB_RUNS.append(1)
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    return [ScheduledJob("contract_job", 3600, _job)]
+
+
+async def _demo():
+    DEMO_RUNS.append(1)
+
+
+@hookimpl
+def qinqing_demo_data(tenant):
+    return [_demo]
+
+
+@hookimpl
+def qinqing_tenant_settings():
+    return [SettingDef("contract_limit", "Contract limit", int, 7)]

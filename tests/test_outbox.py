@@ -1,0 +1,129 @@
+"""Durable background work: the outbox survives a broker outage, and redelivery has one effect."""
+
+import asyncio
+import json
+import os
+import time
+from datetime import timedelta
+
+from core.clock import now
+from core.db import write_transaction
+from core.tables import Notification, OutboxMessage, User
+from tenants.scope import scoped
+from tests.helpers import in_tenant
+from web.identity import create_token
+from workers import broker as broker_mod
+from workers.actors import run_actor
+from workers.outbox import enqueue
+from workers.relay import relay_once
+
+BROKER_URL = os.environ.get("BROKER_URL") or None
+
+
+async def _user_id(username):
+    return (await User.select(User.id).where(User.username == username).first())["id"]
+
+
+async def _notifications(slug, message_id):
+    async with in_tenant(slug):
+        return await scoped(Notification).count().where(Notification.source == message_id)
+
+
+async def _wait_for(slug, message_id, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await _notifications(slug, message_id):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def _latest_message(actor="deliver_notification"):
+    return await OutboxMessage.select().where(OutboxMessage.actor == actor).order_by(OutboxMessage.id,
+                                                                                      ascending=False).first()
+
+
+class running_worker:
+    """A real Dramatiq worker on the configured broker, for the runs that have one."""
+
+    def __enter__(self):
+        self.worker = None
+        if BROKER_URL:
+            from dramatiq import Worker
+
+            self.worker = Worker(broker_mod.get_broker(), worker_threads=2)
+            self.worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.worker is not None:
+            self.worker.stop()
+
+
+async def test_changes_commit_with_the_broker_down_and_are_delivered_when_it_returns():
+    uid = await _user_id("handler@luqiao")
+    async with in_tenant("luqiao"):
+        await create_token(uid, "while-broker-down")
+    row = await _latest_message()
+    assert row["sent_at"] is None and json.loads(row["payload"])["params"]["name"] == "while-broker-down"
+
+    down = broker_mod.make_broker("redis://127.0.0.1:1/0")  # nothing listens there: the broker is "stopped"
+    assert await relay_once(broker=down) == 0
+    kept = await OutboxMessage.select().where(OutboxMessage.id == row["id"]).first()
+    assert kept["sent_at"] is None and kept["attempts"] == 1 and "Connection" in kept["last_error"]
+    assert await _notifications("luqiao", row["message_id"]) == 0
+
+    # The broker is back: once the back-off has passed the relay hands the message over.
+    async with write_transaction():
+        await OutboxMessage.update({OutboxMessage.available_at: now() - timedelta(seconds=1)}).where(
+            OutboxMessage.id == row["id"])
+    with running_worker():
+        assert await relay_once() >= 1
+        assert await _wait_for("luqiao", row["message_id"])
+    assert await _notifications("luqiao", row["message_id"]) == 1
+
+
+async def test_a_message_delivered_twice_has_one_effect():
+    uid = await _user_id("leader@luqiao")
+    async with in_tenant("luqiao") as tenant:
+        message_id = await enqueue("deliver_notification", user_id=uid, kind="test", title="Notifications")
+    kwargs = {"user_id": uid, "kind": "test", "title": "Notifications"}
+    assert await run_actor("deliver_notification", message_id, tenant.id, kwargs) is True
+    assert await run_actor("deliver_notification", message_id, tenant.id, kwargs) is False
+    if BROKER_URL:
+        with running_worker():
+            for _ in range(2):
+                await asyncio.to_thread(broker_mod.send, broker_mod.get_broker(), "deliver_notification",
+                                        message_id, tenant.id, kwargs)
+            await asyncio.sleep(2)
+    assert await _notifications("luqiao", message_id) == 1
+
+
+async def test_a_rolled_back_change_sends_nothing():
+    uid = await _user_id("dept_head@luqiao")
+    before = await OutboxMessage.count()
+
+    class Boom(Exception):
+        pass
+
+    try:
+        async with in_tenant("luqiao"):
+            await create_token(uid, "never")
+            raise Boom
+    except Boom:
+        pass
+    assert await OutboxMessage.count() == before
+
+
+async def test_notification_reaches_the_inbox_page(app):
+    from tests.helpers import Browser
+
+    b = Browser(app)
+    await b.login("inspector@luqiao", "luqiao")
+    await b.post("/t/luqiao/profile/tokens", {"name": "inbox-check"})
+    row = await _latest_message()
+    with running_worker():
+        await relay_once()
+        assert await _wait_for("luqiao", row["message_id"])
+    page = await b.get("/t/luqiao/notifications")
+    assert "inbox-check" in page.text and "新建了 API 令牌" in page.text
