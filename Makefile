@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`.  Only Python 3.11, git and make are needed.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, Router, delete, get, post
 
 from tenants.scope import current_tenant
@@ -59,7 +60,7 @@ class IdentityApi(Controller):
         return [TokenOut(**{k: r[k] for k in TokenOut.__struct_fields__}) for r in rows]
 
     @post("/tokens", summary="Create an API token; the secret is shown once")
-    async def create(self, request: Request, data: TokenIn) -> TokenCreated:
+    async def create(self, request: Request, data: JSONBody[TokenIn]) -> TokenCreated:
         name = data.name.strip()
         if not name or len(name) > 100:
             raise UserError(400, "Give the token a name of at most 100 characters.")
@@ -68,7 +69,7 @@ class IdentityApi(Controller):
         return TokenCreated(id=rows[-1]["id"], name=name, token=secret)
 
     @delete("/tokens/{token_id:int}", summary="Revoke an API token", status_code=204)
-    async def revoke(self, request: Request, token_id: int) -> None:
+    async def revoke(self, request: Request, token_id: FromPath[int]) -> None:
         from core.tables import ApiToken
         from tenants.scope import scoped
 

@@ -111,6 +111,4 @@ def not_found_response(scope, unknown_tenant: bool = False) -> Response:
 
     request = _Request(scope)
     message = gettext(N_("This tenant does not exist or is not active.")) if unknown_tenant else gettext(MESSAGES[404])
-    return render_error(request, 404, "unknown_tenant" if unknown_tenant else "not_found", message).to_asgi_response(
-        app=scope["litestar_app"], request=request
-    )
+    return render_error(request, 404, "unknown_tenant" if unknown_tenant else "not_found", message).to_asgi_response(None, request)

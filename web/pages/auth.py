@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from core.i18n import _, normalize_locale
@@ -44,7 +44,7 @@ class AuthController(Controller):
     path = "/t/{tenant:str}"
 
     @get("/login", name="login")
-    async def login_form(self, request: Request, next: str = "", expired: int = 0) -> object:
+    async def login_form(self, request: Request, next: FromQuery[str] = "", expired: FromQuery[int] = 0) -> object:
         return page(request, "login.html", next=next, expired=bool(expired), error=None, username="")
 
     @post("/login", name="login_submit")
@@ -98,7 +98,7 @@ class AuthController(Controller):
         return response
 
     @get("/lang/{code:str}", name="set_language")
-    async def set_language(self, request: Request, code: str) -> Redirect:
+    async def set_language(self, request: Request, code: FromPath[str]) -> Redirect:
         locale = normalize_locale(code) or "zh_CN"
         root = request.scope["state"]["tenant_root"]
         back = _safe_next(root, request.query_params.get("next", root))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.params import FromPath
 from litestar import Controller, Request, get, post
 
 from core.plugins import get_plugin_manager
@@ -36,7 +37,7 @@ class HomeController(Controller):
         return page(request, "notifications.html", notifications=rows)
 
     @post("/notifications/{notification_id:int}/read", name="notification_read", guards=[login_required])
-    async def mark_read(self, request: Request, notification_id: int) -> object:
+    async def mark_read(self, request: Request, notification_id: FromPath[int]) -> object:
         user = current_user(request)
         row = await scoped(Notification).objects().where(
             (Notification.id == notification_id) & (Notification.user == user.id)

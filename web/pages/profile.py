@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 
 from core.tables import ApiToken
 from tenants.scope import scoped
@@ -49,7 +49,7 @@ class ProfileController(Controller):
                     new_token=secret, error=None)
 
     @post("/tokens/{token_id:int}/revoke", name="token_revoke")
-    async def revoke(self, request: Request, token_id: int) -> object:
+    async def revoke(self, request: Request, token_id: FromPath[int]) -> object:
         user = current_user(request)
         row = await scoped(ApiToken).objects().where((ApiToken.id == token_id) & (ApiToken.user == user.id)).first()
         if row is None:

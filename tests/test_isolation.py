@@ -1,0 +1,120 @@
+"""Isolation: walk every route the application registers and show that no tenant reaches
+another's resources, and that a plugin route of a tenant without the plugin answers 404."""
+
+import re
+
+import pytest
+from litestar.routes import HTTPRoute
+
+from core.tables import ApiToken, Notification, User
+from tenants.scope import scoped
+from tests.helpers import Browser, in_tenant, token_for
+from workers.actors import run_actor
+
+PARAM = re.compile(r"\{(\w+):(\w+)\}")
+# Every path parameter naming a tenant resource, and the table it comes from.  A route with a
+# parameter missing here fails the walk: new resources must join the isolation test.
+RESOURCES = {"token_id": ApiToken, "notification_id": Notification}
+# Path parameters that name no tenant resource, with a value to use.
+PLAIN = {"code": "en"}
+
+
+def tenant_routes(app):
+    litestar_app = app.app
+    for route in litestar_app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/t/{tenant"):
+            continue
+        for method, (handler, _) in route.route_handler_map.items():
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            yield route.path, method, handler
+
+
+def fill(path: str, slug: str, ids: dict) -> str:
+    def sub(match):
+        name = match.group(1)
+        if name == "tenant":
+            return slug
+        if name in PLAIN:
+            return PLAIN[name]
+        assert name in RESOURCES, f"path parameter {name!r} of {path} has no resource in the isolation test"
+        return str(ids[name])
+
+    return PARAM.sub(sub, path)
+
+
+@pytest.fixture
+async def luqiao_ids():
+    """One resource of each kind owned by luqiao."""
+    await token_for("tenant_admin@luqiao", "luqiao")
+    async with in_tenant("luqiao") as tenant:
+        user = await User.select(User.id).where(User.username == "tenant_admin@luqiao").first()
+        await run_actor("deliver_notification", "isolation-msg", tenant.id,
+                        {"user_id": user["id"], "kind": "test", "title": "Notifications"})
+        token = await scoped(ApiToken).select(ApiToken.id).where(ApiToken.user == user["id"]).first()
+        note = await scoped(Notification).select(Notification.id).where(Notification.source == "isolation-msg").first()
+    return {"token_id": token["id"], "notification_id": note["id"]}
+
+
+async def _request(b: Browser, method: str, url: str, api: bool, token: str):
+    if api:
+        headers = {"Authorization": f"Bearer {token}"}
+        if method in ("POST", "PUT", "PATCH"):
+            return await b.client.request(method, url, json={"name": "x"}, headers=headers)
+        return await b.client.request(method, url, headers=headers)
+    if method == "GET":
+        return await b.client.get(url)
+    return await b.post(url, {"name": "x"}) if method == "POST" else await b.client.request(method, url)
+
+
+async def test_no_route_reaches_another_tenants_resources(app, luqiao_ids):
+    b = Browser(app)
+    assert (await b.login("tenant_admin@jiaojiang", "jiaojiang")).status_code == 303
+    token = await token_for("tenant_admin@jiaojiang", "jiaojiang")
+    walked = 0
+    for path, method, handler in tenant_routes(app):
+        api = bool(handler.opt.get("api"))
+        has_ids = any(name in RESOURCES for name, _ in PARAM.findall(path))
+        if has_ids:
+            # On its own tenant, with luqiao's ids: not found.
+            url = fill(path, "jiaojiang", luqiao_ids)
+            response = await _request(b, method, url, api, token)
+            assert response.status_code == 404, (method, url, response.status_code)
+        # On luqiao's paths with jiaojiang's session or token: not logged in there, no data.
+        url = fill(path, "luqiao", luqiao_ids)
+        response = await _request(b, method, url, api, token)
+        if response.status_code == 200 and not api:
+            assert 'name="password"' in response.text, (method, url)
+            assert "tenant_admin@luqiao" not in response.text
+        else:
+            assert response.status_code in (303, 400, 401, 403, 404), (method, url, response.status_code)
+        walked += 1
+    assert walked >= 10
+    # Nothing of luqiao's was changed by the attempts.
+    async with in_tenant("luqiao"):
+        token_row = await scoped(ApiToken).select().where(ApiToken.id == luqiao_ids["token_id"]).first()
+        note = await scoped(Notification).select().where(Notification.id == luqiao_ids["notification_id"]).first()
+    assert token_row["revoked_at"] is None and note["read_at"] is None
+
+
+async def test_plugin_routes_answer_404_where_the_plugin_is_off(app, luqiao_ids):
+    checked = 0
+    for slug, enabled in (("jiaojiang", set()), ("pengjie", {"liaison"})):
+        b = Browser(app)
+        await b.login(f"tenant_admin@{slug}", slug)
+        token = await token_for(f"tenant_admin@{slug}", slug)
+        for path, method, handler in tenant_routes(app):
+            plugin = handler.opt.get("plugin")
+            if not plugin or plugin in enabled:
+                continue
+            url = fill(path, slug, luqiao_ids)
+            response = await _request(b, method, url, bool(handler.opt.get("api")), token)
+            assert response.status_code == 404, (slug, method, url, response.status_code)
+            checked += 1
+    assert checked >= 5
+
+
+async def test_a_tenant_reads_only_its_own_rows_through_the_scoped_layer():
+    async with in_tenant("jiaojiang") as jiaojiang:
+        rows = await scoped(ApiToken).select(ApiToken.tenant_id)
+    assert rows and {r["tenant_id"] for r in rows} == {jiaojiang.id}

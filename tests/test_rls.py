@@ -1,0 +1,63 @@
+"""Row-level security on PostgreSQL: bypassing the scoped layer still reads nothing of another tenant."""
+
+import os
+
+import pytest
+
+from tests.helpers import in_tenant
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="row-level security is a PostgreSQL feature; this runs in the PostgreSQL pass of .ci/run",
+)
+
+
+async def test_raw_sql_inside_a_tenant_sees_only_that_tenant():
+    from piccolo.engine import engine_finder
+
+    from tenants.registry import load_tenant
+
+    luqiao = await load_tenant("luqiao")
+    engine = engine_finder()
+    async with in_tenant("jiaojiang") as jiaojiang:
+        conn = engine.current_transaction.get().connection
+        assert await conn.fetchval("SELECT current_user") == "qinqing_app"
+        tenants = {r["tenant_id"] for r in await conn.fetch("SELECT tenant_id FROM department")}
+        assert tenants == {jiaojiang.id}
+        assert await conn.fetchval("SELECT count(*) FROM membership WHERE tenant_id = $1", luqiao.id) == 0
+        # Writing into another tenant is refused by the policy's check.
+        with pytest.raises(Exception) as info:
+            async with conn.transaction():
+                await conn.execute("INSERT INTO department (tenant_id, code, name_zh, name_en) VALUES ($1, 'x', 'x', 'x')",
+                                   luqiao.id)
+        assert "row-level security" in str(info.value)
+
+
+async def test_without_a_tenant_nothing_is_visible():
+    import asyncpg
+    from piccolo.engine import engine_finder
+
+    conn = await asyncpg.connect(**engine_finder().config)
+    try:
+        assert await conn.fetchval("SELECT current_user") == "qinqing_app"
+        assert await conn.fetchval("SELECT count(*) FROM department") == 0
+        assert await conn.fetchval("SELECT count(*) FROM web_session") == 0
+        # The registry itself is not tenant data.
+        assert await conn.fetchval("SELECT count(*) FROM tenant") >= 3
+    finally:
+        await conn.close()
+
+
+async def test_the_owner_sees_the_rows_that_the_app_role_cannot():
+    import asyncpg
+    from piccolo.engine import engine_finder
+
+    config = {k: v for k, v in engine_finder().config.items() if k != "server_settings"}
+    conn = await asyncpg.connect(**config)
+    try:
+        forced = await conn.fetchval("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'department'")
+        assert forced is True
+        owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'department'")
+        assert owner != "qinqing_app"
+    finally:
+        await conn.close()
