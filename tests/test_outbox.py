@@ -127,3 +127,27 @@ async def test_notification_reaches_the_inbox_page(app):
         assert await _wait_for("luqiao", row["message_id"])
     page = await b.get("/t/luqiao/notifications")
     assert "inbox-check" in page.text and "新建了 API 令牌" in page.text
+
+
+async def test_the_embedded_web_process_relays_and_works_by_itself(monkeypatch):
+    """Embedded default: `qinqing serve` runs the relay, worker and scheduler in the web process."""
+    if BROKER_URL:
+        import pytest
+
+        pytest.skip("with a broker the relay runs in `qinqing scheduler`, covered above")
+    from litestar.testing import AsyncTestClient
+
+    from web.app import create_app
+
+    uid = await _user_id("company@luqiao")
+    async with AsyncTestClient(app=create_app(embedded_worker=True)):
+        async with in_tenant("luqiao"):
+            await create_token(uid, "embedded")
+        row = await _latest_message()
+        assert await _wait_for("luqiao", row["message_id"], seconds=10)
+
+
+async def test_readiness_fails_when_the_broker_is_unreachable(client, monkeypatch):
+    monkeypatch.setattr(broker_mod, "_broker", broker_mod.make_broker("redis://127.0.0.1:1/0"))
+    response = await client.get("/readyz")
+    assert response.status_code == 503 and response.json()["checks"]["broker"] == "unreachable"
