@@ -22,6 +22,11 @@ def qinqing_roles():
 def qinqing_navigation(tenant, user):
     return [
         NavItem(N_("Home"), "", order=0),
+        NavItem(N_("Dispatch console"), "cases/", permission="console.view", order=10),
+        NavItem(N_("My cases"), "cases/", permission="portal.view", order=11),
+        NavItem(N_("Workbench"), "cases/?mine=1", permission="workbench.view", order=12),
+        NavItem(N_("Sign-off inbox"), "signoffs/", permission="signoff.view", order=13),
+        NavItem(N_("Review docket"), "reviews/", permission="review.rule", order=14),
         NavItem(N_("Notifications"), "notifications/", order=90),
     ]
 
@@ -43,3 +48,10 @@ def qinqing_scheduled_jobs():
     from workers import core_actors
 
     return core_actors.JOBS
+
+
+@hookimpl
+def qinqing_demo_data(tenant):
+    from core.cases.demo import load_demo_cases
+
+    return [load_demo_cases]

@@ -251,6 +251,37 @@ def cmd_user(args) -> None:
     asyncio.run(run())
 
 
+# -- audit ------------------------------------------------------------------------------------
+
+def cmd_audit(args) -> None:
+    from core.cases.audit import verify_tenant
+    from tenants.registry import all_tenants, load_tenant
+    from tenants.scope import tenant_scope
+
+    async def run() -> bool:
+        await _check_database()
+        if args.tenant:
+            tenant = await load_tenant(args.tenant)
+            if tenant is None:
+                _fail(f"no tenant {args.tenant!r}", 1)
+            tenants = [tenant]
+        else:
+            tenants = await all_tenants()
+        ok = True
+        for tenant in tenants:
+            async with tenant_scope(tenant, write=False):
+                result = await verify_tenant()
+            if result.ok:
+                print(f"{tenant.slug}: ok ({result.checked} events)")
+            else:
+                ok = False
+                print(f"{tenant.slug}: BROKEN — {result.problem}", file=sys.stderr)
+        return ok
+
+    if not asyncio.run(run()):
+        raise SystemExit(1)
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument("plugin")
     p.set_defaults(func=cmd_tenant)
 
+    p = sub.add_parser("audit", help="check the tamper-evident record")
+    asub = p.add_subparsers(dest="audit_command", required=True)
+    a = asub.add_parser("verify", help="verify every tenant's event chain")
+    a.add_argument("--tenant")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("user", help="manage users")
     usub = p.add_subparsers(dest="user_command", required=True)
     a = usub.add_parser("create")
@@ -299,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--tenant", required=True)
     a.add_argument("--name", default="cli")
     p.set_defaults(func=cmd_user)
+    from core.workdays.cli import register as register_calendar
+    register_calendar(sub)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
@@ -15,3 +16,16 @@ def as_utc(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def today():
+    """Today's date in China (deadlines are counted in Beijing time)."""
+    return now().astimezone(TZ).date()
+
+
+def local_date(value: datetime | str | None):
+    value = as_utc(value)
+    return value.astimezone(TZ).date() if value else None

@@ -6,12 +6,12 @@ from core.i18n import N_
 P = frozenset
 
 CORE_ROLES = [
-    RoleDef("company", N_("Company"), P({"case.submit", "case.view_own", "case.rate"})),
+    RoleDef("company", N_("Company"), P({"case.submit", "case.view_own", "case.rate", "portal.view"})),
     RoleDef("handler", N_("Handler (first responder)"), P({"case.view_dept", "case.handle", "workbench.view"})),
-    RoleDef("section_head", N_("Section head"), P({"case.view_dept", "signoff.section", "workbench.view"})),
-    RoleDef("leader", N_("Leader in charge"), P({"case.view_dept", "signoff.leader", "extension.decide", "workbench.view"})),
-    RoleDef("dept_head", N_("Department head"), P({"case.view_dept", "signoff.dept_head", "workbench.view"})),
-    RoleDef("dispatcher", N_("Dispatcher"), P({"case.view_all", "case.dispatch", "console.view"})),
+    RoleDef("section_head", N_("Section head"), P({"case.view_dept", "signoff.view", "workbench.view"})),
+    RoleDef("leader", N_("Leader in charge"), P({"case.view_dept", "signoff.view", "extension.decide", "workbench.view"})),
+    RoleDef("dept_head", N_("Department head"), P({"case.view_dept", "signoff.view", "workbench.view"})),
+    RoleDef("dispatcher", N_("Dispatcher"), P({"case.view_all", "case.dispatch", "case.submit_on_behalf", "console.view"})),
     RoleDef("reviewer", N_("Review panel"), P({"case.view_all", "review.rule"})),
     RoleDef("inspector", N_("Discipline inspector"), P({"case.view_all", "inspection.view"})),
     RoleDef("tenant_admin", N_("Tenant administrator"), P({"tenant.admin", "case.view_all", "console.view"})),

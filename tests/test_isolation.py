@@ -6,7 +6,10 @@ import re
 import pytest
 from litestar.routes import HTTPRoute
 
+from core.cases.attachments import store
+from core.cases.tables import Attachment, Case
 from core.tables import ApiToken, Notification, User
+from web.identity import CurrentUser
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
 from workers.actors import run_actor
@@ -14,9 +17,9 @@ from workers.actors import run_actor
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # Every path parameter naming a tenant resource, and the table it comes from.  A route with a
 # parameter missing here fails the walk: new resources must join the isolation test.
-RESOURCES = {"token_id": ApiToken, "notification_id": Notification}
+RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment}
 # Path parameters that name no tenant resource, with a value to use.
-PLAIN = {"code": "en"}
+PLAIN = {"code": "en", "step": "escalate"}
 
 
 def tenant_routes(app):
@@ -53,7 +56,13 @@ async def luqiao_ids():
                         {"user_id": user["id"], "kind": "test", "title": "Notifications"})
         token = await scoped(ApiToken).select(ApiToken.id).where(ApiToken.user == user["id"]).first()
         note = await scoped(Notification).select(Notification.id).where(Notification.source == "isolation-msg").first()
-    return {"token_id": token["id"], "notification_id": note["id"]}
+        case = await scoped(Case).objects().where(Case.status == "in_progress").first()
+        uploader = CurrentUser(id=user["id"], username="tenant_admin@luqiao", display_name="", locale="zh_CN",
+                               roles={"tenant_admin"})
+        attachment = await store(case, uploader, "isolation.pdf", b"%PDF-1.4\n%isolation\n%%EOF\n")
+        before = (case.status, case.version, case.escalated)
+    return {"token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
+            "case_before": before}
 
 
 async def _request(b: Browser, method: str, url: str, api: bool, token: str):
@@ -94,7 +103,9 @@ async def test_no_route_reaches_another_tenants_resources(app, luqiao_ids):
     async with in_tenant("luqiao"):
         token_row = await scoped(ApiToken).select().where(ApiToken.id == luqiao_ids["token_id"]).first()
         note = await scoped(Notification).select().where(Notification.id == luqiao_ids["notification_id"]).first()
+        case = await scoped(Case).objects().where(Case.id == luqiao_ids["case_id"]).first()
     assert token_row["revoked_at"] is None and note["read_at"] is None
+    assert (case.status, case.version, case.escalated) == luqiao_ids["case_before"]
 
 
 async def test_plugin_routes_answer_404_where_the_plugin_is_off(app, luqiao_ids):

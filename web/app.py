@@ -24,7 +24,9 @@ from core.db import close_pool, start_pool
 from core.i18n import current_locale, gettext, ngettext
 from core.plugins import PluginManager, get_plugin_manager
 from web import api, errors, filters, health
+from web.api_cases import CaseApi, ReferenceApi
 from web.pages.auth import AuthController
+from web.pages.cases import CasePages
 from web.pages.home import HomeController
 from web.pages.profile import ProfileController
 from web.tenancy import HostRewrite, TenantMiddleware
@@ -59,6 +61,7 @@ def _jinja_env(manager: PluginManager) -> Environment:
     env.globals["current_locale"] = current_locale.get
     env.filters.update(filters.FILTERS)
     env.globals["tr"] = filters.tr
+    env.globals["role_label"] = lambda key: gettext(manager.roles[key].label) if key in manager.roles else key
     return env
 
 
@@ -110,7 +113,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
     app = Litestar(
         route_handlers=[
             portal, health.healthz, health.readyz, *static_routers,
-            AuthController, HomeController, ProfileController, api.api_router(),
+            AuthController, HomeController, ProfileController, CasePages, api.api_router([CaseApi, ReferenceApi]),
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
         middleware=[TenantMiddleware],

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from core.errors import CODES, UserError  # noqa: F401  (re-exported)
 from core.i18n import N_, gettext
 
 log = logging.getLogger("qinqing.web")
@@ -32,22 +33,6 @@ MESSAGES = {
     500: N_("Something went wrong on our side. The error has been logged."),
     503: N_("The service is not ready. Please try again shortly."),
 }
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
-         500: "server_error", 503: "unavailable"}
-
-
-class UserError(HTTPException):
-    """An error with a translatable message (a msgid plus parameters) and a stable code."""
-
-    def __init__(self, status_code: int, message: str, code: str | None = None, **params):
-        self.msgid = message
-        self.params = params
-        self.code = code or CODES.get(status_code, "error")
-        super().__init__(status_code=status_code, detail=message)
-
-    def message(self) -> str:
-        return gettext(self.msgid, **self.params)
 
 
 def is_api(request: Request) -> bool:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-from core.clock import as_utc
+from core.clock import TZ, as_utc
 from core.i18n import current_locale
 
-TZ = ZoneInfo("Asia/Shanghai")
+
 
 
 def fromjson(value: str | None) -> dict:

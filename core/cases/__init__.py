@@ -1,0 +1,1 @@
+"""Cases (诉求): a company's request to government and everything that happens to it."""

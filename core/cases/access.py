@@ -1,0 +1,54 @@
+"""Who may see a case, and who acts for a department: the case-level access rules."""
+
+from __future__ import annotations
+
+from piccolo.columns.combination import Where
+
+from core.cases.tables import Case, CompanyMember
+from core.errors import UserError
+from core.tables import Membership
+from tenants.scope import scoped
+
+
+async def company_ids_of(user_id: int) -> list[int]:
+    rows = await scoped(CompanyMember).select(CompanyMember.company).where(CompanyMember.user == user_id)
+    return [r["company"] for r in rows]
+
+
+async def visibility(user) -> Where | None:
+    """A filter for the cases `user` may see (None: all of the tenant's cases)."""
+    if user.can("case.view_all"):
+        return None
+    clause = Case.submitted_by == user.id
+    if user.can("case.view_dept") and user.department_ids:
+        clause = clause | Case.department.is_in(list(user.department_ids)) | (Case.escalated_to == user.id)
+    if user.can("case.view_own"):
+        companies = await company_ids_of(user.id)
+        if companies:
+            clause = clause | Case.company.is_in(companies)
+    return clause
+
+
+async def load_visible_case(user, case_id: int) -> Case:
+    """The case, if `user` may see it; otherwise 404 (its existence is not revealed)."""
+    query = scoped(Case).objects().where(Case.id == case_id)
+    clause = await visibility(user)
+    if clause is not None:
+        query = query.where(clause)
+    case = await query.first()
+    if case is None:
+        raise UserError(404, "Not found.")
+    return case
+
+
+async def members_with_role(role: str, department_id: int | None = None) -> list[int]:
+    """User ids holding `role` in the tenant (within `department_id` when given)."""
+    query = scoped(Membership).select(Membership.user).where(Membership.role == role)
+    if department_id is not None:
+        query = query.where(Membership.department == department_id)
+    return sorted({r["user"] for r in await query})
+
+
+async def company_users(company_id: int) -> list[int]:
+    rows = await scoped(CompanyMember).select(CompanyMember.user).where(CompanyMember.company == company_id)
+    return sorted({r["user"] for r in rows})

@@ -1,0 +1,202 @@
+"""Demo cases shaped like Luqiao's year (see domain.md): about 2,000 requests, over half first
+answered "cannot be done", most of those re-dispatched after review and then completed, some
+escalated, a few upheld; satisfaction recorded.  Seeded, so every run builds the same data.
+
+Cases are written in bulk with their events appended to the hash chain, so `qinqing audit verify`
+passes on them.  A manifest's `demo_cases` setting gives the count (200 when unset);
+`QINQING_DEMO_CASES` scales every tenant's count (tests use a small one).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import datetime, timedelta, timezone
+
+from core.cases import states as S
+from core.cases.audit import append_events
+from core.cases.companies import add_member, register_company
+from core.cases.search import index_text
+from core.cases.tables import Case, Refusal, Review, SignOff
+from core.tables import Category, Membership, User
+from core.uscc import check_character
+from tenants.scope import current_tenant, scoped
+
+PREFIXES = ["路桥", "台州", "金清", "蓬街", "峰江", "新桥", "横街", "桐屿", "螺洋", "路南"]
+TRADES = [("汽摩配件", "汽车零部件"), ("塑料模具", "模具制造"), ("电子电器", "电子信息"), ("再生金属", "金属回收"),
+          ("食品", "食品加工"), ("服饰", "纺织服装"), ("机械", "通用机械"), ("新材料", "新材料")]
+TOPICS = {
+    "municipal": [("厂区附近排水管淤积", "厂区门口的排水管长期淤积，雨天积水倒灌进车间，请尽快疏通。"),
+                  ("门前道路破损影响货车通行", "厂门前道路坑洼严重，重型货车进出困难，存在安全隐患。"),
+                  ("工业区路灯不亮", "工业区主干道路灯已损坏多日，夜班员工出行不便。")],
+    "construction": [("新厂房施工许可办理进度", "新建厂房已提交施工许可材料，想了解审批进度和还缺哪些材料。"),
+                     ("竣工验收材料咨询", "车间扩建工程已完工，咨询竣工验收需要准备的材料。")],
+    "registration": [("经营范围变更登记", "企业拟增加进出口业务，申请变更经营范围。"),
+                     ("分公司设立登记咨询", "计划在椒江设立分公司，咨询登记流程。")],
+    "planning": [("厂房扩建用地规划许可", "企业订单增长，需在现有地块扩建厂房，申请用地规划许可。"),
+                 ("临时用地审批", "为堆放原材料申请临时用地。")],
+    "labour": [("招工补贴申请", "今年新招用本地员工三十名，申请招工补贴。"),
+               ("社保缴费基数核定", "对社保缴费基数核定结果有疑问，请求复核。")],
+    "policy": [("技改补助资金兑现", "去年完成的技术改造项目已验收，补助资金尚未兑现。"),
+               ("专精特新奖励申请", "企业获评省级专精特新企业，申请区级奖励。")],
+    "environment": [("排污许可证延续", "排污许可证即将到期，申请延续。"),
+                    ("环评审批进度咨询", "新建喷涂线的环评报告已提交一个月，询问审批进度。")],
+}
+GENERIC = [("企业用电增容申请", "生产线扩大，需要增加用电容量。"), ("厂区周边交通标志缺失", "厂区路口缺少限速标志。")]
+
+
+def demo_credit_code(division: str, serial: int) -> str:
+    first17 = f"91{division}{serial:08d}0"[:17]
+    return first17 + check_character(first17)
+
+
+def _case_count(tenant) -> int:
+    """The tenant's `demo_cases` setting scaled by `QINQING_DEMO_CASES` (2,000 = the article's year)."""
+    scale = int(os.environ.get("QINQING_DEMO_CASES", "2000")) / 2000
+    return max(10, int(int(tenant.settings.get("demo_cases", 200)) * scale))
+
+
+async def _user(username: str) -> int | None:
+    row = await User.select(User.id).where(User.username == username).first()
+    return row["id"] if row else None
+
+
+async def load_demo_cases() -> None:
+    tenant = current_tenant()
+    if await scoped(Case).count() > 0:
+        return
+    rng = random.Random(f"qinqing-demo-{tenant.slug}")
+    division = "331004" if tenant.slug in ("luqiao", "pengjie") else "331002"
+    companies = []
+    for i in range(60 if tenant.kind == "district" else 12):
+        trade, industry = TRADES[i % len(TRADES)]
+        name = f"{PREFIXES[i % len(PREFIXES)]}{trade}{'有限公司' if i % 3 else '股份有限公司'}{'' if i < 20 else i}"
+        company, _ = await register_company(demo_credit_code(division, 10_000 + i), name, industry=industry,
+                                            township=PREFIXES[i % len(PREFIXES)] + "镇",
+                                            contact_name="联系人", contact_phone=f"1390576{i:04d}")
+        companies.append(company)
+    actors = {role: await _user(f"{role}@{tenant.slug}") for role in
+              ("company", "dispatcher", "handler", "section_head", "leader", "dept_head", "reviewer")}
+    if actors["company"]:
+        await add_member(companies[0].id, actors["company"], liaison=True)
+    categories = await scoped(Category).select(Category.id, Category.code, Category.lead_department,
+                                               Category.deadline_days)
+    leaders = {r["department"]: r["user"] for r in await scoped(Membership).select(
+        Membership.user, Membership.department).where(Membership.role == "leader")}
+    total = _case_count(tenant)
+    start = datetime(2026, 1, 5, 1, 30, tzinfo=timezone.utc)
+    for chunk_start in range(0, total, 250):
+        await _chunk(rng, tenant, companies, categories, actors, leaders, start,
+                     range(chunk_start, min(total, chunk_start + 250)), total)
+
+
+async def _chunk(rng, tenant, companies, categories, actors, leaders, start, indexes, total) -> None:
+    plans = []
+    for i in indexes:
+        category = categories[i % len(categories)]
+        title, text = rng.choice(TOPICS.get(category["code"], GENERIC))
+        company = companies[rng.randrange(len(companies))]
+        t0 = start + timedelta(minutes=int(i * (320 * 24 * 60) / total) + rng.randrange(600))
+        plans.append((i, category, title, text, company, t0, _path(rng, t0, total, i)))
+    rows = [scoped(Case).new(
+        number="", company=c.id, submitted_by=actors["company"], category=cat["id"], title=title,
+        description=text, search_text=index_text(title, text, c.name), status=path["status"],
+        department=cat["lead_department"] if path["status"] != S.SUBMITTED else None,
+        handler=actors["handler"] if path["accepted"] else None, submitted_at=t0,
+        dispatched_at=t0 + timedelta(hours=4) if path["status"] != S.SUBMITTED else None,
+        due_date=(t0 + timedelta(days=cat["deadline_days"] + 2)).date() if path["status"] != S.SUBMITTED else None,
+        escalated=path["escalated"], escalated_to=leaders.get(cat["lead_department"]) if path["escalated"] else None,
+        overturned=path["overturned"], refused_count=path["refused"], redispatch_count=int(path["overturned"]),
+        rating=path["rating"], closed_at=path["closed_at"], resolved_at=path["resolved_at"],
+        resolution="已协调相关科室现场处理完毕。" if path["resolved_at"] else "",
+        version=len(path["steps"]), updated_at=path["steps"][-1][1],
+    ) for (i, cat, title, text, c, t0, path) in plans]
+    inserted = await Case.insert(*rows).returning(Case.id)
+    year = start.year
+    events = []
+    for (i, cat, title, text, c, t0, path), row in zip(plans, inserted):
+        case_id = row["id"]
+        await scoped(Case).update({Case.number: f"{tenant.slug[:2].upper()}{year}{case_id:06d}"}).where(
+            Case.id == case_id)
+        before = ""
+        for action, at, after, reason in path["steps"]:
+            role = _ROLE_OF[action]
+            if action == "sign":
+                role, reason = reason, ""
+            events.append({"case": case_id, "actor": actors.get(role), "actor_role": role, "action": action,
+                           "reason": reason, "before": before, "after": after, "created_at": at})
+            before = after
+        await _records(case_id, path, actors)
+    await append_events(events)
+
+
+_ROLE_OF = {"submit": "company", "dispatch": "dispatcher", "accept": "handler", "refuse": "handler",
+            "sign": "dept_head", "request-review": "dispatcher", "schedule-hearing": "reviewer",
+            "rule": "reviewer", "resolve": "handler", "rate": "company", "escalate": "dispatcher"}
+
+
+def _path(rng: random.Random, t0: datetime, total: int, i: int) -> dict:
+    """One case's history: the steps (action, time, status after, reason) and its final state."""
+    h = lambda hours: t0 + timedelta(hours=hours)  # noqa: E731
+    steps = [("submit", t0, S.SUBMITTED, "")]
+    out = {"status": S.SUBMITTED, "accepted": False, "escalated": False, "overturned": False, "refused": 0,
+           "rating": "", "closed_at": None, "resolved_at": None, "steps": steps, "signers": []}
+    recent = i > total * 0.97
+    if recent and rng.random() < 0.4:
+        return out
+    steps.append(("dispatch", h(4), S.DISPATCHED, ""))
+    if recent and rng.random() < 0.3:
+        out["status"] = S.DISPATCHED
+        return out
+    steps.append(("accept", h(8), S.IN_PROGRESS, ""))
+    out["accepted"] = True
+    if rng.random() < 0.05:
+        steps.append(("escalate", h(30), S.IN_PROGRESS, "超期未办结，提级办理"))
+        out["escalated"] = True
+    if recent:
+        out["status"] = S.IN_PROGRESS
+        return out
+    if rng.random() < 0.56:  # first answered "cannot be done" (不能办)
+        steps.append(("refuse", h(20), S.REFUSAL_PENDING, "不符合现行政策规定"))
+        for n, level in enumerate(S.SIGN_LEVELS):
+            steps.append(("sign", h(22 + n), S.REFUSAL_PENDING if n < 2 else S.REFUSED, level))
+        out["refused"] = 1
+        steps.append(("request-review", h(30), S.UNDER_REVIEW, "企业对不能办答复有异议"))
+        steps.append(("schedule-hearing", h(40), S.UNDER_REVIEW, ""))
+        if rng.random() < 0.02:
+            steps.append(("rule", h(60), S.CLOSED, "拒绝理由充分，依据明确"))
+            out.update(status=S.CLOSED, closed_at=h(60))
+            return out
+        steps.append(("rule", h(60), S.DISPATCHED, "非企业原因，部门应想办法解决（二次交办）"))
+        steps.append(("accept", h(62), S.IN_PROGRESS, ""))
+        out["overturned"] = True
+        t_resolve = 66 + rng.randrange(24)
+    else:
+        t_resolve = 12 + rng.randrange(60)
+    steps.append(("resolve", h(t_resolve), S.RESOLVED, "已协调相关科室现场处理完毕。"))
+    roll = rng.random()
+    rating = "satisfied" if roll < 0.9 else "basically_satisfied" if roll < 0.98 else "unsatisfied"
+    steps.append(("rate", h(t_resolve + 20), S.CLOSED, ""))
+    out.update(status=S.CLOSED, rating=rating, resolved_at=h(t_resolve), closed_at=h(t_resolve + 20))
+    return out
+
+
+async def _records(case_id: int, path: dict, actors: dict) -> None:
+    """The refusal with its three signatures and the review, for cases that were refused."""
+    if not path["refused"]:
+        return
+    times = {a: t for a, t, _, _ in path["steps"]}
+    refusal = await scoped(Refusal).add(case=case_id, filed_by=actors["handler"], reason="不符合现行政策规定",
+                                        basis="《台州市路桥区企业扶持政策实施细则》第五条", stage="done", status="final",
+                                        created_at=times["refuse"], completed_at=times["sign"])
+    await SignOff.insert(*[scoped(SignOff).new(refusal=refusal.id, level=level, signer=actors[level],
+                                               decision="signed", created_at=times["refuse"])
+                           for level in S.SIGN_LEVELS])
+    rule = next((s for s in path["steps"] if s[0] == "rule"), None)
+    await scoped(Review).add(case=case_id, refusal=refusal.id, requested_by=actors["dispatcher"],
+                             reason="企业对不能办答复有异议", status="ruled" if rule else "scheduled",
+                             hearing_at=times["schedule-hearing"], place="区人大常委会会议室",
+                             verdict=("overturned" if path["overturned"] else "upheld") if rule else "",
+                             verdict_reason=rule[3] if rule else "", ruled_by=actors["reviewer"],
+                             ruled_at=rule[1] if rule else None)
+

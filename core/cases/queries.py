@@ -1,0 +1,155 @@
+"""Reading cases: the filtered, sorted, paged list behind the dispatch console (问题调度台), the
+workbenches and the API; and one case with its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.cases import states as S
+from core.cases.access import visibility
+from core.cases.search import matches
+from core.cases.tables import Case, Event, Refusal, Review, SignOff
+from core.tables import Category, Department, User
+from tenants.scope import scoped
+
+SORTS = {
+    "newest": (Case.id, False),
+    "oldest": (Case.id, True),
+    "due": (Case.due_date, True),
+    "updated": (Case.updated_at, False),
+}
+PER_PAGE_MAX = 100
+
+
+@dataclass
+class CaseFilter:
+    q: str = ""
+    status: str = ""
+    department: str = ""
+    category: str = ""
+    overdue: bool = False
+    escalated: bool = False
+    refused: bool = False
+    overturned: bool = False
+    mine: bool = False
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 20
+
+    def normalized(self) -> "CaseFilter":
+        self.page = max(1, int(self.page or 1))
+        self.per_page = min(PER_PAGE_MAX, max(1, int(self.per_page or 20)))
+        if self.sort not in SORTS:
+            self.sort = "newest"
+        if self.status not in S.STATUS_LABELS and self.status != "open":
+            self.status = ""
+        self.q = (self.q or "")[:100]
+        return self
+
+
+LIST_COLUMNS = (
+    Case.id, Case.number, Case.title, Case.status, Case.due_date, Case.due_confirmed, Case.escalated, Case.overdue,
+    Case.overturned, Case.refused_count, Case.submitted_at, Case.updated_at, Case.rating, Case.version,
+    Case.company.name.as_alias("company_name"), Case.department.name_zh.as_alias("department_name"),
+    Case.department.code.as_alias("department_code"), Case.category.name_zh.as_alias("category_name"),
+    Case.handler.display_name.as_alias("handler_name"),
+)
+
+
+async def _where(user, f: CaseFilter):
+    clauses = []
+    visible = await visibility(user)
+    if visible is not None:
+        clauses.append(visible)
+    if f.status == "open":
+        clauses.append(Case.status.is_in(list(S.OPEN)))
+    elif f.status:
+        clauses.append(Case.status == f.status)
+    if f.department:
+        clauses.append(Case.department.code == f.department)
+    if f.category:
+        clauses.append(Case.category.code == f.category)
+    if f.overdue:
+        clauses.append(Case.overdue == True)  # noqa: E712
+    if f.escalated:
+        clauses.append(Case.escalated == True)  # noqa: E712
+    if f.refused:
+        clauses.append(Case.refused_count > 0)
+    if f.overturned:
+        clauses.append(Case.overturned == True)  # noqa: E712
+    if f.mine:
+        clauses.append((Case.handler == user.id) | (Case.escalated_to == user.id))
+    text = matches(Case.search_text, f.q) if f.q else None
+    if text is not None:
+        clauses.append(text)
+    return clauses
+
+
+async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
+    f.normalized()
+    clauses = await _where(user, f)
+    query = scoped(Case).select(*LIST_COLUMNS)
+    count = scoped(Case).count()
+    for clause in clauses:
+        query = query.where(clause)
+        count = count.where(clause)
+    column, ascending = SORTS[f.sort]
+    rows = await query.order_by(column, ascending=ascending).order_by(Case.id, ascending=False).limit(
+        f.per_page).offset((f.page - 1) * f.per_page)
+    return rows, await count
+
+
+async def latest_feedback(case_ids: list[int]) -> dict[int, dict]:
+    """The latest event of each case (the console's "latest feedback" column)."""
+    if not case_ids:
+        return {}
+    rows = await scoped(Event).select(Event.case, Event.action, Event.reason, Event.created_at).where(
+        Event.case.is_in(case_ids)).order_by(Event.seq, ascending=False)
+    latest: dict[int, dict] = {}
+    for row in rows:
+        latest.setdefault(row["case"], row)
+    return latest
+
+
+async def timeline(case_id: int) -> list[dict]:
+    return await scoped(Event).select(
+        Event.seq, Event.action, Event.actor_role, Event.reason, Event.before, Event.after, Event.data,
+        Event.created_at, Event.actor.display_name.as_alias("actor_name"),
+    ).where(Event.case == case_id).order_by(Event.seq)
+
+
+async def refusals_of(case_id: int, final_only: bool) -> list[dict]:
+    query = scoped(Refusal).select().where(Refusal.case == case_id).order_by(Refusal.id)
+    if final_only:
+        query = query.where(Refusal.status == "final")
+    refusals = await query
+    for refusal in refusals:
+        refusal["signoffs"] = await scoped(SignOff).select(
+            SignOff.level, SignOff.decision, SignOff.comment, SignOff.created_at,
+            SignOff.signer.display_name.as_alias("signer_name"),
+        ).where(SignOff.refusal == refusal["id"]).order_by(SignOff.id)
+        if final_only:
+            refusal["signoffs"] = [s for s in refusal["signoffs"] if s["decision"] == "signed"]
+    return refusals
+
+
+async def reviews_of(case_id: int) -> list[dict]:
+    return await scoped(Review).select().where(Review.case == case_id).order_by(Review.id)
+
+
+async def choices() -> dict:
+    """Departments and categories for filters and forms."""
+    return {
+        "departments": await scoped(Department).select(Department.id, Department.code, Department.name_zh,
+                                                       Department.name_en).order_by(Department.id),
+        "categories": await scoped(Category).select(Category.id, Category.code, Category.name_zh, Category.name_en,
+                                                    Category.deadline_days, Category.lead_department).where(
+            Category.active == True).order_by(Category.id),  # noqa: E712
+    }
+
+
+async def user_names(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(ids))
+    return {r["id"]: r["display_name"] for r in rows}

@@ -1,0 +1,191 @@
+"""Tables of the case lifecycle: companies, cases, refusals and sign-offs, reviews, extensions,
+objections, attachments, and the tamper-evident record."""
+
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from core.tables import Category, Department, User, tenant_fk
+
+
+class Company(Table, tablename="company"):
+    """A market entity (市场主体) known to a tenant, keyed by its unified social credit code."""
+
+    tenant_id = tenant_fk()
+    name = Varchar(length=200)
+    credit_code = Varchar(length=18)  # 统一社会信用代码
+    industry = Varchar(length=100, default="")
+    township = Varchar(length=100, default="")
+    address = Varchar(length=300, default="")
+    contact_name = Varchar(length=100, default="")
+    contact_phone = Varchar(length=30, default="")
+    email = Varchar(length=254, default="")
+    liaison_name = Varchar(length=100, default="")  # 企业联络员
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CompanyMember(Table, tablename="company_member"):
+    """A user who acts for a company (企业用户); `is_liaison` marks its named liaison."""
+
+    tenant_id = tenant_fk()
+    company = ForeignKey(references=Company, null=False, on_delete=OnDelete.cascade)
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
+    is_liaison = Boolean(default=False)
+
+
+class Case(Table, tablename="case_file"):
+    """A company's request (诉求)."""
+
+    tenant_id = tenant_fk()
+    number = Varchar(length=30)
+    company = ForeignKey(references=Company, null=False)
+    submitted_by = ForeignKey(references=User, null=True)
+    on_behalf = Boolean(default=False)  # filed by an assistant for the company
+    category = ForeignKey(references=Category, null=False)
+    title = Varchar(length=200)
+    description = Text()
+    search_text = Text(default="")
+    status = Varchar(length=30, index=True)
+    department = ForeignKey(references=Department, null=True)
+    handler = ForeignKey(references=User, null=True)  # 首问负责人
+    escalated_to = ForeignKey(references=User, null=True)
+    submitted_at = Timestamptz(default=TimestamptzNow())
+    dispatched_at = Timestamptz(null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+    resolved_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    due_date = Date(null=True, default=None)
+    due_confirmed = Boolean(default=True)
+    reminded_for = Date(null=True, default=None)
+    escalated = Boolean(default=False)
+    overdue = Boolean(default=False)
+    overturned = Boolean(default=False)
+    refused_count = Integer(default=0)
+    redispatch_count = Integer(default=0)
+    reopened = Boolean(default=False)
+    resolution = Text(default="")
+    rating = Varchar(length=20, default="")
+    rating_comment = Text(default="")
+    merged_into = ForeignKey(references="self", null=True)
+    version = Integer(default=0)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Refusal(Table, tablename="refusal"):
+    """Saying no (不能办): reason and legal or policy basis, signed off up the chain."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    filed_by = ForeignKey(references=User, null=False)
+    reason = Text()
+    basis = Text()
+    stage = Varchar(length=20)  # section_head | leader | dept_head | done
+    status = Varchar(length=20)  # pending | sent_back | final
+    created_at = Timestamptz(default=TimestamptzNow())
+    completed_at = Timestamptz(null=True, default=None)
+
+
+class SignOff(Table, tablename="sign_off"):
+    """One signature (签批) or send-back on a refusal."""
+
+    tenant_id = tenant_fk()
+    refusal = ForeignKey(references=Refusal, null=False, on_delete=OnDelete.cascade)
+    level = Varchar(length=20)
+    signer = ForeignKey(references=User, null=False)
+    decision = Varchar(length=20)  # signed | sent_back
+    comment = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Review(Table, tablename="review"):
+    """Refusal review (说"不"评议) by the People's Congress panel."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    refusal = ForeignKey(references=Refusal, null=False)
+    requested_by = ForeignKey(references=User, null=False)
+    reason = Text(default="")
+    status = Varchar(length=20)  # requested | scheduled | ruled
+    hearing_at = Timestamptz(null=True, default=None)
+    place = Varchar(length=200, default="")
+    record = Text(default="")  # questions and answers at the hearing
+    verdict = Varchar(length=20, default="")  # upheld | overturned
+    verdict_reason = Text(default="")
+    ruled_by = ForeignKey(references=User, null=True)
+    ruled_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Extension(Table, tablename="extension"):
+    """A request to extend the deadline (延期), decided by the leader in charge."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    requested_by = ForeignKey(references=User, null=False)
+    days = Integer()
+    reason = Text()
+    status = Varchar(length=20)  # pending | approved | denied
+    decided_by = ForeignKey(references=User, null=True)
+    comment = Text(default="")
+    old_due = Date(null=True, default=None)
+    new_due = Date(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class Objection(Table, tablename="objection"):
+    """An objection to an assignment (交办异议), decided finally by the dispatcher."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    department = ForeignKey(references=Department, null=False)
+    raised_by = ForeignKey(references=User, null=False)
+    reason = Text()
+    status = Varchar(length=20)  # pending | accepted | rejected
+    decided_by = ForeignKey(references=User, null=True)
+    comment = Text(default="")
+    new_department = ForeignKey(references=Department, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class Attachment(Table, tablename="attachment"):
+    """A file attached to a case, stored outside the web root under its key."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    uploaded_by = ForeignKey(references=User, null=False)
+    filename = Varchar(length=255)
+    kind = Varchar(length=20)
+    mime = Varchar(length=100)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    storage_key = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Event(Table, tablename="case_event"):
+    """An entry of the tamper-evident record (办理记录): append-only, hash-chained per tenant."""
+
+    tenant_id = tenant_fk()
+    seq = Integer()
+    case = ForeignKey(references=Case, null=True)
+    actor = ForeignKey(references=User, null=True)
+    actor_role = Varchar(length=50, default="")
+    action = Varchar(length=50)
+    reason = Text(default="")
+    before = Varchar(length=30, default="")
+    after = Varchar(length=30, default="")
+    data = Text(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class AuditHead(Table, tablename="audit_head"):
+    """The head of a tenant's event chain; updating it serialises appends per tenant."""
+
+    tenant_id = tenant_fk()
+    last_seq = Integer(default=0)
+    last_hash = Varchar(length=64, default="")

@@ -1,0 +1,13 @@
+"""Piccolo app of the working-day calendar (global tables, no row-level security)."""
+
+import os
+
+from piccolo.conf.apps import AppConfig, table_finder
+
+APP_CONFIG = AppConfig(
+    app_name="workdays",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=table_finder(modules=["core.workdays.tables"], exclude_imported=True),
+    migration_dependencies=["core.piccolo_app"],
+    commands=[],
+)

@@ -1,0 +1,153 @@
+"""The JSON API for cases, companies, departments, categories and events (`/t/<slug>/api/v1/`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
+
+from core.cases import lifecycle, queries
+from core.cases import states as S
+from core.cases.access import load_visible_case
+from core.errors import UserError
+from tenants.scope import scoped
+from web.rendering import current_user
+
+
+class CaseSummary(msgspec.Struct):
+    id: int
+    number: str
+    title: str
+    status: str
+    status_label: str
+    company: str | None
+    department: str | None
+    category: str | None
+    handler: str | None
+    due_date: date | None
+    due_confirmed: bool
+    escalated: bool
+    overdue: bool
+    overturned: bool
+    refused: bool
+    version: int
+    submitted_at: datetime | None
+
+
+class TimelineEntry(msgspec.Struct):
+    seq: int
+    action: str
+    actor: str | None
+    role: str
+    reason: str
+    before: str
+    after: str
+    at: datetime
+
+
+class CaseDetail(CaseSummary):
+    description: str = ""
+    resolution: str = ""
+    rating: str = ""
+    timeline: list[TimelineEntry] = []
+    refusals: list[dict[str, Any]] = []
+
+
+class CasePage(msgspec.Struct):
+    items: list[CaseSummary]
+    total: int
+    page: int
+    per_page: int
+
+
+def summary(row: dict) -> CaseSummary:
+    from core.i18n import gettext
+
+    return CaseSummary(
+        id=row["id"], number=row["number"], title=row["title"], status=row["status"],
+        status_label=gettext(S.STATUS_LABELS[row["status"]]), company=row.get("company_name"),
+        department=row.get("department_code"), category=row.get("category_name"), handler=row.get("handler_name"),
+        due_date=row["due_date"], due_confirmed=bool(row["due_confirmed"]), escalated=bool(row["escalated"]),
+        overdue=bool(row["overdue"]), overturned=bool(row["overturned"]), refused=bool(row["refused_count"]),
+        version=row["version"], submitted_at=row["submitted_at"],
+    )
+
+
+async def case_detail(user, case_id: int) -> CaseDetail:
+    case = await load_visible_case(user, case_id)
+    row = (await scoped(queries.Case).select(*queries.LIST_COLUMNS).where(queries.Case.id == case.id))[0]
+    company_view = user.has_role("company") and not user.can("case.view_all")
+    refusals = await queries.refusals_of(case.id, final_only=company_view)
+    return CaseDetail(
+        **msgspec.structs.asdict(summary(row)), description=case.description, resolution=case.resolution,
+        rating=case.rating,
+        timeline=[TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
+                                reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
+                  for e in await queries.timeline(case.id)],
+        refusals=[{"reason": r["reason"], "basis": r["basis"], "status": r["status"],
+                   "signoffs": [{"level": s["level"], "decision": s["decision"], "signer": s["signer_name"],
+                                 "comment": s["comment"]} for s in r["signoffs"]]} for r in refusals],
+    )
+
+
+class CaseApi(Controller):
+    path = "/cases"
+    tags = ["cases"]
+
+    @get("/", summary="Cases visible to the caller, with search and filters")
+    async def index(self, request: Request, q: str = "", status: str = "", department: str = "",
+                   category: str = "", overdue: bool = False, escalated: bool = False, refused: bool = False,
+                   overturned: bool = False, sort: str = "newest", page: int = 1, per_page: int = 20) -> CasePage:
+        f = queries.CaseFilter(q=q, status=status, department=department, category=category, overdue=overdue,
+                               escalated=escalated, refused=refused, overturned=overturned, sort=sort, page=page,
+                               per_page=per_page)
+        rows, total = await queries.list_cases(current_user(request), f)
+        return CasePage(items=[summary(r) for r in rows], total=total, page=f.page, per_page=f.per_page)
+
+    @post("/", summary="Submit a case (category, title, description, company credit code)")
+    async def create(self, request: Request, data: JSONBody[dict[str, Any]]) -> CaseDetail:
+        user = current_user(request)
+        case = await lifecycle.submit(user, data)
+        return await case_detail(user, case.id)
+
+    @get("/{case_id:int}", summary="One case with its timeline")
+    async def detail(self, request: Request, case_id: FromPath[int]) -> CaseDetail:
+        return await case_detail(current_user(request), case_id)
+
+    @post("/{case_id:int}/{step:str}", summary="Take a lifecycle step: dispatch, accept, object, extend, resolve, "
+                                                "refuse, sign, send-back, request-review, rule, escalate, rate, "
+                                                "reopen, withdraw, merge, decide-objection, decide-extension, "
+                                                "schedule-hearing", status_code=200)
+    async def step(self, request: Request, case_id: FromPath[int], step: FromPath[str],
+                   data: JSONBody[dict[str, Any]] | None = None) -> CaseDetail:
+        user = current_user(request)
+        body = dict(data or {})
+        version = body.pop("version", None)
+        if version is not None and not isinstance(version, int):
+            raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="version")
+        await lifecycle.perform(user, case_id, step, body, version)
+        return await case_detail(user, case_id)
+
+
+class ReferenceApi(Controller):
+    path = "/"
+    tags = ["reference"]
+
+    @get("/departments", summary="The tenant's departments")
+    async def departments(self) -> list[dict[str, Any]]:
+        return (await queries.choices())["departments"]
+
+    @get("/categories", summary="The dispatch catalogue (办理目录)")
+    async def categories(self) -> list[dict[str, Any]]:
+        return (await queries.choices())["categories"]
+
+    @get("/events", summary="The record of one case (办理记录)")
+    async def events(self, request: Request, case: int) -> list[TimelineEntry]:
+        await load_visible_case(current_user(request), case)
+        return [TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
+                              reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
+                for e in await queries.timeline(case)]
+

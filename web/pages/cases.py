@@ -1,0 +1,177 @@
+"""Case pages: the dispatch console and workbenches (问题调度台), submitting, the case page with its
+timeline and its steps, the sign-off inbox and the review docket.  Filters and steps use htmx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Response
+
+from core.cases import attachments, lifecycle, queries
+from core.cases import states as S
+from core.cases.access import company_ids_of, load_visible_case
+from core.cases.tables import Case, Company, Refusal, Review
+from core.errors import UserError
+from tenants.scope import scoped
+from web.rendering import current_user, login_required, page
+
+FLAGS = ("overdue", "escalated", "refused", "overturned", "mine")
+
+
+def _filter_from(request: Request) -> queries.CaseFilter:
+    q = request.query_params
+
+    def number(name: str, default: int) -> int:
+        try:
+            return int(q.get(name) or default)
+        except ValueError:
+            return default
+
+    return queries.CaseFilter(
+        q=q.get("q", ""), status=q.get("status", ""), department=q.get("department", ""),
+        category=q.get("category", ""), sort=q.get("sort", "newest"), page=number("page", 1),
+        per_page=number("per_page", 20), **{flag: q.get(flag) in ("1", "on", "true") for flag in FLAGS},
+    ).normalized()
+
+
+def _query_of(f: queries.CaseFilter) -> dict[str, str]:
+    """The filter as query parameters (without the page), for pagination links."""
+    values = {"q": f.q, "status": f.status, "department": f.department, "category": f.category,
+              "sort": f.sort if f.sort != "newest" else "", "per_page": f.per_page if f.per_page != 20 else ""}
+    values.update({flag: "1" for flag in FLAGS if getattr(f, flag)})
+    return {k: str(v) for k, v in values.items() if v}
+
+
+async def _form_dict(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if not isinstance(v, UploadFile) and k != "_csrf_token"}
+
+
+class CasePages(Controller):
+    path = "/t/{tenant:str}"
+    guards = [login_required]
+
+    @get("/cases", name="cases")
+    async def cases(self, request: Request) -> object:
+        user = current_user(request)
+        f = _filter_from(request)
+        rows, total = await queries.list_cases(user, f)
+        feedback = await queries.latest_feedback([r["id"] for r in rows])
+        return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
+                    feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
+                    filter_query=_query_of(f),
+                    actions=S.ACTION_LABELS, **await queries.choices())
+
+    @get("/cases/new", name="case_new")
+    async def new(self, request: Request) -> object:
+        user = current_user(request)
+        if not (user.has_role("company") or user.can("case.submit_on_behalf")):
+            raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
+        own = await company_ids_of(user.id)
+        companies = await scoped(Company).select(Company.id, Company.name, Company.credit_code).where(
+            Company.id.is_in(own)) if own else []
+        return page(request, "cases/new.html", companies=companies, on_behalf=not user.has_role("company"),
+                    values={}, **await queries.choices())
+
+    @post("/cases", name="case_submit")
+    async def submit(self, request: Request,
+                     data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART)) -> object:
+        user = current_user(request)
+        fields = {k: v for k, v in data.items() if isinstance(v, str)}
+        uploads = [v for v in (data.get("files") if isinstance(data.get("files"), list) else [data.get("files")])
+                   if isinstance(v, UploadFile) and v.filename]
+        checked = [await attachments.check_upload(f) for f in uploads]
+        case = await lifecycle.submit(user, fields)
+        for upload, content in checked:
+            await attachments.store(case, user, upload.filename, content)
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
+
+    @get("/cases/{case_id:int}", name="case")
+    async def detail(self, request: Request, case_id: FromPath[int]) -> object:
+        return await _case_page(request, case_id)
+
+    @post("/cases/{case_id:int}/{step:str}", name="case_step")
+    async def step(self, request: Request, case_id: FromPath[int], step: FromPath[str]) -> object:
+        user = current_user(request)
+        data = await _form_dict(request)
+        version = data.pop("version", None)
+        try:
+            version = int(version) if version not in (None, "") else None
+        except ValueError:
+            raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="version") from None
+        if step == "schedule-hearing" and len(data.get("hearing_at", "")) == 16:
+            data["hearing_at"] += ":00+08:00"
+        await lifecycle.perform(user, case_id, step, data, version)
+        if request.headers.get("hx-request"):
+            return await _case_page(request, case_id, fragment=True)
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
+
+    @post("/cases/{case_id:int}/attachments", name="case_attach")
+    async def attach(self, request: Request, case_id: FromPath[int],
+                     data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART)) -> object:
+        user = current_user(request)
+        case = await load_visible_case(user, case_id)
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise UserError(400, "Choose a file to attach.", code="file_required")
+        _, content = await attachments.check_upload(upload)
+        await attachments.store(case, user, upload.filename, content)
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
+
+    @get("/cases/{case_id:int}/attachments/{attachment_id:int}", name="case_attachment")
+    async def download(self, request: Request, case_id: FromPath[int], attachment_id: FromPath[int]) -> Response:
+        case = await load_visible_case(current_user(request), case_id)
+        row, content = await attachments.read(case, attachment_id)
+        return Response(content, media_type=row["mime"], headers={
+            "Content-Disposition": attachments.disposition(row["filename"]),
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        })
+
+    @get("/signoffs", name="signoffs")
+    async def signoffs(self, request: Request) -> object:
+        user = current_user(request)
+        levels = [lv for lv in S.SIGN_LEVELS if user.has_role(lv)]
+        rows = []
+        if levels and user.department_ids:
+            rows = await scoped(Refusal).select(
+                Refusal.id, Refusal.stage, Refusal.reason, Refusal.basis, Refusal.created_at,
+                Refusal.case.id.as_alias("case_id"), Refusal.case.number.as_alias("number"),
+                Refusal.case.title.as_alias("title"), Refusal.filed_by.display_name.as_alias("filed_by_name"),
+            ).where((Refusal.status == "pending") & Refusal.stage.is_in(levels)
+                    & Refusal.case.department.is_in(list(user.department_ids))).order_by(Refusal.id)
+        return page(request, "cases/signoffs.html", rows=rows)
+
+    @get("/reviews", name="reviews")
+    async def reviews(self, request: Request) -> object:
+        user = current_user(request)
+        if not user.can("review.rule"):
+            raise UserError(403, "You are not allowed to do this.")
+        rows = await scoped(Review).select(
+            Review.id, Review.status, Review.hearing_at, Review.place, Review.verdict, Review.created_at,
+            Review.case.id.as_alias("case_id"), Review.case.number.as_alias("number"),
+            Review.case.title.as_alias("title"), Review.case.company.name.as_alias("company_name"),
+        ).order_by(Review.id, ascending=False).limit(200)
+        return page(request, "cases/reviews.html", rows=rows, verdicts=S.VERDICTS)
+
+
+async def _case_page(request: Request, case_id: int, fragment: bool = False) -> object:
+    user = current_user(request)
+    case = await load_visible_case(user, case_id)
+    row = (await scoped(Case).select(*queries.LIST_COLUMNS, Case.description, Case.resolution, Case.rating,
+                                     Case.rating_comment, Case.on_behalf,
+                                     Case.submitted_by.display_name.as_alias("submitter_name"),
+                                     Case.company.credit_code.as_alias("credit_code")).where(Case.id == case.id))[0]
+    company_view = user.has_role("company") and not user.can("case.view_all")
+    context = dict(
+        case=row, timeline=await queries.timeline(case.id), actions=await lifecycle.available_actions(user, case),
+        refusals=await queries.refusals_of(case.id, final_only=company_view), reviews=await queries.reviews_of(case.id),
+        files=await attachments.list_for(case.id), statuses=S.STATUS_LABELS, action_labels=S.ACTION_LABELS,
+        level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **await queries.choices(),
+    )
+    if fragment:
+        return page(request, "cases/_case.html", **context)
+    return page(request, "cases/detail.html", **context)
