@@ -151,3 +151,46 @@ class ReferenceApi(Controller):
                               reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
                 for e in await queries.timeline(case)]
 
+
+
+class CompanyIn(msgspec.Struct):
+    credit_code: str
+    name: str
+    industry: str = ""
+    township: str = ""
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    email: str = ""
+    liaison_name: str = ""
+
+
+class CompanyApi(Controller):
+    path = "/companies"
+    tags = ["companies"]
+
+    @get("/", summary="Companies (市场主体): all for staff, one's own for a company user")
+    async def index(self, request: Request, q: str = "", page: int = 1, per_page: int = 50) -> list[dict[str, Any]]:
+        from core.cases.access import company_ids_of
+        from core.cases.tables import Company
+
+        user = current_user(request)
+        query = scoped(Company).select(Company.id, Company.name, Company.credit_code, Company.industry,
+                                       Company.township)
+        if not (user.can("case.view_all") or user.can("case.view_dept")):
+            query = query.where(Company.id.is_in(await company_ids_of(user.id) or [0]))
+        if q:
+            query = query.where(Company.name.ilike(f"%{q[:50]}%") | (Company.credit_code == q.upper()[:18]))
+        per_page = min(200, max(1, per_page))
+        return await query.order_by(Company.id).limit(per_page).offset((max(1, page) - 1) * per_page)
+
+    @post("/", summary="Register or update a company by its unified social credit code")
+    async def create(self, request: Request, data: JSONBody[CompanyIn]) -> dict[str, Any]:
+        from core.cases.companies import register_company
+
+        user = current_user(request)
+        if not (user.can("tenant.admin") or user.can("case.dispatch")):
+            raise UserError(403, "You are not allowed to do this.")
+        fields = msgspec.structs.asdict(data)
+        company, created = await register_company(fields.pop("credit_code"), fields.pop("name"), **fields)
+        return {"id": company.id, "credit_code": company.credit_code, "name": company.name, "created": created}

@@ -24,7 +24,7 @@ from core.db import close_pool, start_pool
 from core.i18n import current_locale, gettext, ngettext
 from core.plugins import PluginManager, get_plugin_manager
 from web import api, errors, filters, health
-from web.api_cases import CaseApi, ReferenceApi
+from web.api_cases import CaseApi, CompanyApi, ReferenceApi
 from web.pages.auth import AuthController
 from web.pages.cases import CasePages
 from web.pages.home import HomeController
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
     app = Litestar(
         route_handlers=[
             portal, health.healthz, health.readyz, *static_routers,
-            AuthController, HomeController, ProfileController, CasePages, api.api_router([CaseApi, ReferenceApi]),
+            AuthController, HomeController, ProfileController, CasePages, api.api_router([CaseApi, CompanyApi, ReferenceApi]),
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
         middleware=[TenantMiddleware],
