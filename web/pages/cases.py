@@ -86,7 +86,7 @@ class CasePages(Controller):
                    if isinstance(v, UploadFile) and v.filename]
         checked = [await attachments.check_upload(f) for f in uploads]
         case = await lifecycle.submit(user, fields)
-        for upload, content in checked:
+        for upload, (_, content) in zip(uploads, checked):
             await attachments.store(case, user, upload.filename, content)
         return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
 
