@@ -28,7 +28,7 @@ test: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 catalogs: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k UserError:2 -o web/locale/messages.pot --no-location --omit-header core web workers tenants plugins
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k UserError:2 -k tr -k to_users:3 -k to_role:4 -k to_company:2 -k notify:3 -o web/locale/messages.pot --no-location --omit-header core web workers tenants plugins
 	$(BIN)/pybabel update -i web/locale/messages.pot -d web/locale -D messages --no-fuzzy-matching
 
 clean:

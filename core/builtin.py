@@ -55,3 +55,11 @@ def qinqing_demo_data(tenant):
     from core.cases.demo import load_demo_cases
 
     return [load_demo_cases]
+
+
+@hookimpl
+def qinqing_tenant_settings():
+    from core.contrib import SettingDef
+
+    return [SettingDef("escalate_after_overdue_days", N_("Escalate cases overdue by this many working days"), int, 2),
+            SettingDef("demo_cases", N_("Number of demo cases"), int, 200)]

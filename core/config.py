@@ -55,6 +55,7 @@ class Settings:
     smtp_password: str | None
     smtp_from: str
     demo_password: str | None
+    base_url: str = ""
     app_role: str = "qinqing_app"
     max_body_bytes: int = 25 * 1024 * 1024
     extra: dict = field(default_factory=dict)
@@ -157,6 +158,7 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_from=env.get("SMTP_FROM") or "qinqing@localhost",
         demo_password=env.get("DEMO_PASSWORD") or None,
         app_role=env.get("DATABASE_APP_ROLE") or "qinqing_app",
+        base_url=(env.get("BASE_URL") or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or 8000}").rstrip("/"),
     )
 
 

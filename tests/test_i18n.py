@@ -6,7 +6,8 @@ from babel.messages.pofile import read_po
 from core.i18n import LOCALE_DIR
 from tests.conftest import ROOT
 
-KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "UserError": (2,)}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "UserError": (2,), "tr": (1,),
+            "to_users": (3,), "to_role": (4,), "to_company": (2,), "notify": (3,)}
 METHOD_MAP = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 

@@ -140,7 +140,8 @@ async def test_the_embedded_web_process_relays_and_works_by_itself(monkeypatch):
     from web.app import create_app
 
     uid = await _user_id("company@luqiao")
-    async with AsyncTestClient(app=create_app(embedded_worker=True)):
+    # The test client runs the app on its own event loop: keep the engine pool-less here.
+    async with AsyncTestClient(app=create_app(embedded_worker=True, db_pool=False)):
         async with in_tenant("luqiao"):
             await create_token(uid, "embedded")
         row = await _latest_message()

@@ -55,7 +55,7 @@ async def test_profile_page_creates_and_revokes_tokens_with_htmx(app):
     import re
 
     token = re.search(r"data-new-token>([^<]+)<", created.text).group(1)
-    token_id = re.search(r'data-token="(\d+)"', created.text).group(1)
+    token_id = re.search(r'data-token="(\d+)">\s*<td>laptop</td>', created.text).group(1)
     assert (await b.client.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
     revoked = await b.post(f"/t/luqiao/profile/tokens/{token_id}/revoke", htmx=True)
     assert "已吊销" in revoked.text

@@ -61,7 +61,7 @@ def _jinja_env(manager: PluginManager) -> Environment:
     env.globals["current_locale"] = current_locale.get
     env.filters.update(filters.FILTERS)
     env.globals["tr"] = filters.tr
-    env.globals["role_label"] = lambda key: gettext(manager.roles[key].label) if key in manager.roles else key
+    env.globals["role_label"] = lambda key: gettext(manager.roles[key].label if key in manager.roles else "System")
     return env
 
 
@@ -78,13 +78,14 @@ async def portal() -> object:
                     media_type="text/html")
 
 
-def _lifespan(settings: Settings, embedded_worker: bool):
+def _lifespan(settings: Settings, embedded_worker: bool, db_pool: bool):
     @asynccontextmanager
     async def lifespan(app: Litestar):
         from workers.broker import setup_broker, is_embedded
         from workers.scheduler import run_forever
 
-        await start_pool()
+        if db_pool:
+            await start_pool()
         setup_broker(settings)
         stop = asyncio.Event()
         task = None
@@ -96,13 +97,14 @@ def _lifespan(settings: Settings, embedded_worker: bool):
             stop.set()
             if task is not None:
                 await task
-            await close_pool()
+            if db_pool:
+                await close_pool()
 
     return lifespan
 
 
 def create_app(settings: Settings | None = None, manager: PluginManager | None = None,
-               embedded_worker: bool = True) -> HostRewrite:
+               embedded_worker: bool = True, db_pool: bool = True) -> HostRewrite:
     settings = settings or get_settings()
     manager = manager or get_plugin_manager()
     static_routers = [create_static_files_router(path="/static", directories=[WEB_DIR / "static"],
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
         openapi_config=OpenAPIConfig(title="qinqing API", version="1", path="/schema",
                                      render_plugins=[JsonRenderPlugin()]),
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[_lifespan(settings, embedded_worker)],
+        lifespan=[_lifespan(settings, embedded_worker, db_pool)],
         debug=False,
     )
     return HostRewrite(app, base_domain=settings.extra.get("base_domain", "localhost"))

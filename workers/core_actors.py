@@ -24,6 +24,28 @@ async def deliver_notification(user_id: int, kind: str, title: str, link: str = 
         user=user_id, kind=kind, title=title, body=json.dumps(params or {}, ensure_ascii=False), link=link,
         source=current_message_id.get() or "",
     )
+    await _email(user_id, title, link, params or {})
+
+
+async def _email(user_id: int, title: str, link: str, params: dict) -> None:
+    """The same notice by e-mail, in the user's language, when the user has an address."""
+    from core.config import get_settings
+    from core.i18n import current_locale, gettext
+    from core.tables import User
+    from tenants.scope import current_tenant
+    from web.filters import format_params
+    from workers.mail import send_mail
+
+    user = await User.select(User.email, User.locale).where(User.id == user_id).first()
+    if not user or not user["email"]:
+        return
+    token = current_locale.set(user["locale"] or "zh_CN")
+    try:
+        subject = format_params(gettext(title), params)
+        body = f"{subject}\n\n{get_settings().base_url}/t/{current_tenant().slug}/{link}\n\n{gettext('Qinqing platform')}"
+    finally:
+        current_locale.reset(token)
+    await send_mail(user["email"], subject, body)
 
 
 async def purge_expired_sessions() -> None:
@@ -33,4 +55,11 @@ async def purge_expired_sessions() -> None:
 
 
 ACTORS = [deliver_notification]
-JOBS = [ScheduledJob("purge_expired_sessions", 3600, purge_expired_sessions)]
+async def case_deadlines() -> None:
+    from core.cases.deadlines import sweep_all
+
+    await sweep_all()
+
+
+JOBS = [ScheduledJob("purge_expired_sessions", 3600, purge_expired_sessions),
+        ScheduledJob("case_deadlines", 3600, case_deadlines)]

@@ -27,7 +27,8 @@ async def check_upload(upload) -> tuple[object, bytes]:
         kind = check_attachment(upload.filename or "", content)
     except AttachmentRejected as exc:
         status = 413 if exc.reason_key == "too_large" else 415 if exc.reason_key == "type" else 400
-        raise UserError(status, exc.message, code=f"attachment_{exc.reason_key}", **exc.params) from None
+        code = "attachment_" + exc.reason_key
+        raise UserError(status, exc.message, code=code, **exc.params) from None
     return kind, content
 
 

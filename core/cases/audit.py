@@ -104,6 +104,8 @@ async def verify_tenant(batch: int = 5000) -> VerifyResult:
     if duplicates != checked:
         return VerifyResult(False, checked, "an event was inserted with a duplicate sequence number", None)
     head_seq = head["last_seq"] if head else 0
+    if checked > head_seq:
+        return VerifyResult(False, checked, f"event {head_seq + 1} was inserted after the chain's head", head_seq + 1)
     if head_seq != checked or (head and checked and head["last_hash"] != prev):
         return VerifyResult(False, checked, f"event {checked + 1} is missing (deleted at the end of the chain)",
                             checked + 1)

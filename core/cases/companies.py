@@ -15,7 +15,8 @@ async def register_company(credit_code: str, name: str, **details) -> tuple[Comp
     try:
         code = validate_uscc(credit_code)
     except InvalidCreditCode as exc:
-        raise UserError(400, exc.message, code=f"credit_code_{exc.reason}", **exc.params) from None
+        code = "credit_code_" + exc.reason
+        raise UserError(400, exc.message, code=code, **exc.params) from None
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="name")
