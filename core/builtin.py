@@ -27,6 +27,8 @@ def qinqing_navigation(tenant, user):
         NavItem(N_("Workbench"), "cases/?mine=1", permission="workbench.view", order=12),
         NavItem(N_("Sign-off inbox"), "signoffs/", permission="signoff.view", order=13),
         NavItem(N_("Review docket"), "reviews/", permission="review.rule", order=14),
+        NavItem(N_("Companies"), "companies/", permission="company.manage", order=20),
+        NavItem(N_("Catalogue"), "admin/catalogue/", permission="tenant.admin", order=21),
         NavItem(N_("Notifications"), "notifications/", order=90),
     ]
 
@@ -38,9 +40,10 @@ def qinqing_template_dirs():
 
 @hookimpl
 def qinqing_actors():
+    from core.cases import company_jobs
     from workers import core_actors
 
-    return core_actors.ACTORS
+    return core_actors.ACTORS + company_jobs.ACTORS
 
 
 @hookimpl

@@ -62,3 +62,35 @@ async def token_for(username: str, slug: str) -> str:
     async with in_tenant(slug):
         user = await User.select(User.id).where(User.username == username).first()
         return await create_token(user["id"], "test")
+
+
+async def process_background(seconds: float = 30.0) -> None:
+    """Run the outbox until every message has been applied: in-process when embedded, through a
+    real Dramatiq worker when a broker is configured."""
+    import asyncio
+    import time
+
+    from core.tables import FailedMessage, OutboxMessage, ProcessedMessage
+    from workers import broker as broker_mod
+    from workers.relay import drain
+
+    if broker_mod.is_embedded():
+        await drain()
+        return
+    from dramatiq import Worker
+
+    worker = Worker(broker_mod.get_broker(), worker_threads=2)
+    worker.start()
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await drain()
+            sent = {r["message_id"] for r in await OutboxMessage.select(OutboxMessage.message_id)}
+            done = {r["message_id"] for r in await ProcessedMessage.select(ProcessedMessage.message_id)}
+            failed = {r["message_id"] for r in await FailedMessage.select(FailedMessage.message_id)}
+            if sent <= done | failed and await OutboxMessage.count().where(OutboxMessage.sent_at.is_null()) == 0:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError("background work did not finish in time")
+    finally:
+        worker.stop()

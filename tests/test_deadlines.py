@@ -1,7 +1,6 @@
 """Working-day deadlines on cases with real dates, reminders, overdue flags, automatic escalation,
 the "unconfirmed" marker, and notifications by e-mail through a real local SMTP server."""
 
-import asyncio
 import dataclasses
 import socket
 from datetime import date
@@ -15,7 +14,7 @@ from core.tables import Notification, OutboxMessage, User
 from tenants.scope import scoped
 from tests.cases_helpers import Api
 from tests.helpers import in_tenant
-from workers.relay import drain
+from tests.helpers import process_background
 
 
 async def _case(case_id):
@@ -108,19 +107,7 @@ async def test_dispatch_notifies_in_app_and_by_email(app, smtp_server):
         api = Api(app)
         case = await api.submit()
         await api.step("dispatcher", case["id"], "dispatch")
-        from workers import broker as broker_mod
-
-        if broker_mod.is_embedded():
-            await drain()
-        else:
-            from tests.test_outbox import running_worker
-
-            with running_worker():
-                await drain()
-                for _ in range(50):
-                    if smtp_server.messages:
-                        break
-                    await asyncio.sleep(0.2)
+        await process_background()
         handler = await User.select(User.id).where(User.username == "handler@luqiao").first()
         async with in_tenant("luqiao"):
             notes = await scoped(Notification).select(Notification.title, Notification.body).where(

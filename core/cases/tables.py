@@ -189,3 +189,20 @@ class AuditHead(Table, tablename="audit_head"):
     tenant_id = tenant_fk()
     last_seq = Integer(default=0)
     last_hash = Varchar(length=64, default="")
+
+
+class ImportJob(Table, tablename="import_job"):
+    """A company list being imported in the background, with its progress and row errors."""
+
+    tenant_id = tenant_fk()
+    filename = Varchar(length=255)
+    storage_key = Varchar(length=64)
+    status = Varchar(length=20)  # queued | running | done | failed
+    total = Integer(default=0)
+    processed = Integer(default=0)
+    created = Integer(default=0)
+    updated = Integer(default=0)
+    errors = Text(default="[]")  # JSON list of {row, field, message, params}
+    created_by = ForeignKey(references=User, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)

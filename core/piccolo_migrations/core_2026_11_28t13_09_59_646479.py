@@ -67,7 +67,7 @@ class User(Table, tablename="app_user", schema=None):
 
 ID = "2026-11-28T13:09:59:646479"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "identity, organisation, sessions, tokens, notifications, outbox, scheduler"
 
 
 async def forwards():

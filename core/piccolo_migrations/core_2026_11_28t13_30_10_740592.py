@@ -107,7 +107,7 @@ class User(Table, tablename="app_user", schema=None):
 
 ID = "2026-11-28T13:30:10:740592"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "cases: companies, cases, refusals, sign-offs, reviews, extensions, objections, attachments, events"
 
 
 async def forwards():

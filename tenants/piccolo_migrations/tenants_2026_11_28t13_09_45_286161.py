@@ -11,7 +11,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-28T13:09:45:286161"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "tenant registry"
 
 
 async def forwards():

@@ -1,0 +1,54 @@
+"""The company registry pages (市场主体名录): list and search, and import from CSV/XLSX with a
+progress display and a per-row error report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect
+
+from core.cases.company_jobs import start_import
+from core.cases.tables import Company, ImportJob
+from core.errors import UserError
+from tenants.scope import scoped
+from web.rendering import current_user, page, requires
+
+
+class CompanyPages(Controller):
+    path = "/t/{tenant:str}/companies"
+    guards = [requires("company.manage")]
+
+    @get("/", name="companies")
+    async def index(self, request: Request, q: str = "", page_no: int = 1) -> object:
+        query = scoped(Company).select(Company.id, Company.name, Company.credit_code, Company.industry,
+                                       Company.township, Company.contact_name, Company.liaison_name)
+        count = scoped(Company).count()
+        if q:
+            clause = Company.name.ilike(f"%{q[:50]}%") | (Company.credit_code == q.strip().upper()[:18])
+            query, count = query.where(clause), count.where(clause)
+        page_no = max(1, page_no)
+        rows = await query.order_by(Company.id).limit(50).offset((page_no - 1) * 50)
+        jobs = await scoped(ImportJob).select().order_by(ImportJob.id, ascending=False).limit(5)
+        return page(request, "companies/index.html", rows=rows, total=await count, q=q, page_no=page_no, jobs=jobs)
+
+    @post("/import", name="companies_import")
+    async def upload(self, request: Request,
+                     data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART)) -> Redirect:
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise UserError(400, "Choose a file to attach.", code="file_required")
+        job = await start_import(current_user(request).id, upload.filename, await upload.read())
+        return Redirect(path=f"{request.scope['state']['tenant_root']}companies/imports/{job.id}", status_code=303)
+
+    @get("/imports/{job_id:int}", name="companies_import_job")
+    async def job(self, request: Request, job_id: FromPath[int]) -> object:
+        job = await scoped(ImportJob).select().where(ImportJob.id == job_id).first()
+        if job is None:
+            raise UserError(404, "Not found.")
+        job["error_list"] = json.loads(job["errors"] or "[]")
+        return page(request, "companies/job.html", fragment="companies/_job.html", job=job)
