@@ -7,7 +7,8 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from core.cases.attachments import store
-from core.cases.tables import Attachment, Case
+from core.cases.company_jobs import start_import
+from core.cases.tables import Attachment, Case, ImportJob
 from core.tables import ApiToken, Notification, User
 from web.identity import CurrentUser
 from tenants.scope import scoped
@@ -17,7 +18,8 @@ from workers.actors import run_actor
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # Every path parameter naming a tenant resource, and the table it comes from.  A route with a
 # parameter missing here fails the walk: new resources must join the isolation test.
-RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment}
+RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment,
+             "job_id": ImportJob}
 # Path parameters that name no tenant resource, with a value to use.
 PLAIN = {"code": "en", "step": "escalate"}
 
@@ -61,7 +63,8 @@ async def luqiao_ids():
                                roles={"tenant_admin"})
         attachment = await store(case, uploader, "isolation.pdf", b"%PDF-1.4\n%isolation\n%%EOF\n")
         before = (case.status, case.version, case.escalated)
-    return {"token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
+        job = await start_import(user["id"], "list.csv", "企业名称,统一社会信用代码\n甲公司,91330100716105852F\n".encode())
+    return {"job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
             "case_before": before}
 
 
