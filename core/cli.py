@@ -237,6 +237,15 @@ def cmd_user(args) -> None:
                 password = args.password or os.environ.get("QINQING_NEW_PASSWORD") or __import__("secrets").token_urlsafe(12)
                 user_id, created = await ensure_user(args.username, args.display_name or args.username, password)
                 await ensure_membership(user_id, args.role, None, None)
+                if args.company:
+                    from core.cases.companies import add_member
+                    from core.cases.tables import Company
+                    from tenants.scope import scoped
+
+                    company = await scoped(Company).objects().where(Company.credit_code == args.company.upper()).first()
+                    if company is None:
+                        _fail(f"no company with code {args.company!r} in {tenant.slug}", 1)
+                    await add_member(company.id, user_id, liaison=args.liaison)
                 print(f"user {args.username} {'created' if created else 'exists'}; role {args.role} on {tenant.slug}")
                 if created and not args.password:
                     print(f"password: {password}")
@@ -331,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--role", required=True)
     a.add_argument("--display-name")
     a.add_argument("--password")
+    a.add_argument("--company", help="the unified social credit code of the company the user acts for")
+    a.add_argument("--liaison", action="store_true", help="the company's named liaison (企业联络员)")
     a = usub.add_parser("token", help="print a new API token for a user")
     a.add_argument("username")
     a.add_argument("--tenant", required=True)

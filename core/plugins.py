@@ -97,11 +97,12 @@ class PluginManager:
     def roles(self) -> dict[str, RoleDef]:
         return {role.key: role for _, role in self._merged("qinqing_roles")}
 
+    @cached_property
+    def _role_plugins(self) -> dict[str, str]:
+        return {role.key: name for name, role in self._merged("qinqing_roles")}
+
     def role_plugin(self, key: str) -> str | None:
-        for name, role in self._merged("qinqing_roles"):
-            if role.key == key:
-                return name
-        return None
+        return self._role_plugins.get(key)
 
     def piccolo_apps(self) -> list[str]:
         return [app for _, app in self._merged("qinqing_piccolo_apps")]

@@ -3,6 +3,7 @@ demo data each enabled module contributes."""
 
 from __future__ import annotations
 
+from core.i18n import gettext
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Section
 from tenants.manifest import demo_manifest_paths
@@ -33,7 +34,7 @@ async def load_demo(password: str) -> dict[str, list[str]]:
                     continue
                 username = f"{key}@{tenant.slug}"
                 in_dept = key in DEPARTMENT_ROLES
-                display = f"{dept_name if in_dept else tenant.name_zh} · {key}"
+                display = f"{dept_name if in_dept else tenant.name_zh} · {gettext(role.label)}"
                 user_id, _ = await ensure_user(username, display, password)
                 await ensure_membership(user_id, key, dept_id if key != "company" else None,
                                         section["id"] if (section and in_dept) else None)

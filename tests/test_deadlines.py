@@ -124,3 +124,36 @@ async def test_outbox_messages_are_written_with_the_step(app):
     case = await api.submit()
     await api.step("dispatcher", case["id"], "dispatch")
     assert await OutboxMessage.count() > before
+
+
+async def test_objection_only_within_one_working_day_of_dispatch(app, monkeypatch):
+    api = Api(app)
+    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 26))  # a Friday
+    case = await api.submit()
+    case = await api.step("dispatcher", case["id"], "dispatch")
+    async with in_tenant("luqiao"):
+        from datetime import datetime, timezone
+
+        await scoped(Case).update({Case.dispatched_at: datetime(2025, 9, 26, 2, tzinfo=timezone.utc)}).where(
+            Case.id == case["id"])
+    # Sunday 2025-09-28 is an adjusted workday: one working day after Friday, still in time.
+    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 28))
+    await api.step("handler", case["id"], "object", {"reason": "不属于本部门"})
+    await api.step("dispatcher", case["id"], "decide-objection", {"decision": "reject", "comment": "维持"})
+    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 29))  # two working days: too late
+    response = await api.call("handler", "POST", f"cases/{case['id']}/object", {"reason": "再议"})
+    assert response.status_code == 409 and "1 个工作日" in response.json()["message"]
+
+
+async def test_extension_must_be_asked_a_working_day_before_the_deadline(app, monkeypatch):
+    api = Api(app)
+    case = await api.in_progress()
+    async with in_tenant("luqiao"):
+        await scoped(Case).update({Case.due_date: date(2025, 10, 9)}).where(Case.id == case["id"])
+    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 10, 9))  # the due date itself
+    late = await api.call("handler", "POST", f"cases/{case['id']}/extend", {"days": 2, "reason": "勘查"})
+    assert late.status_code == 409 and "延期" in late.json()["message"]
+    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 30))  # the working day before (holidays between)
+    await api.step("handler", case["id"], "extend", {"days": 2, "reason": "勘查"})
+    case = await api.step("leader", case["id"], "decide-extension", {"decision": "approve"})
+    assert case["due_date"] == "2025-10-11"  # Oct 10, then Saturday Oct 11 (adjusted workday)

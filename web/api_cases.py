@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.cases import lifecycle, queries
 from core.cases import states as S
@@ -98,9 +98,11 @@ class CaseApi(Controller):
     tags = ["cases"]
 
     @get("/", summary="Cases visible to the caller, with search and filters")
-    async def index(self, request: Request, q: str = "", status: str = "", department: str = "",
-                   category: str = "", overdue: bool = False, escalated: bool = False, refused: bool = False,
-                   overturned: bool = False, sort: str = "newest", page: int = 1, per_page: int = 20) -> CasePage:
+    async def index(self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "",
+                    department: FromQuery[str] = "", category: FromQuery[str] = "", overdue: FromQuery[bool] = False,
+                    escalated: FromQuery[bool] = False, refused: FromQuery[bool] = False,
+                    overturned: FromQuery[bool] = False, sort: FromQuery[str] = "newest", page: FromQuery[int] = 1,
+                    per_page: FromQuery[int] = 20) -> CasePage:
         f = queries.CaseFilter(q=q, status=status, department=department, category=category, overdue=overdue,
                                escalated=escalated, refused=refused, overturned=overturned, sort=sort, page=page,
                                per_page=per_page)
@@ -122,7 +124,7 @@ class CaseApi(Controller):
                                                 "reopen, withdraw, merge, decide-objection, decide-extension, "
                                                 "schedule-hearing", status_code=200)
     async def step(self, request: Request, case_id: FromPath[int], step: FromPath[str],
-                   data: JSONBody[dict[str, Any]] | None = None) -> CaseDetail:
+                   data: JSONBody[dict[str, Any] | None] = None) -> CaseDetail:
         user = current_user(request)
         body = dict(data or {})
         version = body.pop("version", None)
@@ -145,7 +147,7 @@ class ReferenceApi(Controller):
         return (await queries.choices())["categories"]
 
     @get("/events", summary="The record of one case (办理记录)")
-    async def events(self, request: Request, case: int) -> list[TimelineEntry]:
+    async def events(self, request: Request, case: FromQuery[int]) -> list[TimelineEntry]:
         await load_visible_case(current_user(request), case)
         return [TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
                               reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
@@ -170,7 +172,8 @@ class CompanyApi(Controller):
     tags = ["companies"]
 
     @get("/", summary="Companies (市场主体): all for staff, one's own for a company user")
-    async def index(self, request: Request, q: str = "", page: int = 1, per_page: int = 50) -> list[dict[str, Any]]:
+    async def index(self, request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1,
+                    per_page: FromQuery[int] = 50) -> list[dict[str, Any]]:
         from core.cases.access import company_ids_of
         from core.cases.tables import Company
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Response
 
 from core.cases import attachments, lifecycle, queries
@@ -79,7 +78,7 @@ class CasePages(Controller):
 
     @post("/cases", name="case_submit")
     async def submit(self, request: Request,
-                     data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART)) -> object:
+                     data: MultipartBody[dict[str, Any]]) -> object:
         user = current_user(request)
         fields = {k: v for k, v in data.items() if isinstance(v, str)}
         uploads = [v for v in (data.get("files") if isinstance(data.get("files"), list) else [data.get("files")])
@@ -112,7 +111,7 @@ class CasePages(Controller):
 
     @post("/cases/{case_id:int}/attachments", name="case_attach")
     async def attach(self, request: Request, case_id: FromPath[int],
-                     data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART)) -> object:
+                     data: MultipartBody[dict[str, Any]]) -> object:
         user = current_user(request)
         case = await load_visible_case(user, case_id)
         upload = data.get("file")

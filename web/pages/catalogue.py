@@ -9,8 +9,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import URLEncodedBody
 from litestar.response import Redirect
 
 from core.cases.inputs import parse
@@ -21,7 +20,6 @@ from web.rendering import page, requires
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class DepartmentForm(msgspec.Struct):
@@ -80,14 +78,14 @@ class CataloguePages(Controller):
         return Redirect(path=f"{request.scope['state']['tenant_root']}admin/catalogue/", status_code=303)
 
     @post("/departments", name="catalogue_department")
-    async def department(self, request: Request, data: dict = Form) -> Redirect:
+    async def department(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
         form = parse(DepartmentForm, data)
         await _upsert(Department, Department.code == form.code,
                       {"code": form.code, "name_zh": form.name_zh, "name_en": form.name_en})
         return self._back(request)
 
     @post("/sections", name="catalogue_section")
-    async def section(self, request: Request, data: dict = Form) -> Redirect:
+    async def section(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
         form = parse(SectionForm, data)
         dept = await _department_id(form.department)
         await _upsert(Section, (Section.department == dept) & (Section.code == form.code),
@@ -95,7 +93,7 @@ class CataloguePages(Controller):
         return self._back(request)
 
     @post("/categories", name="catalogue_category")
-    async def category(self, request: Request, data: dict = Form) -> Redirect:
+    async def category(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
         form = parse(CategoryForm, data)
         lead = await _department_id(form.lead)
         co = [c for c in re.split(r"[,，\s]+", form.co) if c]

@@ -8,8 +8,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Redirect
 
 from core.cases.company_jobs import start_import
@@ -24,7 +23,7 @@ class CompanyPages(Controller):
     guards = [requires("company.manage")]
 
     @get("/", name="companies")
-    async def index(self, request: Request, q: str = "", page_no: int = 1) -> object:
+    async def index(self, request: Request, q: FromQuery[str] = "", page_no: FromQuery[int] = 1) -> object:
         query = scoped(Company).select(Company.id, Company.name, Company.credit_code, Company.industry,
                                        Company.township, Company.contact_name, Company.liaison_name)
         count = scoped(Company).count()
@@ -38,7 +37,7 @@ class CompanyPages(Controller):
 
     @post("/import", name="companies_import")
     async def upload(self, request: Request,
-                     data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART)) -> Redirect:
+                     data: MultipartBody[dict[str, Any]]) -> Redirect:
         upload = data.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise UserError(400, "Choose a file to attach.", code="file_required")
