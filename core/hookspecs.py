@@ -36,6 +36,16 @@ def qinqing_routes():
 
 
 @hookspec
+def qinqing_api_routes():
+    """Return Litestar handlers or controllers for the JSON API.
+
+    They are mounted under ``/t/{tenant}/api/v1/<plugin name>/``: bearer-token authenticated
+    (never cookies, so no CSRF), errors as ``{code, message}``, described in the OpenAPI schema,
+    and 404 for a tenant that has not enabled the plugin.
+    """
+
+
+@hookspec
 def qinqing_navigation(tenant, user):
     """Return ``NavItem``s for the top navigation of ``tenant`` as seen by ``user``.
 

@@ -77,6 +77,9 @@ class PluginManager:
     def routes(self) -> list[tuple[PluginInfo, list]]:
         return [(self.infos[name], items) for name, items in self._each("qinqing_routes")]
 
+    def api_routes(self) -> list[tuple[PluginInfo, list]]:
+        return [(self.infos[name], items) for name, items in self._each("qinqing_api_routes")]
+
     def navigation(self, tenant, user) -> list[NavItem]:
         items = [
             item

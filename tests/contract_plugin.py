@@ -30,6 +30,16 @@ def qinqing_routes():
     return [contract_home]
 
 
+@get("/ping", name="contract_api_ping")
+async def contract_api_ping(request: Request) -> dict:
+    return {"plugin": "contract", "user": request.scope["state"]["user"].username}
+
+
+@hookimpl
+def qinqing_api_routes():
+    return [contract_api_ping]
+
+
 @hookimpl
 def qinqing_navigation(tenant, user):
     return [NavItem("Contract", "contract/", permission="contract.view", order=5)]

@@ -17,13 +17,14 @@ from tenants.registry import load_tenant
 from tenants.scope import scoped, tenant_setting
 from tenants.tables import Tenant
 from tests import contract_plugin
-from tests.helpers import Browser, in_tenant
+from tests.helpers import Browser, in_tenant, token_for
 
 SPECS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("qinqing_")]
 # Each hook, and the test below that shows its contribution taking effect.
 EXERCISED = {
     "qinqing_plugin_info": "test_plugin_is_registered_by_name",
     "qinqing_routes": "test_contributions_reach_the_app",
+    "qinqing_api_routes": "test_contributions_reach_the_app",
     "qinqing_navigation": "test_contributions_reach_the_app",
     "qinqing_roles": "test_contributions_reach_the_app",
     "qinqing_piccolo_apps": "test_bundled_plugins_contribute_piccolo_apps",
@@ -94,6 +95,9 @@ async def test_contributions_reach_the_app(manager):
     await b.login("dispatcher@luqiao", "luqiao")
     # Not enabled for luqiao yet: route 404, no navigation, no widget.
     assert (await b.get("/t/luqiao/contract/")).status_code == 404
+    token = await token_for("dispatcher@luqiao", "luqiao")
+    ping = "/t/luqiao/api/v1/contract/ping"
+    assert (await b.client.get(ping, headers={"Authorization": f"Bearer {token}"})).status_code == 404
     home = await b.get("/t/luqiao/")
     assert 'data-nav="contract/"' not in home.text and "contract-widget" not in home.text
     await _enable_contract_for_luqiao(True)
@@ -103,6 +107,9 @@ async def test_contributions_reach_the_app(manager):
         home = await b.get("/t/luqiao/")
         assert 'data-nav="contract/"' in home.text
         assert '<p id="contract-widget">hello luqiao</p>' in home.text
+        pong = await b.client.get(ping, headers={"Authorization": f"Bearer {token}"})
+        assert pong.status_code == 200 and pong.json() == {"plugin": "contract", "user": "dispatcher@luqiao"}
+        assert (await b.client.get(ping)).status_code == 401  # the API takes tokens, not cookies
         static = await b.get("/static/contract/contract.css")
         assert static.status_code == 200 and "contract" in static.text
         # The permission on the navigation item is honoured: a user without the role sees no link.

@@ -89,3 +89,9 @@ def api_router(extra_handlers: list | None = None) -> Router:
         guards=[login_required],
         opt={"api": True},
     )
+
+
+def plugin_api_router(name: str, handlers: list) -> Router:
+    """A plugin's API under `/t/<slug>/api/v1/<name>/`, with the same guards as the core API."""
+    return Router(path=f"/t/{{tenant:str}}/api/v1/{name}", route_handlers=handlers, guards=[login_required],
+                  opt={"api": True, "plugin": name})

@@ -52,6 +52,8 @@ class PluginBridge(InitPluginProtocol):
                 app_config.route_handlers.append(
                     Router(path=f"/t/{{tenant:str}}/{info.name}", route_handlers=handlers, opt={"plugin": info.name})
                 )
+        for info, handlers in self.manager.api_routes():
+            app_config.route_handlers.append(api.plugin_api_router(info.name, handlers))
         return app_config
 
 
