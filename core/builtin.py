@@ -27,6 +27,7 @@ def qinqing_navigation(tenant, user):
         NavItem(N_("Workbench"), "cases/?mine=1", permission="workbench.view", order=12),
         NavItem(N_("Sign-off inbox"), "signoffs/", permission="signoff.view", order=13),
         NavItem(N_("Review docket"), "reviews/", permission="review.rule", order=14),
+        NavItem(N_("Big screen"), "screen/", permission="screen.view", order=15),
         NavItem(N_("Companies"), "companies/", permission="company.manage", order=20),
         NavItem(N_("Catalogue"), "admin/catalogue/", permission="tenant.admin", order=21),
         NavItem(N_("Notifications"), "notifications/", order=90),
@@ -65,4 +66,9 @@ def qinqing_tenant_settings():
     from core.contrib import SettingDef
 
     return [SettingDef("escalate_after_overdue_days", N_("Escalate cases overdue by this many working days"), int, 2),
-            SettingDef("demo_cases", N_("Number of demo cases"), int, 200)]
+            SettingDef("demo_cases", N_("Number of demo cases"), int, 200),
+            SettingDef("red_flag_refusal_rate", N_("Red flag: refusal rate at least"), float, 0.3),
+            SettingDef("red_flag_satisfaction_rate", N_("Red flag: with satisfaction at least"), float, 0.95),
+            SettingDef("red_flag_overturn_rate", N_("Red flag: refusals overturned at least"), float, 0.5),
+            SettingDef("red_flag_min_cases", N_("Red flag: only with at least this many cases"), int, 10),
+            SettingDef("red_flag_handler_overdue", N_("Red flag: overdue cases of one handler"), int, 3)]

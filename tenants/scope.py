@@ -72,7 +72,12 @@ def current_tenant_or_none() -> TenantContext | None:
 
 @asynccontextmanager
 async def tenant_scope(tenant: TenantContext, write: bool = True):
-    """Enter `tenant` in one transaction; set `app.tenant_id` for row-level security."""
+    """Enter `tenant` in one transaction; set `app.tenant_id` for row-level security.
+
+    Nested inside another tenant's transaction (a district reading a township's figures), the
+    outer tenant is restored on the way out, so the rest of the request stays in its own tenant.
+    """
+    outer = _current.get()
     token = _current.set(tenant)
     engine = current_engine()
     try:
@@ -83,7 +88,11 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
         else:
             async with engine.transaction():
                 await _set_pg_tenant(engine, tenant.id)
-                yield tenant
+                try:
+                    yield tenant
+                finally:
+                    if outer is not None and outer.id != tenant.id and engine.current_transaction.get() is not None:
+                        await _set_pg_tenant(engine, outer.id)
     finally:
         _current.reset(token)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from litestar.params import Parameter
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -145,6 +146,15 @@ class ReferenceApi(Controller):
     @get("/categories", summary="The dispatch catalogue (办理目录)")
     async def categories(self) -> list[dict[str, Any]]:
         return (await queries.choices())["categories"]
+
+    @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags")
+    async def figures(self, request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> dict[str, Any]:
+        from core.oversight.screen import payload
+        from web.rendering import tenant_of
+
+        if not current_user(request).can("screen.view"):
+            raise UserError(403, "You are not allowed to do this.")
+        return await payload(tenant_of(request), area)
 
     @get("/events", summary="The record of one case (办理记录)")
     async def events(self, request: Request, case: FromQuery[int]) -> list[TimelineEntry]:

@@ -1,0 +1,144 @@
+"""The figures of the big screen (大屏) for one tenant, from its case record.
+
+Everything is kept as raw counts (numerators and denominators), so a district's roll-up is the
+exact sum of its townships' figures, never an average of rates.
+
+Definitions (shown on the screen):
+- reported: every case except merged duplicates;  completed (办结): closed;  in progress: open;
+- response rate (响应率): dispatched cases accepted within 1 working day of dispatch / dispatched;
+- resolution rate (解决率): cases resolved by the department and not rated "unsatisfied" /
+  cases that reached an outcome (resolved, or closed, including refusals upheld on review);
+- satisfaction rate (满意率): "satisfied" + "basically satisfied" / rated cases;
+- average working days to completion: from submission to closing, on the working-day calendar.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from core.cases import states as S
+from core.cases.tables import Case
+from core.clock import local_date
+from core.tables import Department, User
+from core.workdays import load_calendar
+from tenants.scope import scoped
+
+COUNTERS = ("reported", "completed", "in_progress", "overdue", "escalated", "refused", "reviewed", "overturned",
+            "dispatched", "responded", "outcomes", "solved", "rated", "satisfied", "days_total", "days_count")
+
+
+@dataclass
+class Tally:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+
+    def add(self, other: "Tally") -> "Tally":
+        for key, value in other.counts.items():
+            self.counts[key] += value
+        return self
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+    @staticmethod
+    def _rate(num: int, den: int) -> float | None:
+        return round(num / den, 4) if den else None
+
+    def rates(self) -> dict[str, float | None]:
+        c = self.counts
+        return {
+            "response_rate": self._rate(c["responded"], c["dispatched"]),
+            "resolution_rate": self._rate(c["solved"], c["outcomes"]),
+            "satisfaction_rate": self._rate(c["satisfied"], c["rated"]),
+            "refusal_rate": self._rate(c["refused"], c["reported"]),
+            "overturn_rate": self._rate(c["overturned"], c["refused"]),
+            "avg_days": round(c["days_total"] / c["days_count"], 2) if c["days_count"] else None,
+        }
+
+    def as_dict(self) -> dict:
+        return {**self.counts, **self.rates()}
+
+
+@dataclass
+class Figures:
+    total: Tally
+    departments: dict[int, Tally]
+    months: dict[str, Tally]
+    townships: dict[str, Tally]
+    handlers_overdue: dict[int, int]
+    department_names: dict[int, str]
+    handler_names: dict[int, str]
+
+    def add(self, other: "Figures") -> "Figures":
+        self.total.add(other.total)
+        for key, tally in other.months.items():
+            self.months.setdefault(key, Tally()).add(tally)
+        for key, tally in other.townships.items():
+            self.townships.setdefault(key, Tally()).add(tally)
+        return self
+
+
+COLUMNS = (Case.status, Case.department, Case.handler, Case.submitted_at, Case.dispatched_at, Case.accepted_at,
+           Case.closed_at, Case.resolved_at, Case.rating, Case.overdue, Case.escalated, Case.refused_count,
+           Case.overturned, Case.company.township.as_alias("township"))
+
+
+async def _reviewed_case_ids() -> set[int]:
+    from core.cases.tables import Review
+
+    return {r["case"] for r in await scoped(Review).select(Review.case).where(Review.status == "ruled")}
+
+
+async def tenant_figures() -> Figures:
+    """The current tenant's figures (call inside its scope)."""
+    calendar = await load_calendar()
+    reviewed = await _reviewed_case_ids()
+    rows = await scoped(Case).select(Case.id, *COLUMNS).where(Case.status != S.MERGED)
+    total, departments, months, townships = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
+    handlers_overdue: dict[int, int] = defaultdict(int)
+    for row in rows:
+        tally = _tally_row(row, calendar, row["id"] in reviewed)
+        total.add(tally)
+        if row["department"]:
+            departments[row["department"]].add(tally)
+        month = local_date(row["submitted_at"]).strftime("%Y-%m")
+        months[month].add(tally)
+        townships[row["township"] or "—"].add(tally)
+        if row["overdue"] and row["handler"]:
+            handlers_overdue[row["handler"]] += 1
+    dept_names = {r["id"]: r["name_zh"] for r in await scoped(Department).select(Department.id, Department.name_zh)}
+    handler_ids = list(handlers_overdue)
+    handler_names = {r["id"]: r["display_name"] for r in await User.select(User.id, User.display_name).where(
+        User.id.is_in(handler_ids))} if handler_ids else {}
+    return Figures(total, dict(departments), dict(sorted(months.items())), dict(townships), dict(handlers_overdue),
+                   dept_names, handler_names)
+
+
+def _tally_row(row: dict, calendar, reviewed: bool) -> Tally:
+    t = Tally()
+    c = t.counts
+    status = row["status"]
+    c["reported"] = 1
+    c["completed"] = int(status == S.CLOSED)
+    c["in_progress"] = int(status in S.OPEN)
+    c["overdue"] = int(bool(row["overdue"]) and status in S.OPEN)
+    c["escalated"] = int(bool(row["escalated"]))
+    c["refused"] = int((row["refused_count"] or 0) > 0)
+    c["reviewed"] = int(reviewed)
+    c["overturned"] = int(bool(row["overturned"]))
+    if row["dispatched_at"]:
+        c["dispatched"] = 1
+        if row["accepted_at"]:
+            late = calendar.working_days_between(local_date(row["dispatched_at"]), local_date(row["accepted_at"]))
+            c["responded"] = int(late <= 1)
+    if row["resolved_at"] or status == S.CLOSED:
+        c["outcomes"] = 1
+        c["solved"] = int(bool(row["resolved_at"]) and row["rating"] != "unsatisfied")
+    if row["rating"]:
+        c["rated"] = 1
+        c["satisfied"] = int(row["rating"] in ("satisfied", "basically_satisfied"))
+    if status == S.CLOSED and row["closed_at"]:
+        c["days_total"] = max(0, calendar.working_days_between(local_date(row["submitted_at"]),
+                                                               local_date(row["closed_at"])))
+        c["days_count"] = 1
+    return t

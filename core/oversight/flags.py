@@ -1,0 +1,56 @@
+"""Red flags (预警): figures that together say something is wrong.
+
+The article's 2022 figures — 1,087 of 1,945 requests refused while satisfaction read 100% — are
+the model: a department refusing often while its ratings stay near perfect is not serving well,
+its ratings are not to be trusted.  Thresholds are tenant settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.i18n import N_
+from core.oversight.figures import Figures, Tally
+from tenants.scope import tenant_setting
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    subject: str
+    message: str  # a msgid
+    params: dict
+
+
+def _pct(value: float | None) -> str:
+    return f"{value * 100:.1f}%" if value is not None else "—"
+
+
+def red_flags(figures: Figures) -> list[Flag]:
+    refusal_min = float(tenant_setting("red_flag_refusal_rate", 0.3))
+    satisfaction_min = float(tenant_setting("red_flag_satisfaction_rate", 0.95))
+    overturn_min = float(tenant_setting("red_flag_overturn_rate", 0.5))
+    min_cases = int(tenant_setting("red_flag_min_cases", 10))
+    overdue_min = int(tenant_setting("red_flag_handler_overdue", 3))
+    flags: list[Flag] = []
+    subjects: list[tuple[str, Tally]] = [("", figures.total)] + [
+        (figures.department_names.get(dept_id, str(dept_id)), tally) for dept_id, tally in figures.departments.items()]
+    for name, tally in subjects:
+        rates = tally.rates()
+        if tally["reported"] >= min_cases and (rates["refusal_rate"] or 0) >= refusal_min \
+                and (rates["satisfaction_rate"] or 0) >= satisfaction_min:
+            flags.append(Flag("refusals_with_satisfaction", name, N_(
+                "%(refused)s of %(reported)s cases refused (%(refusal_rate)s) while satisfaction reads "
+                "%(satisfaction_rate)s: the ratings do not match the refusals."),
+                {"refused": tally["refused"], "reported": tally["reported"],
+                 "refusal_rate": _pct(rates["refusal_rate"]), "satisfaction_rate": _pct(rates["satisfaction_rate"])}))
+        if name and tally["refused"] >= max(3, min_cases // 2) and (rates["overturn_rate"] or 0) >= overturn_min:
+            flags.append(Flag("overturned_often", name, N_(
+                "%(overturned)s of %(refused)s refusals were overturned on review (%(overturn_rate)s)."),
+                {"overturned": tally["overturned"], "refused": tally["refused"],
+                 "overturn_rate": _pct(rates["overturn_rate"])}))
+    for handler_id, count in sorted(figures.handlers_overdue.items(), key=lambda kv: -kv[1]):
+        if count >= overdue_min:
+            flags.append(Flag("handler_overdue", figures.handler_names.get(handler_id, str(handler_id)), N_(
+                "%(count)s overdue cases with the same handler."), {"count": count}))
+    return flags

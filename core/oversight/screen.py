@@ -1,0 +1,85 @@
+"""What the big screen (大屏) shows for a scope: the tenant itself, one of a district's
+townships, or the district's roll-up of all of them.  A district reads its townships only
+through these figures (each township read in its own scope), never another district."""
+
+from __future__ import annotations
+
+from core.errors import UserError
+from core.i18n import N_, current_locale, gettext
+from core.oversight.figures import Figures, Tally, tenant_figures
+from core.oversight.flags import red_flags
+from tenants.scope import TenantContext, tenant_scope
+from tenants.tables import Tenant
+
+DEFINITIONS = {
+    "response_rate": N_("Response rate: dispatched cases accepted within 1 working day of dispatch, of all dispatched."),
+    "resolution_rate": N_("Resolution rate: cases resolved and not rated “unsatisfied”, of all cases with an outcome."),
+    "satisfaction_rate": N_("Satisfaction rate: “satisfied” and “basically satisfied”, of all rated cases."),
+    "avg_days": N_("Average working days from submission to closing."),
+}
+
+
+async def children_of(tenant: TenantContext) -> list[TenantContext]:
+    rows = await Tenant.select().where((Tenant.parent == tenant.id) & (Tenant.active == True)).order_by(Tenant.id)  # noqa: E712
+    return [TenantContext.from_row(r) for r in rows]
+
+
+async def _figures_of(tenant: TenantContext) -> Figures:
+    async with tenant_scope(tenant, write=False):
+        return await tenant_figures()
+
+
+async def scope_figures(tenant: TenantContext, scope: str) -> tuple[Figures, list[tuple[str, Tally]], str]:
+    """(figures, the by-township list, the scope's name) for `scope`: "" (self), "all" or a township slug."""
+    locale = current_locale.get()
+    own = await tenant_figures()
+    if not scope or scope == tenant.slug:
+        return own, sorted(own.townships.items()), tenant.name(locale)
+    children = await children_of(tenant)
+    if scope == "all" and children:
+        combined = Figures(Tally().add(own.total), {}, {k: Tally().add(v) for k, v in own.months.items()}, {}, {},
+                           {}, {})
+        combined.departments = {("", k): v for k, v in own.departments.items()}
+        combined.department_names = {("", k): v for k, v in own.department_names.items()}
+        townships = [(tenant.name(locale), own.total)]
+        for child in children:
+            fig = await _figures_of(child)
+            combined.total.add(fig.total)
+            for month, tally in fig.months.items():
+                combined.months.setdefault(month, Tally()).add(tally)
+            for dept, tally in fig.departments.items():
+                combined.departments[(child.slug, dept)] = tally
+                combined.department_names[(child.slug, dept)] = f"{child.name(locale)} · {fig.department_names.get(dept, '')}"
+            townships.append((child.name(locale), fig.total))
+        combined.months = dict(sorted(combined.months.items()))
+        return combined, townships, gettext(N_("%(name)s and all its townships"), name=tenant.name(locale))
+    child = next((c for c in children if c.slug == scope), None)
+    if child is None:
+        raise UserError(404, "Not found.")
+    fig = await _figures_of(child)
+    return fig, sorted(fig.townships.items()), child.name(locale)
+
+
+def ranking(figures: Figures) -> list[dict]:
+    rows = []
+    for key, tally in figures.departments.items():
+        rates = tally.rates()
+        rows.append({"department": figures.department_names.get(key, str(key)), **tally.as_dict()})
+    rows.sort(key=lambda r: (-(r["resolution_rate"] or 0), -(r["satisfaction_rate"] or 0), r["avg_days"] or 999))
+    return rows
+
+
+async def payload(tenant: TenantContext, scope: str) -> dict:
+    """Everything the screen and the figures API show, JSON-ready."""
+    figures, townships, name = await scope_figures(tenant, scope)
+    flags = red_flags(figures) if not scope or scope == tenant.slug else []
+    return {
+        "scope": scope or tenant.slug,
+        "name": name,
+        "totals": figures.total.as_dict(),
+        "definitions": {k: gettext(v) for k, v in DEFINITIONS.items()},
+        "ranking": ranking(figures),
+        "months": [{"month": m, **t.as_dict()} for m, t in figures.months.items()],
+        "townships": [{"name": n, **t.as_dict()} for n, t in townships],
+        "flags": [{"kind": f.kind, "subject": f.subject, "message": gettext(f.message, **f.params)} for f in flags],
+    }
