@@ -28,10 +28,17 @@ def qinqing_navigation(tenant, user):
         NavItem(N_("Sign-off inbox"), "signoffs/", permission="signoff.view", order=13),
         NavItem(N_("Review docket"), "reviews/", permission="review.rule", order=14),
         NavItem(N_("Big screen"), "screen/", permission="screen.view", order=15),
+        NavItem(N_("Qinqing index"), "index/", permission="screen.view", order=16),
+        NavItem(N_("Common problems"), "policies/", permission="policy.manage", order=17),
         NavItem(N_("Companies"), "companies/", permission="company.manage", order=20),
         NavItem(N_("Catalogue"), "admin/catalogue/", permission="tenant.admin", order=21),
         NavItem(N_("Notifications"), "notifications/", order=90),
     ]
+
+
+@hookimpl
+def qinqing_piccolo_apps():
+    return ["core.oversight.piccolo_app"]
 
 
 @hookimpl
@@ -42,9 +49,10 @@ def qinqing_template_dirs():
 @hookimpl
 def qinqing_actors():
     from core.cases import company_jobs
+    from core.oversight import policies
     from workers import core_actors
 
-    return core_actors.ACTORS + company_jobs.ACTORS
+    return core_actors.ACTORS + company_jobs.ACTORS + policies.ACTORS
 
 
 @hookimpl

@@ -187,7 +187,7 @@ def cmd_tenant(args) -> None:
 
             manager = get_plugin_manager()
             for t in await all_tenants():
-                plugins = ",".join(sorted(manager.enabled_for(t) - {"core"})) or "-"
+                plugins = ",".join(n for n in sorted(manager.enabled_for(t)) if manager.infos[n].optional) or "-"
                 state = "active" if t.active else "inactive"
                 print(f"{t.slug:<16} {t.kind:<9} {state:<8} plugins={plugins:<28} {t.name_zh}")
         elif args.tenant_command == "apply":

@@ -96,6 +96,8 @@ def qinqing_case_event(tenant, event):
 
     ``event`` is a ``CaseEvent``.  Called inside the transaction that recorded the event: write
     follow-up work to the outbox (:func:`workers.outbox.enqueue`), never call slow services here.
+    The hook is synchronous; a listener that must write may return the awaitable (e.g. the
+    ``enqueue(...)`` coroutine), which the core awaits in that same transaction.
     """
 
 

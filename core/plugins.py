@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import os
 from functools import cached_property
 from typing import Any, Iterable
@@ -15,7 +16,7 @@ from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef,
 
 ENTRY_POINT_GROUP = "qinqing.plugins"
 BUNDLED = ("plugins.mediation", "plugins.liaison", "plugins.cadre")
-CORE_PLUGINS = ("core.builtin",)
+CORE_PLUGINS = ("core.builtin", "core.inspections")
 
 
 class PluginManager:
@@ -116,8 +117,11 @@ class PluginManager:
     def static_dirs(self) -> list[tuple[str, str]]:
         return [(n, str(d)) for _, (n, d) in self._merged("qinqing_static_dirs")]
 
-    def emit_case_event(self, tenant, event) -> None:
-        self._each("qinqing_case_event", self.enabled_for(tenant), tenant=tenant, event=event)
+    def emit_case_event(self, tenant, event) -> list:
+        """Tell the enabled plugins; returns the awaitables listeners gave back (an outbox write),
+        which the caller awaits inside the transaction that recorded the event."""
+        results = self._each("qinqing_case_event", self.enabled_for(tenant), tenant=tenant, event=event)
+        return [result for _, result in results if inspect.isawaitable(result)]
 
     def actors(self) -> list:
         return [a for _, a in self._merged("qinqing_actors")]

@@ -141,3 +141,12 @@ async def set_plugin(slug: str, plugin: str, enabled: bool) -> TenantContext:
         plugins = plugins | {plugin} if enabled else plugins - {plugin}
         await Tenant.update({Tenant.plugins: json.dumps(sorted(plugins))}).where(Tenant.slug == slug)
         return TenantContext.from_row(await Tenant.select().where(Tenant.slug == slug).first())
+
+
+async def update_settings(tenant_id: int, changes: dict) -> TenantContext:
+    """Merge `changes` into a tenant's settings (used by its admin's settings forms)."""
+    async with write_transaction():
+        row = await Tenant.select(Tenant.settings).where(Tenant.id == tenant_id).first()
+        settings = {**json.loads(row["settings"] or "{}"), **changes}
+        await Tenant.update({Tenant.settings: json.dumps(settings, ensure_ascii=False)}).where(Tenant.id == tenant_id)
+        return TenantContext.from_row(await Tenant.select().where(Tenant.id == tenant_id).first())

@@ -10,6 +10,7 @@ from litestar.routes import HTTPRoute
 from core.cases.attachments import store
 from core.cases.company_jobs import start_import
 from core.cases.tables import Attachment, Case, ImportJob
+from core.oversight.tables import ClusterRun
 from core.inspections.tables import Inspection
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Notification, User
@@ -22,9 +23,9 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # Every path parameter naming a tenant resource, and the table it comes from.  A route with a
 # parameter missing here fails the walk: new resources must join the isolation test.
 RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment,
-             "job_id": ImportJob, "inspection_id": Inspection}
+             "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
 # Path parameters that name no tenant resource, with a value to use.
-PLAIN = {"code": "en", "step": "escalate"}
+PLAIN = {"code": "en", "step": "escalate", "label": "0"}
 
 
 def tenant_routes(app):
@@ -69,7 +70,8 @@ async def luqiao_ids():
         job = await start_import(user["id"], "list.csv", "企业名称,统一社会信用代码\n甲公司,91330100716105852F\n".encode())
         inspection = await scoped(Inspection).add(rule="misconduct_report", dedupe_key=f"isolation:{uuid.uuid4()}",
                                                   case=case.id, summary="Not found.", status="open")
-    return {"job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
+        run = await scoped(ClusterRun).add(status="done", groups='[{"label": 0, "case_ids": [], "size": 0}]')
+    return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
             "inspection_id": inspection.id,
             "case_before": before}
 

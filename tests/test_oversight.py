@@ -114,11 +114,14 @@ async def test_hand_built_figures_and_the_district_roll_up():
         rollup = await payload(luqiao, "all")
         own = await payload(luqiao, "")
         one_town = await payload(luqiao, town.slug)
+    from core.oversight.screen import children_of
+
     parts = [own["totals"]]
-    for child in ("pengjie", town.slug):
-        tenant = await load_tenant(child)
-        async with in_tenant(child):
-            parts.append((await payload(tenant, ""))["totals"])
+    children = await children_of(luqiao)
+    assert {"pengjie", town.slug} <= {c.slug for c in children}
+    for child in children:
+        async with in_tenant(child.slug):
+            parts.append((await payload(child, ""))["totals"])
     for key in ("reported", "completed", "in_progress", "overdue", "escalated", "refused", "reviewed", "overturned",
                 "rated", "satisfied"):
         assert rollup["totals"][key] == sum(p[key] for p in parts), key
@@ -243,3 +246,37 @@ async def test_xlsx_export_opens_and_matches_the_console_filter(app):
     company = Browser(app)
     await company.login("company@luqiao", "luqiao")
     assert (await company.client.get("/t/luqiao/exports/cases.xlsx")).status_code == 403
+
+
+async def test_common_problems_become_a_policy_linking_its_cases(app):
+    from tests.helpers import process_background
+
+    api = Api(app, "pengjie")
+    ids = []
+    for place in ("蓬街镇工业区", "金清大道", "新塘村", "横街路口"):
+        case = await api.submit(title=f"{place}厂区门口排水管淤积", description="雨天积水倒灌进车间，请尽快疏通排水管",
+                                category="infrastructure")
+        ids.append(case["id"])
+    b = Browser(app)
+    await b.login("dispatcher@pengjie", "pengjie")
+    await b.get("/t/pengjie/policies/")
+    assert (await b.post("/t/pengjie/policies/runs")).status_code == 303
+    await process_background()
+    page = await b.get("/t/pengjie/policies/")
+    assert 'data-status="done"' in page.text
+    from core.oversight.tables import ClusterRun
+    import json as _json
+
+    async with in_tenant("pengjie"):
+        run = await scoped(ClusterRun).select().order_by(ClusterRun.id, ascending=False).first()
+    group = next(g for g in _json.loads(run["groups"]) if set(ids) <= set(g["case_ids"]))
+    response = await b.post(f"/t/pengjie/policies/from-group/{run['id']}/{group['label']}",
+                            {"title": "工业区排水管网专项整治", "department": "czjs", "status": "adopted"})
+    assert response.status_code == 303
+    listed = await b.get("/t/pengjie/policies/")
+    linked = int(re.search(r'data-policy="\d+">.*?<td data-cases>(\d+)</td>', listed.text, re.S).group(1))
+    assert linked == group["size"] and linked >= 4
+    public = await b.client.get("/t/pengjie/public/")
+    assert "工业区排水管网专项整治" in public.text
+    bad = await b.post(f"/t/pengjie/policies/from-group/{run['id']}/{group['label']}", {"title": "", "status": "adopted"})
+    assert bad.status_code == 400

@@ -143,7 +143,9 @@ async def _record(case: Case, user, role: str, name: str, reason: str, after: st
     await append_event(case=case.id, actor=user.id, actor_role=role, action=name, reason=reason,
                        before=before, after=after, data=data)
     tenant = current_tenant()
-    get_plugin_manager().emit_case_event(tenant, CaseEvent(tenant.id, case.id, name, user.id, dict(data)))
+    for follow_up in get_plugin_manager().emit_case_event(tenant, CaseEvent(tenant.id, case.id, name, user.id,
+                                                                            dict(data))):
+        await follow_up  # a listener's outbox write, in this transaction
 
 
 async def _deadline(case: Case, start: date | None = None, days: int | None = None) -> None:

@@ -89,20 +89,22 @@ async def _reviewed_case_ids() -> set[int]:
     return {r["case"] for r in await scoped(Review).select(Review.case).where(Review.status == "ruled")}
 
 
-async def tenant_figures() -> Figures:
-    """The current tenant's figures (call inside its scope)."""
+async def tenant_figures(only_month: str | None = None) -> Figures:
+    """The current tenant's figures (call inside its scope); `only_month` (YYYY-MM) limits them to
+    the cases submitted that month."""
     calendar = await load_calendar()
     reviewed = await _reviewed_case_ids()
     rows = await scoped(Case).select(Case.id, *COLUMNS).where(Case.status != S.MERGED)
     total, departments, months, townships = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
     handlers_overdue: dict[int, int] = defaultdict(int)
     for row in rows:
+        if only_month and local_date(row["submitted_at"]).strftime("%Y-%m") != only_month:
+            continue
         tally = _tally_row(row, calendar, row["id"] in reviewed)
         total.add(tally)
         if row["department"]:
             departments[row["department"]].add(tally)
-        month = local_date(row["submitted_at"]).strftime("%Y-%m")
-        months[month].add(tally)
+        months[local_date(row["submitted_at"]).strftime("%Y-%m")].add(tally)
         townships[row["township"] or "—"].add(tally)
         if row["overdue"] and row["handler"]:
             handlers_overdue[row["handler"]] += 1

@@ -73,7 +73,10 @@ async def payload(tenant: TenantContext, scope: str) -> dict:
     """Everything the screen and the figures API show, JSON-ready."""
     figures, townships, name = await scope_figures(tenant, scope)
     flags = red_flags(figures) if not scope or scope == tenant.slug else []
+    from core.oversight.policies import adopted_policies
+
     return {
+        "policies_adopted": len(await adopted_policies()) if not scope or scope == tenant.slug else None,
         "scope": scope or tenant.slug,
         "name": name,
         "totals": figures.total.as_dict(),

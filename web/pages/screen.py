@@ -57,4 +57,7 @@ class PublicPage(Controller):
             "satisfaction_rate", "avg_days")}
         months = [{k: m[k] for k in ("month", "reported", "completed", "refused", "satisfaction_rate")}
                   for m in data["months"]]
-        return page(request, "screen/public.html", figures=public, months=months, definitions=data["definitions"])
+        from core.oversight.policies import adopted_policies
+
+        return page(request, "screen/public.html", figures=public, months=months, definitions=data["definitions"],
+                    policies=await adopted_policies())

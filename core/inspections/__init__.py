@@ -1,0 +1,95 @@
+"""The seven must-investigate items (七必查) and discipline inspections (纪检核查).
+
+A core default plugin (always on) built on the plugin contract only: its tables and migrations,
+its pages under ``/t/<slug>/inspections/`` and JSON API under ``/t/<slug>/api/v1/inspections/``,
+navigation, an actor that runs the rules after case events (queued through the outbox inside the
+event's transaction) and a nightly job that runs every rule over every active tenant.
+"""
+
+from pathlib import Path
+
+from core.cases.states import SIGN_LEVELS
+from core.contrib import NavItem, PluginInfo, ScheduledJob
+from core.hookspecs import hookimpl
+from core.i18n import N_
+
+NAME = "inspections"
+# Events after which a rule may find something on the case (the nightly job catches the rest).
+TRIGGERS = {"rule", "escalate", "decide-extension", "decide-objection", "reopen"}
+
+
+@hookimpl
+def qinqing_plugin_info():
+    return PluginInfo(NAME, N_("Inspections"),
+                      N_("The seven must-investigate rules and the discipline inspections they open."),
+                      optional=False)
+
+
+@hookimpl
+def qinqing_piccolo_apps():
+    return ["core.inspections.piccolo_app"]
+
+
+@hookimpl
+def qinqing_template_dirs():
+    return [Path(__file__).resolve().parent / "templates"]
+
+
+@hookimpl
+def qinqing_routes():
+    from core.inspections.pages import InspectionPages
+
+    return [InspectionPages]
+
+
+@hookimpl
+def qinqing_api_routes():
+    from core.inspections.api import InspectionApi
+
+    return [InspectionApi]
+
+
+@hookimpl
+def qinqing_navigation(tenant, user):
+    return [
+        NavItem(N_("Inspections"), f"{NAME}/", permission="inspection.view", order=16),
+        NavItem(N_("Report misconduct"), f"{NAME}/report", permission="portal.view", order=17),
+        NavItem(N_("Inspection rules"), f"{NAME}/rules", permission="inspection.rules", order=22),
+    ]
+
+
+def worth_evaluating(event) -> bool:
+    """Whether a case event can make a rule find something now."""
+    if event.action == "sign":
+        return event.data.get("level") == SIGN_LEVELS[-1]  # the refusal reached the company
+    if event.action == "rate":
+        return event.data.get("rating") == "unsatisfied"
+    return event.action in TRIGGERS
+
+
+@hookimpl
+def qinqing_case_event(tenant, event):
+    """Queue the rules for this case; the caller awaits the write inside its own transaction."""
+    if not worth_evaluating(event):
+        return None
+    from workers.outbox import enqueue
+
+    return enqueue("inspections_evaluate", tenant_id=tenant.id, case_id=event.case_id)
+
+
+@hookimpl
+def qinqing_actors():
+    from core.inspections.service import inspections_evaluate
+
+    return [inspections_evaluate]
+
+
+async def _nightly() -> None:
+    from core.inspections.service import nightly
+
+    await nightly()
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    return [ScheduledJob("inspections_nightly", 86400, _nightly)]

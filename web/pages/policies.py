@@ -1,0 +1,42 @@
+"""Common problems and new policies (高频共性问题 · 新政): the groups of the latest clustering run,
+with size, departments and example cases, and the policies made from them."""
+
+from __future__ import annotations
+
+import json
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect
+
+from core.oversight.policies import POLICY_STATUSES, create_policy, policies, start_clustering
+from core.oversight.tables import ClusterRun
+from core.cases.queries import choices
+from tenants.scope import scoped
+from web.rendering import current_user, page, requires
+
+
+class PolicyPages(Controller):
+    path = "/t/{tenant:str}/policies"
+    guards = [requires("policy.manage")]
+
+    @get("/", name="policies")
+    async def index(self, request: Request) -> object:
+        run = await scoped(ClusterRun).select().order_by(ClusterRun.id, ascending=False).first()
+        groups = json.loads(run["groups"]) if run and run["status"] == "done" else []
+        return page(request, "oversight/policies.html", run=run, groups=groups, policies=await policies(),
+                    statuses=POLICY_STATUSES, **await choices())
+
+    @post("/runs", name="policies_run")
+    async def run(self, request: Request) -> Redirect:
+        await start_clustering()
+        return Redirect(path=f"{request.scope['state']['tenant_root']}policies/", status_code=303)
+
+    @post("/from-group/{run_id:int}/{label:int}", name="policies_create")
+    async def create(self, request: Request, run_id: FromPath[int], label: FromPath[int],
+                     data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await create_policy(run_id, label, data.get("title", ""), data.get("department", ""),
+                            data.get("status", "drafting"), data.get("summary", ""), current_user(request).id)
+        return Redirect(path=f"{request.scope['state']['tenant_root']}policies/", status_code=303)
+
+
