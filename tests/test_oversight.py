@@ -200,7 +200,7 @@ async def test_the_open_screen_shows_a_change_on_its_next_refresh(app):
     b = Browser(app)
     await b.login("dispatcher@jiaojiang", "jiaojiang")
     screen = await b.get("/t/jiaojiang/screen/")
-    assert screen.status_code == 200 and 'hx-trigger="every 3s"' in screen.text
+    assert screen.status_code == 200 and 'hx-trigger="sse:figures, every 3s"' in screen.text
     assert "echarts-6.1.0.min.js" in screen.text and "<script>" not in screen.text
     before = int(re.search(r'data-figure="reported"><span class="value">(\d+)<', screen.text).group(1))
     await Api(app, "jiaojiang").submit(title="大屏刷新测试")

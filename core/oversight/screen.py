@@ -86,3 +86,21 @@ async def payload(tenant: TenantContext, scope: str) -> dict:
         "townships": [{"name": n, **t.as_dict()} for n, t in townships],
         "flags": [{"kind": f.kind, "subject": f.subject, "message": gettext(f.message, **f.params)} for f in flags],
     }
+
+
+async def change_marker(tenant: TenantContext, scope: str) -> str:
+    """Something that changes whenever a figure of the scope may change: the heads of the
+    record's chains (every case step appends an event)."""
+    from core.cases.tables import AuditHead
+    from tenants.scope import scoped
+
+    tenants = [tenant]
+    if scope:
+        children = await children_of(tenant)
+        tenants = [tenant, *children] if scope == "all" else [c for c in children if c.slug == scope]
+    marks = []
+    for t in tenants:
+        async with tenant_scope(t, write=False):
+            head = await scoped(AuditHead).select(AuditHead.last_seq).first()
+        marks.append(f"{t.slug}:{head['last_seq'] if head else 0}")
+    return ",".join(marks)

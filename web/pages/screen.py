@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Annotated
 
 from litestar.params import Parameter
 from litestar import Controller, Request, get
 from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.response import ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
 
 from core.i18n import N_, gettext
-from core.oversight.screen import children_of, payload
+from core.oversight.screen import change_marker, children_of, payload
 from web.rendering import page, page_context, requires, tenant_of
 
 REFRESH_SECONDS = 3
@@ -41,6 +44,31 @@ class ScreenPages(Controller):
         data = await payload(tenant_of(request), area)
         return page(request, "screen/_live.html", data=data, data_json=island(data),
                     scope=area, refresh=REFRESH_SECONDS)
+
+
+STREAM_SECONDS = 600
+
+
+@get("/t/{tenant:str}/screen/stream", name="screen_stream", guards=[requires("screen.view")],
+     opt={"no_transaction": True})
+async def screen_stream(request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> ServerSentEvent:
+    """Server-sent events: `figures` whenever the scope's record moves, checked every second.
+    The open screen refreshes on it (and polls as a fallback); the stream ends after ten minutes
+    and the browser reconnects."""
+    tenant = tenant_of(request)
+
+    async def events():
+        last = await change_marker(tenant, area)
+        yield ServerSentEventMessage(event="ready", data=last)
+        deadline = time.monotonic() + STREAM_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            marker = await change_marker(tenant, area)
+            if marker != last:
+                last = marker
+                yield ServerSentEventMessage(event="figures", data=marker)
+
+    return ServerSentEvent(events())
 
 
 class PublicPage(Controller):
