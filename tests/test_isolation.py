@@ -25,7 +25,7 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment,
              "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
 # Path parameters that name no tenant resource, with a value to use.
-PLAIN = {"code": "en", "step": "escalate", "label": "0"}
+PLAIN = {"code": "en", "step": "escalate", "label": "0", "month": "2026-03"}
 
 
 def tenant_routes(app):

@@ -280,3 +280,40 @@ async def test_common_problems_become_a_policy_linking_its_cases(app):
     assert "工业区排水管网专项整治" in public.text
     bad = await b.post(f"/t/pengjie/policies/from-group/{run['id']}/{group['label']}", {"title": "", "status": "adopted"})
     assert bad.status_code == 400
+
+
+async def test_index_and_inspection_exports_report_page_and_api(app):
+    import io
+
+    from openpyxl import load_workbook
+
+    from core.oversight.figures import tenant_figures
+
+    b = Browser(app)
+    await b.login("tenant_admin@luqiao", "luqiao")
+    index = await b.client.get("/t/luqiao/exports/index.xlsx")
+    assert index.status_code == 200
+    rows = list(load_workbook(io.BytesIO(index.content)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("指标", "维度") and rows[-1][0] == "指数"
+    total = sum(r[4] or 0 for r in rows[1:-1])
+    assert abs(total - rows[-1][4]) < 0.1  # the contributions add up to the index
+    inspector = Browser(app)
+    await inspector.login("inspector@luqiao", "luqiao")
+    insp = await inspector.client.get("/t/luqiao/exports/inspections.csv?status=open")
+    assert insp.status_code == 200 and insp.text.splitlines()[0].startswith("\ufeff编号")
+    assert (await b.client.get("/t/luqiao/exports/inspections.csv")).status_code == 403
+
+    report = await b.get("/t/luqiao/report/2026-03")
+    assert report.status_code == 200
+    async with in_tenant("luqiao"):
+        march = await tenant_figures(only_month="2026-03")
+    shown = int(re.search(r'data-figure="reported"><th>[^<]*</th><td>(\d+)<', report.text).group(1))
+    assert shown == march.total["reported"] > 0
+    assert (await b.get("/t/luqiao/report/2026-13")).status_code == 400
+    assert (await b.get("/t/luqiao/report/last-month")).status_code == 400
+
+    api = Api(app)
+    idx = (await api.call("dispatcher", "GET", "index")).json()
+    assert idx["score"] is not None and {c["key"] for c in idx["components"]} >= {"responsiveness", "upheld"}
+    assert (await api.call("dispatcher", "GET", "policies")).status_code == 200
+    assert (await api.call("company", "GET", "index")).status_code == 403

@@ -156,6 +156,30 @@ class ReferenceApi(Controller):
             raise UserError(403, "You are not allowed to do this.")
         return await payload(tenant_of(request), area)
 
+    @get("/index", summary="The 亲清 index: score, sides, every indicator's value, weight and contribution, "
+                           "departments and the stored monthly history")
+    async def qinqing_index(self, request: Request) -> dict[str, Any]:
+        from core.oversight.figures import tenant_figures
+        from core.oversight.index import compute
+        from core.oversight.tables import IndexSnapshot
+
+        if not current_user(request).can("screen.view"):
+            raise UserError(403, "You are not allowed to do this.")
+        result = await compute(await tenant_figures())
+        result["history"] = await scoped(IndexSnapshot).select(
+            IndexSnapshot.month, IndexSnapshot.score, IndexSnapshot.closeness, IndexSnapshot.cleanness).where(
+            IndexSnapshot.department.is_null()).order_by(IndexSnapshot.month)
+        return result
+
+    @get("/policies", summary="Policies made from common problems (新政) and how many cases each answers")
+    async def policy_list(self, request: Request) -> list[dict[str, Any]]:
+        from core.oversight.policies import policies
+
+        if not current_user(request).can("screen.view"):
+            raise UserError(403, "You are not allowed to do this.")
+        return [{k: p[k] for k in ("id", "title", "status", "department_name", "cases", "adopted_at")}
+                for p in await policies()]
+
     @get("/events", summary="The record of one case (办理记录)")
     async def events(self, request: Request, case: FromQuery[int]) -> list[TimelineEntry]:
         await load_visible_case(current_user(request), case)

@@ -32,6 +32,7 @@ from web.pages.companies import CompanyPages
 from web.pages.exports import ExportPages
 from web.pages.index_page import IndexPages
 from web.pages.policies import PolicyPages
+from web.pages.report import ReportPages
 from web.pages.screen import PublicPage, ScreenPages, screen_stream
 from web.pages.home import HomeController
 from web.pages.profile import ProfileController
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
     app = Litestar(
         route_handlers=[
             portal, health.healthz, health.readyz, *static_routers,
-            AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, api.api_router([CaseApi, CompanyApi, ReferenceApi]),
+            AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, ReportPages, api.api_router([CaseApi, CompanyApi, ReferenceApi]),
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
         middleware=[TenantMiddleware],

@@ -70,6 +70,12 @@ def _respond(kind: str, name: str, header: list[str], body: list[list]) -> Respo
                     headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
 
 
+INDEX_COLUMNS = [("label", N_("Indicator")), ("side", N_("Side")), ("value", N_("Value")), ("weight", N_("Weight")),
+                 ("contribution", N_("Contribution"))]
+INSPECTION_COLUMNS = [("id", N_("Number")), ("rule", N_("Rule")), ("status", N_("Status")),
+                      ("conclusion", N_("Conclusion")), ("opened_at", N_("Opened"))]
+
+
 class ExportPages(Controller):
     path = "/t/{tenant:str}/exports"
     guards = [login_required]
@@ -92,3 +98,40 @@ class ExportPages(Controller):
         data = await payload(tenant_of(request), area)
         header, body = _table(RANKING_COLUMNS, data["ranking"])
         return _respond(kind, "ranking", header, body)
+
+
+    @get(["/index.xlsx", "/index.csv"], name="export_index")
+    async def index(self, request: Request) -> Response:
+        from core.oversight.figures import tenant_figures
+        from core.oversight.index import compute
+
+        if not current_user(request).can("screen.view"):
+            raise UserError(403, "You are not allowed to do this.")
+        kind = request.url.path.rsplit(".", 1)[-1]
+        result = await compute(await tenant_figures())
+        rows = [{**c, "label": gettext(c["label"]), "side": gettext(N_("Closeness (亲)") if c["side"] == "closeness"
+                                                                    else N_("Cleanness (清)"))}
+                for c in result["components"]]
+        rows.append({"label": gettext(N_("Index")), "side": "", "value": None, "weight": None,
+                     "contribution": result["score"]})
+        header, body = _table(INDEX_COLUMNS, rows)
+        return _respond(kind, "index", header, body)
+
+    @get(["/inspections.xlsx", "/inspections.csv"], name="export_inspections")
+    async def inspections(self, request: Request) -> Response:
+        from core.inspections.tables import Inspection
+        from tenants.scope import scoped
+
+        if not current_user(request).can("inspection.view"):
+            raise UserError(403, "You are not allowed to do this.")
+        kind = request.url.path.rsplit(".", 1)[-1]
+        q = request.query_params
+        query = scoped(Inspection).select(Inspection.id, Inspection.rule, Inspection.status, Inspection.conclusion,
+                                          Inspection.opened_at)
+        if q.get("status"):
+            query = query.where(Inspection.status == q["status"])
+        if q.get("rule"):
+            query = query.where(Inspection.rule == q["rule"])
+        rows = await query.order_by(Inspection.id, ascending=False).limit(100_000)
+        header, body = _table(INSPECTION_COLUMNS, rows)
+        return _respond(kind, "inspections", header, body)
