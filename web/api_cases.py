@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -148,7 +148,7 @@ class ReferenceApi(Controller):
         return (await queries.choices())["categories"]
 
     @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags")
-    async def figures(self, request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> dict[str, Any]:
+    async def figures(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> dict[str, Any]:
         from core.oversight.screen import payload
         from web.rendering import tenant_of
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Response
 from openpyxl import Workbook
 
@@ -91,7 +91,7 @@ class ExportPages(Controller):
         return _respond(kind, "cases", header, body)
 
     @get(["/ranking.xlsx", "/ranking.csv"], name="export_ranking")
-    async def ranking(self, request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> Response:
+    async def ranking(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> Response:
         kind = request.url.path.rsplit(".", 1)[-1]
         if not current_user(request).can("screen.view"):
             raise UserError(403, "You are not allowed to do this.")

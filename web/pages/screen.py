@@ -7,7 +7,7 @@ import json
 import time
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, Template
@@ -32,7 +32,7 @@ class ScreenPages(Controller):
     guards = [requires("screen.view")]
 
     @get("/", name="screen")
-    async def screen(self, request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> Template:
+    async def screen(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> Template:
         tenant = tenant_of(request)
         data = await payload(tenant, area)
         return Template("screen/screen.html", media_type="text/html", context={
@@ -40,7 +40,7 @@ class ScreenPages(Controller):
             "children": await children_of(tenant), "scope": area, "refresh": REFRESH_SECONDS})
 
     @get("/live", name="screen_live")
-    async def live(self, request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> object:
+    async def live(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> object:
         data = await payload(tenant_of(request), area)
         return page(request, "screen/_live.html", data=data, data_json=island(data),
                     scope=area, refresh=REFRESH_SECONDS)
@@ -51,7 +51,7 @@ STREAM_SECONDS = 600
 
 @get("/t/{tenant:str}/screen/stream", name="screen_stream", guards=[requires("screen.view")],
      opt={"no_transaction": True})
-async def screen_stream(request: Request, area: Annotated[str, Parameter(query="scope")] = "") -> ServerSentEvent:
+async def screen_stream(request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> ServerSentEvent:
     """Server-sent events: `figures` whenever the scope's record moves, checked every second.
     The open screen refreshes on it (and polls as a fallback); the stream ends after ten minutes
     and the browser reconnects."""
