@@ -74,4 +74,7 @@ async def test_weights_survey_and_history_through_the_page(app, town_slug):
         history = await scoped(IndexSnapshot).select().where(IndexSnapshot.department.is_null())
     assert [h["month"] for h in history] == ["2026-03"]
     assert history[0]["score"] > 0
+    async with in_tenant(town.slug):
+        departments = await scoped(IndexSnapshot).select().where(IndexSnapshot.department.is_not_null())
+    assert [d["month"] for d in departments] == ["2026-03"] and departments[0]["score"] > 0
     assert 'data-month="2026-03"' in (await b.get(f"/t/{town.slug}/index/")).text

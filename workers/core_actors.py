@@ -61,5 +61,12 @@ async def case_deadlines() -> None:
     await sweep_all()
 
 
+async def index_history() -> None:
+    from core.oversight.index import record_all
+
+    await record_all()
+
+
 JOBS = [ScheduledJob("purge_expired_sessions", 3600, purge_expired_sessions),
-        ScheduledJob("case_deadlines", 3600, case_deadlines)]
+        ScheduledJob("case_deadlines", 3600, case_deadlines),
+        ScheduledJob("index_history", 86400, index_history)]

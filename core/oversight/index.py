@@ -133,21 +133,31 @@ async def compute(figures: Figures, month: str | None = None) -> dict:
 
 
 async def monthly_history() -> list[dict]:
-    """Recompute and store the index for every month with cases; returns the history, oldest first."""
+    """Recompute and store the index of the tenant and of each department for every month with
+    cases; returns the tenant's history, oldest first."""
     from core.oversight.figures import tenant_figures
 
-    figures = await tenant_figures()
-    months = sorted(figures.months)
     history = []
-    for month in months:
-        month_figures = await tenant_figures(only_month=month)
-        result = await compute(month_figures, month)
-        await scoped(IndexSnapshot).delete().where((IndexSnapshot.month == month)
-                                                   & IndexSnapshot.department.is_null())
-        await scoped(IndexSnapshot).add(month=month, department=None, score=result["score"] or 0.0,
-                                        closeness=result["closeness"] or 0.0, cleanness=result["cleanness"] or 0.0,
-                                        components=json.dumps(result["components"], ensure_ascii=False))
+    for month in sorted((await tenant_figures()).months):
+        result = await compute(await tenant_figures(only_month=month), month)
+        await scoped(IndexSnapshot).delete().where(IndexSnapshot.month == month)
+        rows = [dict(department=None, score=result["score"], closeness=result["closeness"],
+                     cleanness=result["cleanness"], components=json.dumps(result["components"], ensure_ascii=False))]
+        rows += [dict(department=d["department_id"], score=d["score"], closeness=d["closeness"],
+                      cleanness=d["cleanness"], components="[]") for d in result["departments"]]
+        await IndexSnapshot.insert(*[scoped(IndexSnapshot).new(
+            month=month, **{**row, **{k: row[k] or 0.0 for k in ("score", "closeness", "cleanness")}}) for row in rows])
         history.append({"month": month, "score": result["score"], "closeness": result["closeness"],
                         "cleanness": result["cleanness"]})
     return history
 
+
+async def record_all() -> None:
+    """The monthly job: store every tenant's index history (tenants with no cases are skipped)."""
+    from tenants.registry import all_tenants
+    from tenants.scope import tenant_scope
+
+    for tenant in await all_tenants():
+        if tenant.active:
+            async with tenant_scope(tenant):
+                await monthly_history()
