@@ -63,7 +63,6 @@ async def scope_figures(tenant: TenantContext, scope: str) -> tuple[Figures, lis
 def ranking(figures: Figures) -> list[dict]:
     rows = []
     for key, tally in figures.departments.items():
-        rates = tally.rates()
         rows.append({"department": figures.department_names.get(key, str(key)), **tally.as_dict()})
     rows.sort(key=lambda r: (-(r["resolution_rate"] or 0), -(r["satisfaction_rate"] or 0), r["avg_days"] or 999))
     return rows

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from litestar.params import QueryParameter
 from litestar import Controller, Request, get
-from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
