@@ -38,7 +38,7 @@ def qinqing_navigation(tenant, user):
 
 @hookimpl
 def qinqing_piccolo_apps():
-    return ["core.oversight.piccolo_app"]
+    return ["core.workdays.piccolo_app", "core.oversight.piccolo_app"]
 
 
 @hookimpl

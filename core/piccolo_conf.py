@@ -10,7 +10,7 @@ DB = make_engine()
 def _apps() -> list[str]:
     from core.plugins import get_plugin_manager
 
-    apps = ["tenants.piccolo_app", "core.piccolo_app", "core.workdays.piccolo_app"]
+    apps = ["tenants.piccolo_app", "core.piccolo_app"]
     for app in get_plugin_manager().piccolo_apps():
         if app not in apps:
             apps.append(app)

@@ -9,7 +9,7 @@ from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
-from core.i18n import current_locale, gettext
+from core.i18n import current_locale
 from core.plugins import get_plugin_manager
 from web.errors import UserError
 
@@ -74,7 +74,3 @@ def requires(permission: str):
 
     guard.__name__ = f"requires_{permission.replace('.', '_')}"
     return guard
-
-
-def t(message: str, **params) -> str:
-    return gettext(message, **params)
