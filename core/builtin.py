@@ -80,3 +80,10 @@ def qinqing_tenant_settings():
             SettingDef("red_flag_overturn_rate", N_("Red flag: refusals overturned at least"), float, 0.5),
             SettingDef("red_flag_min_cases", N_("Red flag: only with at least this many cases"), int, 10),
             SettingDef("red_flag_handler_overdue", N_("Red flag: overdue cases of one handler"), int, 3)]
+
+
+@hookimpl
+def qinqing_event_labels():
+    from core.cases.states import ACTION_LABELS
+
+    return ACTION_LABELS

@@ -102,6 +102,12 @@ def qinqing_case_event(tenant, event):
 
 
 @hookspec
+def qinqing_event_labels():
+    """Return a dict of the actions this plugin writes on a case's record (``append_event``) to
+    their labels (msgids), so the core's timeline names them in the reader's language."""
+
+
+@hookspec
 def qinqing_actors():
     """Return Dramatiq actors (declared with :func:`workers.actors.actor`).
 

@@ -123,6 +123,13 @@ class PluginManager:
         results = self._each("qinqing_case_event", self.enabled_for(tenant), tenant=tenant, event=event)
         return [result for _, result in results if inspect.isawaitable(result)]
 
+    @cached_property
+    def event_labels(self) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        for _, contributed in self._each("qinqing_event_labels"):
+            labels.update(contributed)
+        return labels
+
     def actors(self) -> list:
         return [a for _, a in self._merged("qinqing_actors")]
 

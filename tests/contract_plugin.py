@@ -79,6 +79,11 @@ def qinqing_case_event(tenant, event):
     EVENTS.append((tenant.slug, event.action))
 
 
+@hookimpl
+def qinqing_event_labels():
+    return {"contract_step": "Contract step"}
+
+
 @actor("contract_actor")
 async def contract_actor(value: str) -> None:
     EVENTS.append(("actor", value))

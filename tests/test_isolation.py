@@ -9,12 +9,16 @@ from litestar.routes import HTTPRoute
 
 from core.cases.attachments import store
 from core.cases.company_jobs import start_import
-from core.cases.tables import Attachment, Case, ImportJob
+from core.cases.tables import Attachment, Case, Company, ImportJob
+from core.clock import today
 from core.oversight.tables import ClusterRun
 from core.inspections.tables import Inspection
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Notification, User
 from web.identity import CurrentUser
+from plugins.liaison.tables import FollowUp, Need, Salon, Visit
+from plugins.cadre.tables import Application as CadreApplication, Cadre, Campaign as CadreCampaign
+from plugins.mediation.tables import Dispute
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
 from workers.actors import run_actor
@@ -24,6 +28,9 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # parameter missing here fails the walk: new resources must join the isolation test.
 RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment,
              "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
+RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon})
+RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication})
+RESOURCES.update({"dispute_id": Dispute})
 # Path parameters that name no tenant resource, with a value to use.
 PLAIN = {"code": "en", "step": "escalate", "label": "0", "month": "2026-03"}
 
@@ -71,9 +78,30 @@ async def luqiao_ids():
         inspection = await scoped(Inspection).add(rule="misconduct_report", dedupe_key=f"isolation:{uuid.uuid4()}",
                                                   case=case.id, summary="Not found.", status="open")
         run = await scoped(ClusterRun).add(status="done", groups='[{"label": 0, "case_ids": [], "size": 0}]')
+        liaison = await _liaison_rows(user["id"], case.company)
+        cadre = await _cadre_rows(user["id"])
+        dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
-            "inspection_id": inspection.id,
+            "inspection_id": inspection.id, **liaison, **cadre, "dispute_id": dispute.id,
             "case_before": before}
+
+
+async def _cadre_rows(user_id: int) -> dict:
+    """A cadre file, a campaign and a fault-tolerance application of luqiao (the cadre plugin)."""
+    cadre = await scoped(Cadre).objects().where(Cadre.user == user_id).first() or await scoped(Cadre).add(user=user_id)
+    campaign = await scoped(CadreCampaign).add(title="isolation", period_start=today(), period_end=today())
+    application = await scoped(CadreApplication).add(cadre=cadre.id, mistake="isolation")
+    return {"cadre_id": cadre.id, "campaign_id": campaign.id, "application_id": application.id}
+
+
+async def _liaison_rows(user_id: int, company_id: int) -> dict:
+    """One row of each liaison resource owned by luqiao."""
+    need = await scoped(Need).add(company=company_id, title="isolation", status="open")
+    visit = await scoped(Visit).add(company=company_id, assistant=user_id, visited_on=today())
+    follow_up = await scoped(FollowUp).add(visit=visit.id, company=company_id, assistant=user_id, text="isolation",
+                                           due_on=today())
+    salon = await scoped(Salon).add(topic="isolation", held_on=today())
+    return {"company_id": company_id, "need_id": need.id, "follow_up_id": follow_up.id, "salon_id": salon.id}
 
 
 async def _request(b: Browser, method: str, url: str, api: bool, token: str):

@@ -33,6 +33,7 @@ EXERCISED = {
     "qinqing_dashboard_widgets": "test_contributions_reach_the_app",
     "qinqing_case_event": "test_case_events_reach_only_enabled_plugins",
     "qinqing_actors": "test_actors_and_settings",
+    "qinqing_event_labels": "test_actors_and_settings",
     "qinqing_scheduled_jobs": "tests/test_scheduler.py::test_tick_runs_the_jobs_plugins_contribute",
     "qinqing_demo_data": "test_demo_loaders_run_for_enabled_tenants",
     "qinqing_tenant_settings": "test_actors_and_settings",
@@ -138,6 +139,7 @@ async def test_actors_and_settings(manager):
     from workers.actors import all_actors, run_actor
 
     assert "contract_actor" in all_actors()
+    assert manager.event_labels["contract_step"] == "Contract step" and manager.event_labels["dispatch"]
     contract_plugin.EVENTS.clear()
     luqiao = await load_tenant("luqiao")
     assert await run_actor("contract_actor", "contract-msg-1", luqiao.id, {"value": "v"})

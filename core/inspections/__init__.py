@@ -93,3 +93,10 @@ async def _nightly() -> None:
 @hookimpl
 def qinqing_scheduled_jobs():
     return [ScheduledJob("inspections_nightly", 86400, _nightly)]
+
+
+@hookimpl
+def qinqing_event_labels():
+    from core.inspections.service import EVENT_ACTION
+
+    return {EVENT_ACTION: N_("inspection")}

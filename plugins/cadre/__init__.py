@@ -1,12 +1,14 @@
 """Cadre evaluation and fault tolerance (专项考察 · 容错免责), for organization departments.
 
 Registered through the `qinqing.plugins` entry point; a tenant sees it only if it enabled it.
+Confidential: only organization-department roles (`cadre_org`, `cadre_evaluator`) see the module;
+a cadre (`cadre`) sees their own file and their own fault-tolerance applications.
 """
 
-from core.contrib import NavItem, PluginInfo, RoleDef
+from core.contrib import NavItem, PluginInfo, RoleDef, SettingDef, Widget
 from core.hookspecs import hookimpl
 from core.i18n import N_
-from core.plugin_kit import landing_page, templates_of
+from core.plugin_kit import templates_of
 
 NAME = "cadre"
 
@@ -18,12 +20,25 @@ def qinqing_plugin_info():
 
 @hookimpl
 def qinqing_routes():
-    return [landing_page(NAME)]
+    from plugins.cadre.pages import CadrePages
+
+    return [CadrePages]
+
+
+@hookimpl
+def qinqing_api_routes():
+    from plugins.cadre.api import CadreApi
+
+    return [CadreApi]
 
 
 @hookimpl
 def qinqing_navigation(tenant, user):
-    return [NavItem(N_("Cadre evaluation"), f"{NAME}/", order=70)]
+    return [
+        NavItem(N_("Cadre evaluation"), f"{NAME}/", permission="cadre.view", order=70),
+        NavItem(N_("Fault tolerance"), f"{NAME}/applications", permission="cadre.view", order=71),
+        NavItem(N_("My cadre file"), f"{NAME}/", permission="cadre.self", order=72),
+    ]
 
 
 @hookimpl
@@ -31,6 +46,7 @@ def qinqing_roles():
     return [
         RoleDef("cadre_org", N_("Organization department"), frozenset({"cadre.view", "cadre.manage"})),
         RoleDef("cadre_evaluator", N_("Evaluator"), frozenset({"cadre.view", "cadre.evaluate"})),
+        RoleDef("cadre", N_("Cadre (own file)"), frozenset({"cadre.self"})),
     ]
 
 
@@ -42,3 +58,33 @@ def qinqing_piccolo_apps():
 @hookimpl
 def qinqing_template_dirs():
     return [templates_of(__file__)]
+
+
+@hookimpl
+def qinqing_tenant_settings():
+    return [
+        SettingDef("cadre_publicity_days", N_("Fault tolerance: publicity period in days"), int, 5),
+        SettingDef("cadre_score_criteria", N_("Cadre evaluation: scoring criteria (comma-separated)"), str,
+                   "service,efficiency,integrity,initiative"),
+        SettingDef("cadre_tolerance_criteria", N_("Fault tolerance: criteria required for an exemption"), str,
+                   "lawful,reform,diligent,no_benefit,procedure,corrected"),
+    ]
+
+
+async def _widget(tenant, user):
+    from plugins.cadre.views import widget_figures
+
+    return await widget_figures()
+
+
+@hookimpl
+def qinqing_dashboard_widgets(tenant, user):
+    return [Widget("cadre", N_("Cadre evaluation (confidential)"), "cadre/widget.html", _widget,
+                   permission="cadre.manage", order=70)]
+
+
+@hookimpl
+def qinqing_demo_data(tenant):
+    from plugins.cadre.demo import load_demo
+
+    return [load_demo]

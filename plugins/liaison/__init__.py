@@ -1,12 +1,15 @@
 """The township liaison network (助企员 · 企业联络员 · 村社助跑员 · 百晓长).
 
 Registered through the `qinqing.plugins` entry point; a tenant sees it only if it enabled it.
+Each company is paired with one cadre assistant (机关助企员) who carries its needs through the
+departments as core cases filed on its behalf; visits with follow-ups (reminded when overdue by a
+daily job), village runners, industry leads and their teams, and training salons.
 """
 
-from core.contrib import NavItem, PluginInfo, RoleDef
+from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
 from core.hookspecs import hookimpl
 from core.i18n import N_
-from core.plugin_kit import landing_page, templates_of
+from core.plugin_kit import templates_of
 
 NAME = "liaison"
 
@@ -18,18 +21,33 @@ def qinqing_plugin_info():
 
 @hookimpl
 def qinqing_routes():
-    return [landing_page(NAME)]
+    from plugins.liaison.pages import LiaisonPages
+
+    return [LiaisonPages]
+
+
+@hookimpl
+def qinqing_api_routes():
+    from plugins.liaison.api import LiaisonApi
+
+    return [LiaisonApi]
 
 
 @hookimpl
 def qinqing_navigation(tenant, user):
-    return [NavItem(N_("Liaison"), f"{NAME}/", order=60)]
+    return [
+        NavItem(N_("Liaison"), f"{NAME}/", permission="liaison.view", order=60),
+        NavItem(N_("My assistant"), f"{NAME}/", permission="portal.view", order=60),
+        NavItem(N_("Liaison network"), f"{NAME}/network", permission="liaison.coordinate", order=61),
+        NavItem(N_("Training salons"), f"{NAME}/salons", permission="liaison.view", order=62),
+    ]
 
 
 @hookimpl
 def qinqing_roles():
     return [
-        RoleDef("liaison_assistant", N_("Cadre assistant"), frozenset({"liaison.view", "liaison.assist"})),
+        RoleDef("liaison_assistant", N_("Cadre assistant"),
+                frozenset({"liaison.view", "liaison.assist", "case.submit_on_behalf"})),
         RoleDef("liaison_runner", N_("Village runner"), frozenset({"liaison.view", "liaison.run"})),
         RoleDef("liaison_lead", N_("Industry lead"), frozenset({"liaison.view", "liaison.lead"})),
         RoleDef("liaison_coordinator", N_("Township coordinator"), frozenset({"liaison.view", "liaison.coordinate"})),
@@ -44,3 +62,43 @@ def qinqing_piccolo_apps():
 @hookimpl
 def qinqing_template_dirs():
     return [templates_of(__file__)]
+
+
+async def _widget(tenant, user):
+    from plugins.liaison.views import widget
+
+    return await widget(tenant, user)
+
+
+@hookimpl
+def qinqing_dashboard_widgets(tenant, user):
+    return [Widget("liaison_summary", N_("Liaison network"), "liaison/widget.html", _widget,
+                   permission="liaison.view", order=60)]
+
+
+async def _remind() -> None:
+    from plugins.liaison.work import remind_all
+
+    await remind_all()
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    return [ScheduledJob("liaison_follow_up_reminders", 86400, _remind)]
+
+
+@hookimpl
+def qinqing_actors():
+    return []
+
+
+@hookimpl
+def qinqing_tenant_settings():
+    return [SettingDef("liaison_unvisited_days", N_("Liaison: flag companies not visited in this many days"), int, 30)]
+
+
+@hookimpl
+def qinqing_demo_data(tenant):
+    from plugins.liaison.demo import load_demo
+
+    return [load_demo]

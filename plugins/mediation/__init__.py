@@ -1,14 +1,17 @@
 """Court financial-dispute mediation (和合金融): disputes, preservation (活封), sessions, settlements, repayment and enforcement.
 
 Registered through the `qinqing.plugins` entry point; a tenant sees it only if it enabled it.
+Pages under ``/t/<slug>/mediation/``, JSON API under ``/t/<slug>/api/v1/mediation/``, a court
+dashboard widget, a daily repayment sweep and demo disputes for the demo tenants.
 """
 
-from core.contrib import NavItem, PluginInfo, RoleDef
+from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
 from core.hookspecs import hookimpl
 from core.i18n import N_
-from core.plugin_kit import landing_page, templates_of
+from core.plugin_kit import templates_of
 
 NAME = "mediation"
+COURT = frozenset({"mediation.view", "mediation.manage"})
 
 
 @hookimpl
@@ -18,7 +21,16 @@ def qinqing_plugin_info():
 
 @hookimpl
 def qinqing_routes():
-    return [landing_page(NAME)]
+    from plugins.mediation.pages import MediationPages
+
+    return [MediationPages]
+
+
+@hookimpl
+def qinqing_api_routes():
+    from plugins.mediation.api import MediationApi
+
+    return [MediationApi]
 
 
 @hookimpl
@@ -29,8 +41,9 @@ def qinqing_navigation(tenant, user):
 @hookimpl
 def qinqing_roles():
     return [
-        RoleDef("mediation_court", N_("Court staff"), frozenset({"mediation.view", "mediation.manage"})),
-        RoleDef("mediation_mediator", N_("Mediator"), frozenset({"mediation.view", "mediation.mediate"})),
+        RoleDef("mediation_judge", N_("Judge"), COURT | {"mediation.mediate", "mediation.judge"}),
+        RoleDef("mediation_court", N_("Court staff"), COURT),  # the court clerk (书记员)
+        RoleDef("mediation_mediator", N_("Mediator"), COURT | {"mediation.mediate"}),
         RoleDef("mediation_bank", N_("Creditor (bank)"), frozenset({"mediation.view_own"})),
     ]
 
@@ -43,3 +56,46 @@ def qinqing_piccolo_apps():
 @hookimpl
 def qinqing_template_dirs():
     return [templates_of(__file__)]
+
+
+async def _figures(tenant, user) -> dict:
+    from plugins.mediation.queries import figures
+
+    return await figures()
+
+
+@hookimpl
+def qinqing_dashboard_widgets(tenant, user):
+    return [Widget("mediation", N_("Court mediation"), "mediation/_widget.html", _figures,
+                   permission="mediation.view", order=40)]
+
+
+@hookimpl
+def qinqing_tenant_settings():
+    return [SettingDef("mediation_grace_days", N_("Grace period after a missed instalment before default (days)"),
+                       int, 15),
+            SettingDef("mediation_notice_days", N_("Days before an instalment's due date to remind the parties"),
+                       int, 3)]
+
+
+async def _sweep() -> None:
+    from plugins.mediation.repayment import sweep_all_tenants
+
+    await sweep_all_tenants()
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    return [ScheduledJob("mediation_repayment", 86400, _sweep)]
+
+
+@hookimpl(trylast=True)  # after the core's demo data, which holds the company registry
+def qinqing_demo_data(tenant):
+    from plugins.mediation.demo import load_demo
+
+    return [load_demo]
+
+
+@hookimpl
+def qinqing_event_labels():
+    return {"mediation_referral": N_("Referred to court mediation"), "mediation": N_("A step of the court mediation")}

@@ -15,6 +15,7 @@ from core.cases import states as S
 from core.cases.access import company_ids_of, load_visible_case
 from core.cases.tables import Case, Company, Refusal, Review
 from core.errors import UserError
+from core.plugins import get_plugin_manager
 from tenants.scope import scoped
 from web.rendering import current_user, login_required, page
 
@@ -63,7 +64,7 @@ class CasePages(Controller):
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
                     filter_query=_query_of(f),
-                    actions=S.ACTION_LABELS, **await queries.choices())
+                    actions=get_plugin_manager().event_labels, **await queries.choices())
 
     @get("/cases/new", name="case_new")
     async def new(self, request: Request) -> object:
@@ -168,7 +169,7 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False) -> 
     context = dict(
         case=row, timeline=await queries.timeline(case.id), actions=await lifecycle.available_actions(user, case),
         refusals=await queries.refusals_of(case.id, final_only=company_view), reviews=await queries.reviews_of(case.id),
-        files=await attachments.list_for(case.id), statuses=S.STATUS_LABELS, action_labels=S.ACTION_LABELS,
+        files=await attachments.list_for(case.id), statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
         level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **await queries.choices(),
     )
     if fragment:

@@ -1,0 +1,132 @@
+"""Pages of the cadre module under ``/t/<slug>/cadre/``: the organization department's campaign
+board, a campaign with its evidence sheets, scoring, ratings and outcomes (and its XLSX export),
+the cadre list and a cadre's file (档案), and the fault-tolerance docket (容错免责).  A cadre
+with only their own view lands on their own file."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from core.errors import UserError
+from core.tables import Membership, User
+from plugins.cadre import campaigns, labels, tolerance, views
+from plugins.cadre.access import is_org, own_cadre_id, require, require_any, require_cadre_reader
+from plugins.cadre.evidence import FIELDS
+from plugins.cadre.export import campaign_xlsx
+from tenants.scope import scoped
+from web.rendering import current_user, login_required, page
+
+LABELS = dict(ratings=labels.RATINGS, outcomes=labels.OUTCOMES, criteria_labels=labels.SCORE_CRITERIA,
+              distinctions=labels.DISTINCTIONS, tolerance_criteria=labels.TOLERANCE_CRITERIA,
+              app_statuses=labels.APPLICATION_STATUSES, decisions=labels.DECISIONS,
+              campaign_statuses=labels.CAMPAIGN_STATUSES, fields=FIELDS)
+
+
+async def _form(request: Request) -> dict:
+    form = await request.form()
+    data = {k: v for k, v in form.items() if k != "_csrf_token"}
+    for key in ("cadres", "evaluators"):
+        if key in form:
+            data[key] = form.getall(key)
+    return data
+
+
+def _root(request: Request) -> str:
+    return f"{request.scope['state']['tenant_root']}cadre/"
+
+
+async def _staff() -> list[dict]:
+    members = await scoped(Membership).select(Membership.user, Membership.role)
+    ids = sorted({m["user"] for m in members if m["role"] != "company"})
+    return await User.select(User.id, User.display_name, User.username).where(User.id.is_in(ids)) if ids else []
+
+
+async def _evaluator_users() -> list[dict]:
+    members = await scoped(Membership).select(Membership.user).where(
+        Membership.role.is_in(list(campaigns.EVALUATOR_ROLES)))
+    ids = sorted({m["user"] for m in members})
+    return await User.select(User.id, User.display_name).where(User.id.is_in(ids)) if ids else []
+
+
+class CadrePages(Controller):
+    path = "/"
+    guards = [login_required]
+
+    @get("/", name="cadre_home")
+    async def home(self, request: Request) -> object:
+        user = current_user(request)
+        require_any(user)
+        if not is_org(user):
+            own = await own_cadre_id(user)
+            if own is None:
+                raise UserError(404, "Not found.")
+            return Redirect(path=f"{_root(request)}cadres/{own}", status_code=303)
+        return page(request, "cadre/board.html", campaigns=await views.list_campaigns(),
+                    cadres=await campaigns.list_cadres(), evaluators=await _evaluator_users(), **LABELS)
+
+    @post("/campaigns", name="cadre_campaign_create")
+    async def create(self, request: Request) -> Redirect:
+        row = await campaigns.create_campaign(current_user(request), await _form(request))
+        return Redirect(path=f"{_root(request)}campaigns/{row.id}", status_code=303)
+
+    @get("/campaigns/{campaign_id:int}", name="cadre_campaign")
+    async def campaign(self, request: Request, campaign_id: FromPath[int]) -> object:
+        await campaigns.get_campaign(campaign_id)
+        require(current_user(request), "cadre.view")
+        return page(request, "cadre/campaign.html", c=await views.campaign_detail(campaign_id),
+                    cadres=await campaigns.list_cadres(), evaluators=await _evaluator_users(), **LABELS)
+
+    @post("/campaigns/{campaign_id:int}/{step:str}", name="cadre_campaign_step")
+    async def campaign_step(self, request: Request, campaign_id: FromPath[int], step: FromPath[str]) -> Redirect:
+        await campaigns.step(current_user(request), campaign_id, step, await _form(request))
+        return Redirect(path=f"{_root(request)}campaigns/{campaign_id}", status_code=303)
+
+    @get("/campaigns/{campaign_id:int}/export.xlsx", name="cadre_campaign_export")
+    async def export(self, request: Request, campaign_id: FromPath[int]) -> object:
+        await campaigns.get_campaign(campaign_id)
+        require(current_user(request), "cadre.view")
+        return await campaign_xlsx(campaign_id)
+
+    @get("/cadres", name="cadre_list")
+    async def cadres(self, request: Request) -> object:
+        require(current_user(request), "cadre.view")
+        return page(request, "cadre/cadres.html", cadres=await campaigns.list_cadres(), staff=await _staff())
+
+    @post("/cadres", name="cadre_save")
+    async def save_cadre(self, request: Request) -> Redirect:
+        row = await campaigns.save_cadre(current_user(request), await _form(request))
+        return Redirect(path=f"{_root(request)}cadres/{row.id}", status_code=303)
+
+    @get("/cadres/{cadre_id:int}", name="cadre_file")
+    async def cadre_file(self, request: Request, cadre_id: FromPath[int]) -> object:
+        await campaigns.get_cadre(cadre_id)
+        await require_cadre_reader(current_user(request), cadre_id)
+        return page(request, "cadre/file.html", f=await views.cadre_file(cadre_id), **LABELS)
+
+    @get("/applications", name="cadre_docket")
+    async def docket(self, request: Request) -> object:
+        user = current_user(request)
+        require_any(user)
+        own = await own_cadre_id(user)
+        rows = await views.list_applications() if is_org(user) else (
+            await views.list_applications(own) if own is not None else [])
+        return page(request, "cadre/docket.html", rows=rows, own=own,
+                    cadres=await campaigns.list_cadres() if user.can("cadre.manage") else [], **LABELS)
+
+    @post("/applications", name="cadre_apply")
+    async def apply(self, request: Request) -> Redirect:
+        row = await tolerance.apply(current_user(request), await _form(request))
+        return Redirect(path=f"{_root(request)}applications/{row.id}", status_code=303)
+
+    @get("/applications/{application_id:int}", name="cadre_application")
+    async def application(self, request: Request, application_id: FromPath[int]) -> object:
+        await tolerance.require_application_reader(current_user(request), application_id)
+        return page(request, "cadre/application.html", a=await views.application_detail(application_id),
+                    required=tolerance.required_criteria(), **LABELS)
+
+    @post("/applications/{application_id:int}/{step:str}", name="cadre_application_step")
+    async def application_step(self, request: Request, application_id: FromPath[int], step: FromPath[str]) -> Redirect:
+        await tolerance.step(current_user(request), application_id, step, await _form(request))
+        return Redirect(path=f"{_root(request)}applications/{application_id}", status_code=303)

@@ -1,0 +1,171 @@
+"""Pages of the liaison network under ``/t/<slug>/liaison/``: the workbench (assistant, company,
+coordinator), the network view with pairing and bulk pairing, a company's page with needs, visits
+and follow-ups, and the training salons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, MultipartBody, URLEncodedBody
+from litestar.response import Redirect
+
+from core.errors import UserError
+from core.tables import Category
+from plugins.liaison import pairing, salons, views, work
+from plugins.liaison.access import visible_company
+from plugins.liaison.tables import (CHANNEL_LABELS, FIELD_LABELS, NEED_LABELS, PERSON_LABELS, SEAT_LABELS,
+                                    Person)
+from tenants.scope import scoped
+from web.rendering import current_user, login_required, page, requires
+
+LABELS = dict(channels=CHANNEL_LABELS, need_labels=NEED_LABELS, person_labels=PERSON_LABELS,
+              field_labels=FIELD_LABELS, seat_labels=SEAT_LABELS)
+
+
+def _form(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "_csrf_token" and v != ""}
+
+
+def _back(request: Request, path: str) -> Redirect:
+    return Redirect(path=f"{request.scope['state']['tenant_root']}liaison/{path}", status_code=303)
+
+
+def _number(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field=field) from None
+
+
+def _require_network(request: Request) -> None:
+    user = current_user(request)
+    if not (user.can("liaison.view") or user.has_role("company")):
+        raise UserError(403, "You are not allowed to do this.")
+
+
+async def _categories() -> list[dict]:
+    return await scoped(Category).select(Category.code, Category.name_zh, Category.name_en).where(
+        Category.active == True).order_by(Category.id)  # noqa: E712
+
+
+class LiaisonPages(Controller):
+    path = "/"
+    guards = [login_required]
+
+    @get("/", name="liaison_home")
+    async def home(self, request: Request) -> object:
+        _require_network(request)
+        user = current_user(request)
+        return page(request, "liaison/index.html", **await views.workbench(user), **LABELS)
+
+    @get("/network", name="liaison_network", guards=[requires("liaison.coordinate")])
+    async def network(self, request: Request) -> object:
+        from core.cases.access import members_with_role
+        from core.tables import User
+
+        ids = await members_with_role("liaison_assistant")
+        assistants = await User.select(User.id, User.display_name).where(User.id.is_in(ids or [-1]))
+        return page(request, "liaison/network.html", **await views.network(), all_assistants=assistants, **LABELS)
+
+    @post("/pairings", name="liaison_pair")
+    async def pair(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await pairing.pair(current_user(request), _number(data.get("company"), "company"),
+                           _number(data.get("assistant"), "assistant"), data.get("reason", ""))
+        return _back(request, "network")
+
+    @post("/pairings/import", name="liaison_pair_import")
+    async def pair_import(self, request: Request, data: MultipartBody[dict[str, Any]]) -> object:
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise UserError(400, "Choose a file to attach.", code="file_required")
+        report = await pairing.bulk_pair(current_user(request), upload.filename, await upload.read())
+        return page(request, "liaison/import.html", report=report)
+
+    @post("/people", name="liaison_person_add", guards=[requires("liaison.coordinate")])
+    async def add_person(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        kind, name = data.get("kind", ""), data.get("name", "").strip()
+        if kind not in PERSON_LABELS or not name or len(name) > 100:
+            raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="name")
+        fields = ",".join(f for f in data.get("fields", "").replace("，", ",").split(",") if f.strip() in FIELD_LABELS)
+        await scoped(Person).add(kind=kind, name=name, phone=data.get("phone", "")[:30],
+                                 village=data.get("village", "")[:100], industry=data.get("industry", "")[:100],
+                                 fields=fields)
+        return _back(request, "network")
+
+    # -- a company --------------------------------------------------------------------------------
+
+    @get("/companies/{company_id:int}", name="liaison_company")
+    async def company(self, request: Request, company_id: FromPath[int]) -> object:
+        company = await visible_company(current_user(request), company_id)
+        return page(request, "liaison/company.html", company=company, **await views.company_page(company_id),
+                    categories=await _categories(), **LABELS)
+
+    @post("/companies/{company_id:int}/needs", name="liaison_need_add")
+    async def add_need(self, request: Request, company_id: FromPath[int],
+                       data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await work.record_need(current_user(request), company_id, _form(data))
+        return _back(request, f"companies/{company_id}")
+
+    @post("/companies/{company_id:int}/visits", name="liaison_visit_add")
+    async def add_visit(self, request: Request, company_id: FromPath[int],
+                        data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await work.log_visit(current_user(request), company_id, _form(data))
+        return _back(request, f"companies/{company_id}")
+
+    @post("/needs/{need_id:int}/file", name="liaison_need_file")
+    async def file_need(self, request: Request, need_id: FromPath[int],
+                        data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        case = await work.file_need(current_user(request), need_id, data.get("category", ""))
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
+
+    @post("/needs/{need_id:int}/answer", name="liaison_need_answer")
+    async def answer_need(self, request: Request, need_id: FromPath[int],
+                          data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        need = await work.answer_need(current_user(request), need_id, data.get("answer", ""))
+        return _back(request, f"companies/{need.company}")
+
+    @post("/follow-ups/{follow_up_id:int}/done", name="liaison_follow_up_done")
+    async def follow_up_done(self, request: Request, follow_up_id: FromPath[int]) -> Redirect:
+        row = await work.finish_follow_up(current_user(request), follow_up_id)
+        return _back(request, f"companies/{row.company}")
+
+    @post("/follow-ups/{follow_up_id:int}/file", name="liaison_follow_up_file")
+    async def follow_up_file(self, request: Request, follow_up_id: FromPath[int],
+                             data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        case = await work.file_follow_up(current_user(request), follow_up_id, data.get("category", ""))
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
+
+    # -- salons -----------------------------------------------------------------------------------
+
+    @get("/salons", name="liaison_salons")
+    async def salon_list(self, request: Request) -> object:
+        _require_network(request)
+        return page(request, "liaison/salons.html", salons=await salons.salons(), totals=await salons.totals_per_year())
+
+    @post("/salons", name="liaison_salon_add")
+    async def salon_add(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        salon = await salons.create_salon(current_user(request), _form(data))
+        return _back(request, f"salons/{salon.id}")
+
+    @get("/salons/{salon_id:int}", name="liaison_salon")
+    async def salon(self, request: Request, salon_id: FromPath[int]) -> object:
+        salon = await salons.get_salon(salon_id)
+        _require_network(request)
+        return page(request, "liaison/salon.html", salon=salon, seats=await salons.seats(salon_id), **LABELS)
+
+    @post("/salons/{salon_id:int}/signup", name="liaison_salon_signup")
+    async def signup(self, request: Request, salon_id: FromPath[int],
+                     data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await salons.get_salon(salon_id)
+        _require_network(request)
+        await salons.sign_up(current_user(request), salon_id, data.get("name", ""), data.get("kind", ""))
+        return _back(request, f"salons/{salon_id}")
+
+    @post("/salons/{salon_id:int}/attendance", name="liaison_salon_attendance")
+    async def attendance(self, request: Request, salon_id: FromPath[int]) -> Redirect:
+        form = await request.form()
+        seat_ids = [_number(v, "seat") for v in form.getall("seat")] if "seat" in form else []
+        await salons.mark_attendance(current_user(request), salon_id, seat_ids)
+        return _back(request, f"salons/{salon_id}")

@@ -1,0 +1,74 @@
+"""The JSON API of mediation at ``/t/<slug>/api/v1/mediation/`` (bearer tokens only): disputes
+(list, intake, one dispute), their steps, and the court's figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from core.errors import UserError
+from plugins.mediation import queries, repayment, service
+from web.rendering import current_user
+
+STEPS = {"party": service.add_party, "measure": service.impose, "lift": service.lift, "session": service.hold_session,
+         "settle": repayment.settle, "confirm": repayment.confirm, "pay": repayment.pay, "enforce": repayment.enforce}
+
+
+async def run_step(user, dispute_id: int, step: str, data: dict) -> None:
+    dispute = await service.load(user, dispute_id)
+    if step not in STEPS:
+        raise UserError(404, "Not found.")
+    version = data.pop("version", None)
+    if version not in (None, "") and str(version) != str(dispute.version):
+        raise UserError(409, "This dispute changed since you opened it. Reload the page and try again.", code="stale")
+    await STEPS[step](user, dispute, data)
+
+
+def _plain(row: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def _out(row: dict) -> dict:
+    out = _plain({k: v for k, v in row.items() if not isinstance(v, list) and not isinstance(v, dict)})
+    for key in ("parties", "measures", "sessions", "instalments", "payments", "events"):
+        if key in row:
+            out[key] = [_plain(r) for r in row[key]]
+    if row.get("agreement") is not None:
+        out["agreement"] = _plain(row["agreement"])
+    return out
+
+
+class MediationApi(Controller):
+    path = "/"
+    tags = ["mediation"]
+
+    @get("/disputes", summary="Disputes this user may see, newest first; filter by status, mine=1 for a mediator")
+    async def index(self, request: Request, status: FromQuery[str] = "", mine: FromQuery[int] = 0) -> list[dict[str, Any]]:
+        return [_out(r) for r in await queries.list_disputes(current_user(request), status, bool(mine))]
+
+    @post("/disputes", summary="Take in a dispute (debtor: credit code; creditor; creditor_user; guarantors; "
+                               "principal_fen, interest_fen, costs_fen; court; judge; mediator; case)")
+    async def create(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+        user = current_user(request)
+        dispute = await service.intake(user, dict(data or {}))
+        return _out(await queries.detail(user, dispute.id))
+
+    @get("/disputes/{dispute_id:int}", summary="One dispute with parties, measures, sessions, plan, payments, record")
+    async def detail(self, request: Request, dispute_id: FromPath[int]) -> dict[str, Any]:
+        return _out(await queries.detail(current_user(request), dispute_id))
+
+    @post("/disputes/{dispute_id:int}/{step:str}", status_code=200,
+          summary="A step: party, measure, lift, session, settle (settled_fen, plan, terms), confirm, pay, enforce")
+    async def step(self, request: Request, dispute_id: FromPath[int], step: FromPath[str],
+                   data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+        user = current_user(request)
+        await run_step(user, dispute_id, step, dict(data or {}))
+        return _out(await queries.detail(user, dispute_id))
+
+    @get("/figures", summary="The court's figures: open, settled, in repayment, defaulted, enforced, amount, "
+                             "survival rate")
+    async def figures(self, request: Request) -> dict[str, Any]:
+        service.need(current_user(request), "mediation.view")
+        return await queries.figures()

@@ -1,0 +1,95 @@
+"""Pages of mediation under ``/t/<slug>/mediation/``: the landing page with the docket (a
+mediator's own with ``?mine=1``), intake, the dispute page with its htmx step forms, the printable
+agreement and the XLSX export."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Response
+
+from core.cases.tables import Company
+from core.plugins import get_plugin_manager
+from plugins.mediation import queries, service
+from plugins.mediation.api import run_step
+from plugins.mediation.tables import (ASSET_LABELS, INSTALMENT_LABELS, OUTCOME_LABELS, PARTY_LABELS, STATUS_LABELS,
+                                      STEP_LABELS)
+from tenants.scope import scoped
+from web.rendering import current_user, login_required, page, requires
+
+LABELS = dict(statuses=STATUS_LABELS, parties_labels=PARTY_LABELS, assets=ASSET_LABELS, outcomes=OUTCOME_LABELS,
+              instalment_labels=INSTALMENT_LABELS, steps=STEP_LABELS, yuan=service.yuan)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _root(request: Request) -> str:
+    return f"{request.scope['state']['tenant_root']}mediation/"
+
+
+def _can_see(user) -> bool:
+    return user.can("mediation.view") or user.can("mediation.view_own") or user.has_role("company")
+
+
+class MediationPages(Controller):
+    path = "/"
+    guards = [login_required]
+
+    @get("/", name="mediation_home")
+    async def index(self, request: Request) -> object:
+        user, q = current_user(request), request.query_params
+        status = q.get("status", "") if q.get("status", "") in STATUS_LABELS else ""
+        rows = await queries.list_disputes(user, status, q.get("mine") == "1") if _can_see(user) else None
+        return page(request, "mediation/index.html", fragment="mediation/_table.html", rows=rows, status=status,
+                    mine=q.get("mine") == "1", plugin_info=get_plugin_manager().infos["mediation"], **LABELS)
+
+    @get("/new", name="mediation_new", guards=[requires("mediation.manage")])
+    async def new(self, request: Request) -> object:
+        companies = await scoped(Company).select(Company.credit_code, Company.name).order_by(Company.name).limit(500)
+        return page(request, "mediation/new.html", companies=companies,
+                    case=request.query_params.get("case", ""))
+
+    @post("/disputes", name="mediation_intake", guards=[requires("mediation.manage")])
+    async def intake(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        form = {k: v for k, v in data.items() if k != "_csrf_token"}
+        form["guarantors"] = [g for g in (form.get("guarantors") or "").splitlines() if g.strip()]
+        dispute = await service.intake(current_user(request), form)
+        return Redirect(path=f"{_root(request)}disputes/{dispute.id}", status_code=303)
+
+    @get("/disputes/{dispute_id:int}", name="mediation_dispute")
+    async def dispute(self, request: Request, dispute_id: FromPath[int]) -> object:
+        return await _dispute_page(request, dispute_id)
+
+    @post("/disputes/{dispute_id:int}/{step:str}", name="mediation_step")
+    async def step(self, request: Request, dispute_id: FromPath[int], step: FromPath[str],
+                   data: URLEncodedBody[dict[str, str]]) -> object:
+        await run_step(current_user(request), dispute_id, step, {k: v for k, v in data.items() if k != "_csrf_token"})
+        if request.headers.get("hx-request"):
+            return await _dispute_page(request, dispute_id, fragment=True)
+        return Redirect(path=f"{_root(request)}disputes/{dispute_id}", status_code=303)
+
+    @get("/disputes/{dispute_id:int}/agreement", name="mediation_agreement")
+    async def agreement(self, request: Request, dispute_id: FromPath[int]) -> object:
+        d = await queries.detail(current_user(request), dispute_id)
+        return page(request, "mediation/agreement.html", d=d, **LABELS)
+
+    @get("/export.xlsx", name="mediation_export", guards=[requires("mediation.view")])
+    async def export(self, request: Request) -> Response:
+        return Response(await queries.export_xlsx(current_user(request)), media_type=XLSX,
+                        headers={"Content-Disposition": 'attachment; filename="disputes.xlsx"'})
+
+
+async def _dispute_page(request: Request, dispute_id: int, fragment: bool = False) -> object:
+    user = current_user(request)
+    d = await queries.detail(user, dispute_id)
+    actions = []
+    if d["status"] not in ("completed", "enforced"):
+        allowed = {"party": "mediation.manage", "measure": "mediation.manage", "lift": "mediation.manage",
+                   "session": "mediation.mediate", "settle": "mediation.mediate", "confirm": "mediation.judge",
+                   "pay": "mediation.manage", "enforce": "mediation.judge"}
+        by_status = {"mediating": ("measure", "session", "settle", "party"), "settled": ("confirm", "measure"),
+                     "repaying": ("pay", "measure"), "defaulted": ("enforce",)}
+        actions = [s for s in by_status.get(d["status"], ()) if user.can(allowed[s])]
+        if user.can("mediation.manage") and any(m["lifted_on"] is None for m in d["measures"]):
+            actions.append("lift")
+    return page(request, "mediation/_dispute.html" if fragment else "mediation/dispute.html", d=d, actions=actions,
+                **LABELS)

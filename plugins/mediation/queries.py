@@ -1,0 +1,102 @@
+"""Reading disputes: the docket, one dispute with everything about it, the court's figures
+(including the survival rate: disputes resolved without enforcement over all resolved) and the
+XLSX export."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from openpyxl import Workbook
+
+from core.i18n import N_, gettext
+from plugins.mediation.service import load, visible_ids, yuan
+from plugins.mediation.tables import (STATUS_LABELS, Agreement, Dispute, DisputeEvent, Instalment, Measure, Party,
+                                      Payment, Session)
+from tenants.scope import scoped
+
+COLUMNS = (Dispute.id, Dispute.number, Dispute.title, Dispute.status, Dispute.principal_fen, Dispute.interest_fen,
+           Dispute.costs_fen, Dispute.settled_fen, Dispute.court, Dispute.opened_on, Dispute.closed_on, Dispute.case,
+           Dispute.version, Dispute.enforcement_outcome, Dispute.enforcement_recovered_fen, Dispute.debtor,
+           Dispute.debtor.name.as_alias("debtor_name"), Dispute.mediator.display_name.as_alias("mediator_name"),
+           Dispute.judge.display_name.as_alias("judge_name"), Dispute.case.number.as_alias("case_number"))
+OPEN = ("mediating", "settled", "repaying", "defaulted")
+
+
+async def list_disputes(user, status: str = "", mine: bool = False) -> list[dict]:
+    ids = await visible_ids(user)
+    query = scoped(Dispute).select(*COLUMNS)
+    if ids is not None:
+        query = query.where(Dispute.id.is_in(ids or [-1]))
+    if status in STATUS_LABELS:
+        query = query.where(Dispute.status == status)
+    if mine:
+        query = query.where(Dispute.mediator == user.id)
+    rows = await query.order_by(Dispute.id, ascending=False).limit(500)
+    creditors = {}
+    if rows:
+        for p in await scoped(Party).select(Party.dispute, Party.name).where(
+                Party.dispute.is_in([r["id"] for r in rows]) & (Party.role == "creditor")):
+            creditors.setdefault(p["dispute"], p["name"])
+    for r in rows:
+        r["creditor"] = creditors.get(r["id"], "")
+        r["claimed_fen"] = (r["principal_fen"] or 0) + (r["interest_fen"] or 0) + (r["costs_fen"] or 0)
+    return rows
+
+
+async def detail(user, dispute_id: int) -> dict:
+    await load(user, dispute_id)  # 404 for another tenant's id or a dispute this user may not see
+    row = await scoped(Dispute).select(*COLUMNS).where(Dispute.id == dispute_id).first()
+    row["claimed_fen"] = row["principal_fen"] + row["interest_fen"] + row["costs_fen"]
+    of = lambda table: scoped(table).select().where(table.dispute == dispute_id)  # noqa: E731
+    row["parties"] = await of(Party).order_by(Party.id)
+    row["measures"] = await of(Measure).order_by(Measure.id)
+    row["sessions"] = await of(Session).order_by(Session.id)
+    row["agreement"] = await of(Agreement).first()
+    row["instalments"] = await of(Instalment).order_by(Instalment.seq)
+    row["payments"] = await of(Payment).order_by(Payment.id)
+    events = await scoped(DisputeEvent).select(
+        DisputeEvent.id, DisputeEvent.step, DisputeEvent.before, DisputeEvent.after, DisputeEvent.data,
+        DisputeEvent.created_at, DisputeEvent.actor.display_name.as_alias("actor_name")).where(
+        DisputeEvent.dispute == dispute_id).order_by(DisputeEvent.id)
+    for e in events:
+        e["data"] = json.loads(e["data"] or "{}")
+    row["events"] = events
+    row["paid_fen"] = sum(p["amount_fen"] for p in row["payments"])
+    return row
+
+
+async def figures() -> dict:
+    """The court's figures over every dispute of the tenant."""
+    rows = await scoped(Dispute).select(Dispute.status, Dispute.principal_fen, Dispute.interest_fen,
+                                        Dispute.costs_fen)
+    counts = {key: 0 for key in STATUS_LABELS}
+    amount = 0
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if r["status"] in OPEN:
+            amount += r["principal_fen"] + r["interest_fen"] + r["costs_fen"]
+    resolved = counts["completed"] + counts["enforced"]
+    return dict(total=len(rows), open=counts["mediating"], settled=counts["settled"], repaying=counts["repaying"],
+                defaulted=counts["defaulted"], enforced=counts["enforced"], completed=counts["completed"],
+                resolved=resolved, survived=counts["completed"], amount_fen=amount, amount=yuan(amount),
+                survival_rate=round(counts["completed"] / resolved, 4) if resolved else None)
+
+
+EXPORT_COLUMNS = [("number", N_("Number")), ("title", N_("Title")), ("creditor", N_("Creditor")),
+                  ("debtor_name", N_("Debtor company")), ("status", N_("Status")), ("claimed", N_("Claimed (yuan)")),
+                  ("settled", N_("Settled (yuan)")), ("court", N_("Court")), ("mediator_name", N_("Mediator")),
+                  ("opened_on", N_("Opened")), ("closed_on", N_("Closed")), ("case_number", N_("Case"))]
+
+
+async def export_xlsx(user) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(gettext(N_("Disputes")))
+    ws.append([gettext(label) for _, label in EXPORT_COLUMNS])
+    for r in await list_disputes(user):
+        r = dict(r, status=gettext(STATUS_LABELS.get(r["status"], r["status"])), claimed=r["claimed_fen"] / 100,
+                 settled=(r["settled_fen"] or 0) / 100)
+        ws.append([str(r[k]) if k in ("opened_on", "closed_on") and r[k] else r[k] for k, _ in EXPORT_COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

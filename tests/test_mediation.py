@@ -1,0 +1,252 @@
+"""Court financial-dispute mediation (和合金融): a dispute end to end (intake from a case →
+活封 → two sessions → 6-instalment settlement → payments, one late within grace → completed,
+measures lifted), a second one that defaults and is enforced, refusals with clear messages, the
+survival rate on the dashboard, the walls between banks, and a tenant without the plugin."""
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from core.cases.tables import Company, CompanyMember
+from core.clock import today
+from core.tables import User
+from plugins.mediation import repayment
+from plugins.mediation.tables import Dispute, DisputeEvent
+from tenants.onboarding import ensure_membership, ensure_user
+from tenants.scope import scoped
+from tests.cases_helpers import Api
+from tests.helpers import DEMO_PASSWORD, Browser, in_tenant, process_background, token_for
+
+JUDGE, CLERK, MEDIATOR, BANK = "mediation_judge", "mediation_court", "mediation_mediator", "mediation_bank"
+
+
+@pytest.fixture
+async def api(app):
+    return Api(app)
+
+
+async def company_code(username: str = "company@luqiao") -> str:
+    async with in_tenant("luqiao"):
+        user = await User.select(User.id).where(User.username == username).first()
+        member = await scoped(CompanyMember).select(CompanyMember.company).where(
+            CompanyMember.user == user["id"]).first()
+        return (await scoped(Company).select(Company.credit_code).where(Company.id == member["company"]).first())[
+            "credit_code"]
+
+
+async def other_code(not_code: str) -> str:
+    async with in_tenant("luqiao"):
+        row = await scoped(Company).select(Company.credit_code).where(Company.credit_code != not_code).first()
+        return row["credit_code"]
+
+
+async def call(api: Api, role: str, method: str, path: str, body: dict | None = None, expect: int = 200) -> dict:
+    response = await api.call(role, method, f"mediation/{path}", body)
+    assert response.status_code == expect, (role, path, response.status_code, response.text)
+    return response.json()
+
+
+async def intake(api: Api, debtor: str, bank: str = "mediation_bank@luqiao", case: int | None = None) -> dict:
+    body = {"debtor": debtor, "creditor": "台州银行路桥支行", "creditor_user": bank, "guarantors": ["张三"],
+            "principal_fen": 6_000_000_00, "interest_fen": 300_000_00, "costs_fen": 12_345,
+            "court": "路桥区人民法院", "judge": "mediation_judge@luqiao", "mediator": "mediation_mediator@luqiao"}
+    if case is not None:
+        body["case"] = case
+    return await call(api, CLERK, "POST", "disputes", body, expect=201)
+
+
+async def sweep(on) -> dict:
+    async with in_tenant("luqiao"):
+        return await repayment.sweep(on)
+
+
+async def steps_of(dispute_id: int) -> list[str]:
+    async with in_tenant("luqiao"):
+        return [r["step"] for r in await scoped(DisputeEvent).select(DisputeEvent.step).where(
+            DisputeEvent.dispute == dispute_id).order_by(DisputeEvent.id)]
+
+
+def plan(settled: int, n: int, first_days: int = 10):
+    part = settled // n
+    return [{"due_on": (today() + timedelta(days=first_days + 30 * i)).isoformat(),
+             "amount_fen": part if i < n - 1 else settled - part * (n - 1)} for i in range(n)]
+
+
+async def settled_dispute(api: Api, debtor: str, n: int = 6, case: int | None = None, bank: str | None = None) -> dict:
+    d = await intake(api, debtor, case=case, **({"bank": bank} if bank else {}))
+    await call(api, MEDIATOR, "POST", f"disputes/{d['id']}/session",
+               {"held_at": "2026-12-01T09:30:00+08:00", "place": "路桥法院调解室", "participants": "双方代理人",
+                "minutes": "银行同意分期", "outcome": "continued"})
+    await call(api, MEDIATOR, "POST", f"disputes/{d['id']}/session",
+               {"video_link": "https://meeting.example/abc", "participants": "双方", "outcome": "agreed"})
+    settled = 6_000_000_00
+    await call(api, MEDIATOR, "POST", f"disputes/{d['id']}/settle",
+               {"settled_fen": settled, "terms": "分六期清偿本金，免除罚息。", "plan": plan(settled, n)})
+    return await call(api, JUDGE, "POST", f"disputes/{d['id']}/confirm", {"ref": "(2026)浙1004民特88号"})
+
+
+async def test_a_dispute_runs_end_to_end_and_lands_on_the_case(api):
+    code = await company_code()
+    case = await api.submit(title="银行贷款到期无力一次偿还", description="申请法院组织调解，分期还款。")
+    d = await intake(api, code, case=case["id"])
+    assert d["status"] == "mediating" and d["case"] == case["id"]
+    assert {p["role"] for p in d["parties"]} == {"creditor", "debtor", "guarantor"}
+    d = await call(api, CLERK, "POST", f"disputes/{d['id']}/measure", {"asset_kind": "equipment", "asset": "数控机床三台"})
+    m = d["measures"][0]
+    assert m["restrict_transfer"] and not m["restrict_use"] and not m["restrict_mortgage"] and m["lifted_on"] is None
+    for body in ({"held_at": "2026-12-01T09:30:00+08:00", "place": "调解室", "outcome": "continued"},
+                 {"video_link": "https://meeting.example/x", "outcome": "agreed", "minutes": "达成一致"}):
+        d = await call(api, MEDIATOR, "POST", f"disputes/{d['id']}/session", body)
+    assert len(d["sessions"]) == 2
+    settled = 6_000_000_00
+    bad = plan(settled, 6)
+    bad[-1]["amount_fen"] -= 1
+    refused = await call(api, MEDIATOR, "POST", f"disputes/{d['id']}/settle",
+                         {"settled_fen": settled, "terms": "分期", "plan": bad}, expect=400)
+    assert "add up" in refused["message"] or "合计" in refused["message"], refused
+    good = plan(settled, 6)
+    d = await call(api, MEDIATOR, "POST", f"disputes/{d['id']}/settle",
+                   {"settled_fen": settled, "terms": "分六期清偿", "plan": good})
+    assert d["status"] == "settled" and len(d["instalments"]) == 6
+    d = await call(api, JUDGE, "POST", f"disputes/{d['id']}/confirm", {"ref": "(2026)浙1004民特1号"})
+    assert d["status"] == "repaying" and d["agreement"]["confirmation_ref"]
+    amounts = [i["amount_fen"] for i in d["instalments"]]
+    await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": amounts[0], "instalment": 1})
+    due2 = today() + timedelta(days=40)
+    counts = await sweep(due2 + timedelta(days=5))  # overdue by 5 days, within the 15-day grace
+    assert counts["overdue"] >= 1
+    assert (await sweep(due2 + timedelta(days=5)))["overdue"] == 0  # idempotent
+    d = await call(api, CLERK, "GET", f"disputes/{d['id']}")
+    assert d["status"] == "repaying" and d["instalments"][1]["status"] == "overdue"
+    d = await call(api, CLERK, "POST", f"disputes/{d['id']}/pay",
+                   {"amount_fen": amounts[1], "paid_on": (due2 + timedelta(days=5)).isoformat()})
+    assert d["instalments"][1]["status"] == "paid" and d["instalments"][1]["late"]
+    for seq in range(3, 7):
+        d = await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": amounts[seq - 1]})
+    assert d["status"] == "completed"
+    assert all(m["lifted_on"] for m in d["measures"])
+    refused = await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": 100}, expect=409)
+    assert "closed" in refused["message"] or "已结" in refused["message"], refused
+    steps = await steps_of(d["id"])
+    for step in ("intake", "referral", "measure", "session", "settle", "confirm", "pay", "overdue", "complete", "lift"):
+        assert step in steps, (step, steps)
+    assert steps.count("session") == 2 and steps.count("pay") == 6
+    timeline = (await api.get("dispatcher", case["id"]))["timeline"]
+    actions = [e["action"] for e in timeline]
+    assert "mediation_referral" in actions and actions.count("mediation") >= len(steps) - 1
+
+
+async def test_default_opens_enforcement(api):
+    code = await other_code(await company_code())
+    d = await settled_dispute(api, code, n=2)
+    assert d["status"] == "repaying"
+    refused = await call(api, JUDGE, "POST", f"disputes/{d['id']}/enforce", {"outcome": "执行"}, expect=409)
+    assert "default" in refused["message"] or "违约" in refused["message"]
+    due1 = today() + timedelta(days=10)
+    await sweep(due1 + timedelta(days=15))  # the last day of grace: not yet a default
+    d = await call(api, CLERK, "GET", f"disputes/{d['id']}")
+    assert d["status"] == "repaying"
+    await sweep(due1 + timedelta(days=16))
+    d = await call(api, CLERK, "GET", f"disputes/{d['id']}")
+    assert d["status"] == "defaulted"
+    await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": 100}, expect=409)
+    d = await call(api, JUDGE, "POST", f"disputes/{d['id']}/enforce",
+                   {"outcome": "拍卖查封设备，执行到位", "recovered_fen": 3_000_000_00})
+    assert d["status"] == "enforced" and d["enforcement_recovered_fen"] == 3_000_000_00
+    steps = await steps_of(d["id"])
+    assert steps.index("default") < steps.index("enforce")
+    await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": 100}, expect=409)
+    await process_background()
+
+
+async def test_bad_amounts_are_refused_with_a_clear_message(api):
+    d = await settled_dispute(api, await company_code())
+    for amount in (-100, 0):
+        body = await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": amount}, expect=400)
+        assert "greater than zero" in body["message"] or "大于零" in body["message"], body
+    await call(api, CLERK, "POST", f"disputes/{d['id']}/pay", {"amount_fen": 1.5}, expect=400)
+    await call(api, CLERK, "POST", "disputes", {"debtor": "nope", "creditor": "x", "principal_fen": 1}, expect=400)
+    await call(api, CLERK, "POST", "disputes", {"debtor": await company_code(), "creditor": "x", "principal_fen": -5},
+               expect=400)
+
+
+async def test_survival_rate_on_the_dashboard_equals_an_independent_count(app, api):
+    async with in_tenant("luqiao"):
+        statuses = [r["status"] for r in await scoped(Dispute).select(Dispute.status)]
+    survived, enforced = statuses.count("completed"), statuses.count("enforced")
+    assert survived + enforced > 0
+    b = Browser(app)
+    await b.login("mediation_judge@luqiao", "luqiao")
+    home = await b.get("/t/luqiao/")
+    match = re.search(r'data-figure="survival_rate" data-survived="(\d+)" data-resolved="(\d+)">([\d.]+)%', home.text)
+    assert match, home.text[:2000]
+    assert (int(match.group(1)), int(match.group(2))) == (survived, survived + enforced)
+    assert match.group(3) == f"{survived / (survived + enforced) * 100:.1f}"
+    figures = await call(api, JUDGE, "GET", "figures")
+    assert figures["survival_rate"] == round(survived / (survived + enforced), 4)
+    assert figures["enforced"] == enforced
+
+
+async def test_pages_forms_and_export(app):
+    b = Browser(app)
+    await b.login("mediation_court@luqiao", "luqiao")
+    listing = await b.get("/t/luqiao/mediation/")
+    assert listing.status_code == 200 and "HH2022-0001" in listing.text
+    code = await company_code()
+    created = await b.post("/t/luqiao/mediation/disputes", {"debtor": code, "creditor": "路桥农商银行",
+                                                            "principal": "12345.67", "guarantors": "李四"})
+    assert created.status_code == 303, created.text
+    url = created.headers["location"]
+    page = await b.get(url)
+    assert page.status_code == 200 and "12,345.67" in page.text
+    step = await b.post(f"{url}/measure", {"asset_kind": "property", "asset": "厂房一幢"}, htmx=True)
+    assert step.status_code == 200 and 'id="dispute"' in step.text and "活封" in step.text
+    export = await b.get("/t/luqiao/mediation/export.xlsx")
+    assert export.status_code == 200 and export.content[:2] == b"PK"
+
+
+async def test_banks_and_companies_see_only_their_own(app, api):
+    username = f"bank{uuid.uuid4().hex[:6]}@luqiao"
+    async with in_tenant("luqiao"):
+        user_id, _ = await ensure_user(username, "另一银行", DEMO_PASSWORD)
+        await ensure_membership(user_id, BANK, None, None)
+    code = await company_code()
+    mine = await intake(api, code, bank=username)
+    theirs = await intake(api, await other_code(code))
+    other = Api(api.client._transport.app)
+    other.tokens[BANK] = await token_for(username, "luqiao")
+    assert (await other.call(BANK, "GET", f"mediation/disputes/{mine['id']}")).status_code == 200
+    assert (await other.call(BANK, "GET", f"mediation/disputes/{theirs['id']}")).status_code == 404
+    assert (await other.call(BANK, "POST", f"mediation/disputes/{theirs['id']}/pay", {"amount_fen": 1})).status_code == 404
+    listed = (await other.call(BANK, "GET", "mediation/disputes")).json()
+    assert [r["id"] for r in listed] == [mine["id"]]
+    assert (await api.call("company", "GET", f"mediation/disputes/{mine['id']}")).status_code == 200
+    assert (await api.call("company", "GET", f"mediation/disputes/{theirs['id']}")).status_code == 404
+    assert (await api.call("dispatcher", "GET", "mediation/disputes")).status_code == 403
+    assert (await api.call("dispatcher", "GET", f"mediation/disputes/{mine['id']}")).status_code == 403
+
+
+async def test_a_tenant_without_the_plugin_sees_nothing_of_it(app):
+    b = Browser(app)
+    await b.login("tenant_admin@jiaojiang", "jiaojiang")
+    home = await b.get("/t/jiaojiang/")
+    assert 'data-widget="mediation"' not in home.text and "mediation/" not in home.text
+    token = await token_for("tenant_admin@jiaojiang", "jiaojiang")
+    walked = 0
+    for route in app.app.routes:
+        if "/mediation" not in route.path:
+            continue
+        url = re.sub(r"\{tenant:str\}", "jiaojiang", route.path)
+        url = re.sub(r"\{\w+:int\}", "1", url).replace("{step:str}", "pay")
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            headers = {"Authorization": f"Bearer {token}"} if "/api/" in url else {}
+            response = await (b.client.request(method, url, headers=headers) if method == "GET" or headers
+                              else b.post(url, {}))
+            assert response.status_code == 404, (method, url, response.status_code)
+            walked += 1
+    assert walked >= 8
+    judge = Browser(app)
+    await judge.login("mediation_judge@luqiao", "luqiao")
+    assert 'data-widget="mediation"' in (await judge.get("/t/luqiao/")).text
