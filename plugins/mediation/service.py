@@ -6,6 +6,8 @@ tamper-evident chain and, when the dispute came from a case, on that case's time
 
 from __future__ import annotations
 
+import uuid
+
 import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -189,13 +191,14 @@ async def intake(user, data: dict) -> Dispute:
             case = None
         if case is None:
             raise UserError(400, "Unknown case.", code="unknown_case")
-    count = await scoped(Dispute).count()
     dispute = await scoped(Dispute).add(
-        number=f"HH{today().year}-{count + 1:04d}", title=text(data, "title", limit=200) or f"{creditor} / {company['name']}",
+        number=f"tmp-{uuid.uuid4().hex[:20]}", title=text(data, "title", limit=200) or f"{creditor} / {company['name']}",
         debtor=company["id"], case=case.id if case else None, principal_fen=money(data, "principal"),
         interest_fen=money(data, "interest", required=False), costs_fen=money(data, "costs", required=False),
         court=text(data, "court", limit=100), judge=await user_id_of(text(data, "judge", limit=150)),
         mediator=await user_id_of(text(data, "mediator", limit=150)), status="mediating", opened_on=today())
+    dispute.number = f"HH{today().year}-{dispute.id:05d}"  # from the id: unique even for simultaneous intakes
+    await dispute.save([Dispute.number])
     await scoped(Party).add(dispute=dispute.id, role="creditor", name=creditor,
                             user=await user_id_of(text(data, "creditor_user", limit=150)))
     await scoped(Party).add(dispute=dispute.id, role="debtor", name=company["name"], company=company["id"])
