@@ -127,7 +127,7 @@ def _csv_text(data: bytes) -> str:
     raise ImportFileError(MSG_FORMAT)
 
 
-def _table(data: bytes) -> Iterator[list[str]]:
+def read_table(data: bytes) -> Iterator[list[str]]:
     """Every row of the file, header first, as stripped strings (the format decided by content)."""
     if not data.strip():
         raise ImportFileError(MSG_EMPTY)
@@ -168,19 +168,19 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
         book.close()
 
 
-def _header_key(text: str) -> str:
+def header_key(text: str) -> str:
     key = unicodedata.normalize("NFKC", text).strip().strip("*").strip()
     key = re.sub(r"\s*\(.*\)$", "", key)  # "联系电话（选填）" → "联系电话"
     return re.sub(r"[\s\-]+", "_", key.lower())
 
 
-_ALIASES = {_header_key(n): f for f, (names, _) in FIELDS.items() for n in names}
+_ALIASES = {header_key(n): f for f, (names, _) in FIELDS.items() for n in names}
 
 
 def _columns(header: list[str]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, text in enumerate(header):
-        if (name := _ALIASES.get(_header_key(text))) in columns:
+        if (name := _ALIASES.get(header_key(text))) in columns:
             raise ImportFileError(MSG_TWICE, {"column": text})
         if name is not None:
             columns[name] = index
@@ -191,7 +191,7 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 
 def _data_rows(data: bytes) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
-    table = _table(data)
+    table = read_table(data)
     header = next(table, None)
     if header is None or not any(header):
         raise ImportFileError(MSG_EMPTY)

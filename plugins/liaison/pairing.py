@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from core.cases.tables import Company
 from core.clock import now
-from core.company_import import ImportFileError, _header_key, _table
+from core.company_import import ImportFileError, header_key, read_table
 from core.errors import UserError
 from core.i18n import N_
 from core.tables import User
@@ -82,10 +82,10 @@ class BulkReport:
 
 
 def _columns(header: list[str]) -> dict[str, int]:
-    aliases = {_header_key(n): key for key, names in COLUMNS.items() for n in names}
+    aliases = {header_key(n): key for key, names in COLUMNS.items() for n in names}
     found = {}
     for index, text in enumerate(header):
-        key = aliases.get(_header_key(text))
+        key = aliases.get(header_key(text))
         if key is not None and key not in found:
             found[key] = index
     missing = [COLUMNS[k][0] for k in ("credit_code", "assistant") if k not in found]
@@ -98,7 +98,7 @@ async def bulk_pair(user, filename: str, data: bytes) -> BulkReport:
     """Apply every good row of the file; each bad row is reported and skipped."""
     _require_coordinator(user)
     try:
-        rows = _table(data)
+        rows = read_table(data)
         header = next(rows, None)
         if not header:
             raise ImportFileError(N_("The file is empty."))
