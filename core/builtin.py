@@ -87,3 +87,10 @@ def qinqing_event_labels():
     from core.cases.states import ACTION_LABELS
 
     return ACTION_LABELS
+
+
+@hookimpl
+def qinqing_dashboard_widgets(tenant, user):
+    from core.cases.widget import WIDGET
+
+    return [WIDGET]

@@ -176,3 +176,19 @@ async def test_company_code_check_through_the_api(app):
     letter = await api.call("tenant_admin", "POST", "companies", {"credit_code": "91330100716105852I", "name": "x"})
     assert letter.status_code == 400
     assert (await api.call("company", "POST", "companies", {"credit_code": "91330100716105852F", "name": "x"})).status_code == 403
+
+
+async def test_the_home_page_shows_what_is_waiting(app):
+    api = Api(app, "jiaojiang")
+    await api.submit(title="首页待办测试")
+    async with in_tenant("jiaojiang"):
+        waiting = await scoped(Case).count().where(Case.status == "submitted")
+        resolved = await scoped(Case).count().where(Case.status == "resolved")
+    b = await browser(app, "dispatcher", "jiaojiang")
+    home = await b.get("/t/jiaojiang/")
+    shown = re.search(r'data-todo="cases/\?status=submitted"><a [^>]*>待交办</a>: <strong>(\d+)<', home.text)
+    assert shown and int(shown.group(1)) == waiting
+    company = await browser(app, "company", "jiaojiang")
+    page = await company.get("/t/jiaojiang/")
+    rating = re.search(r'data-todo="cases/\?status=resolved"><a [^>]*>[^<]*</a>: <strong>(\d+)<', page.text)
+    assert rating and int(rating.group(1)) <= resolved
