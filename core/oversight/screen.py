@@ -32,11 +32,12 @@ async def _figures_of(tenant: TenantContext) -> Figures:
 async def scope_figures(tenant: TenantContext, scope: str) -> tuple[Figures, list[tuple[str, Tally]], str]:
     """(figures, the by-township list, the scope's name) for `scope`: "" (self), "all" or a township slug."""
     locale = current_locale.get()
-    own = await tenant_figures()
     if not scope or scope == tenant.slug:
+        own = await tenant_figures()
         return own, sorted(own.townships.items()), tenant.name(locale)
     children = await children_of(tenant)
     if scope == "all" and children:
+        own = await tenant_figures()
         combined = Figures(Tally().add(own.total), {}, {k: Tally().add(v) for k, v in own.months.items()}, {}, {},
                            {}, {})
         combined.departments = {("", k): v for k, v in own.departments.items()}
