@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: run test install migrate demo serve clean catalogs
+.PHONY: run test test-browser test-load test-faults install migrate demo serve clean catalogs
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
@@ -25,7 +25,20 @@ run: demo
 	$(BIN)/qinqing serve --demo-banner
 
 test: install
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --ignore=tests/browser $(PYTEST_ARGS)
+
+# Chromium (Debian's /usr/bin/chromium) against a real server; screenshots in var/screenshots/.
+test-browser: install
+	$(BIN)/pytest -q -m browser tests/browser $(PYTEST_ARGS)
+
+# Load and faults (marker `load`, left out of `make test`): real processes on PostgreSQL (a fresh
+# database on TEST_DATABASE_URL's server, else 127.0.0.1:5432; a private initdb cluster for the
+# faults) and a private redis-server.  The full load run is `python -m bench.load`.
+test-load: install
+	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q --noconftest -m load tests/test_load.py $(PYTEST_ARGS)
+
+test-faults: install
+	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q --noconftest -m load tests/test_faults.py $(PYTEST_ARGS)
 
 catalogs: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k UserError:2 -k tr -k to_users:3 -k to_role:4 -k to_company:2 -k notify:3 -o web/locale/messages.pot --no-location --omit-header core web workers tenants plugins

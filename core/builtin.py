@@ -50,9 +50,9 @@ def qinqing_template_dirs():
 def qinqing_actors():
     from core.cases import company_jobs
     from core.oversight import policies
-    from workers import core_actors
+    from workers import core_actors, onboarding_actors
 
-    return core_actors.ACTORS + company_jobs.ACTORS + policies.ACTORS
+    return core_actors.ACTORS + company_jobs.ACTORS + policies.ACTORS + onboarding_actors.ACTORS
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -44,6 +45,7 @@ async def migrate() -> list[str]:
     result = await run_forwards(app_name="all", fake=False)
     if not result.success:
         _fail(f"migrations failed: {result.message}", 1)
+    secured = []
     if isinstance(engine, PostgresEngine):
         import asyncpg
 
@@ -51,10 +53,13 @@ async def migrate() -> list[str]:
 
         conn = await asyncpg.connect(**engine.config)
         try:
-            return await apply_rls(conn, _settings().app_role)
+            secured = await apply_rls(conn, _settings().app_role)
         finally:
             await conn.close()
-    return []
+    from core.oversight.tally import backfill
+
+    await backfill()
+    return secured
 
 
 def cmd_migrate(args) -> None:
@@ -105,6 +110,12 @@ def cmd_demo(args) -> None:
 
 # -- serve, worker, scheduler ------------------------------------------------------------------
 
+def _configure_logging(settings) -> None:
+    from core.observability import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+
+
 def cmd_serve(args) -> None:
     import uvicorn
 
@@ -119,6 +130,11 @@ def cmd_serve(args) -> None:
     else:
         print(f"qinqing is serving on http://{host}:{port}/")
     sys.stdout.flush()
+    if (args.workers or 1) > 1:  # counters of every web process add up on /metrics
+        metrics_dir = settings.var_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=args.workers or None,
                 log_level="warning", proxy_headers=True)
 
@@ -134,6 +150,7 @@ def cmd_worker(args) -> None:
     settings = _settings()
     if not settings.broker_url:
         _fail("BROKER_URL: unset — without a broker the worker runs inside `qinqing serve`")
+    _configure_logging(settings)
     asyncio.run(_check_database())
     broker = setup_broker(settings)
     DatabasePool.owns_engine = True
@@ -156,6 +173,8 @@ def cmd_scheduler(args) -> None:
     from workers.broker import setup_broker
     from workers.scheduler import run_forever
 
+    _configure_logging(_settings())
+
     async def run():
         await _check_database()
         await start_pool()
@@ -177,11 +196,32 @@ def cmd_scheduler(args) -> None:
 # -- tenant -------------------------------------------------------------------------------------
 
 def cmd_tenant(args) -> None:
+    from tenants.archive import ArchiveError
     from tenants.manifest import ManifestError
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
     async def run():
         await _check_database()
-        if args.tenant_command == "list":
+        if args.tenant_command == "export":
+            from tenants.export import export_tenant
+
+            manifest = await export_tenant(args.slug, Path(args.file), progress)
+            rows = sum(manifest["tables"].values())
+            print(f"tenant {args.slug} exported to {args.file}: {rows} rows in {len(manifest['tables'])} tables, "
+                  f"{sum(manifest['files'].values())} files")
+        elif args.tenant_command == "import":
+            from tenants.import_ import import_tenant
+
+            report = await import_tenant(Path(args.file), progress)
+            for username in report.linked_users:
+                print(f"  linked existing user {username} (kept as it is here, not overwritten)")
+            for warning in report.warnings:
+                print(f"  warning: {warning}")
+            print(f"tenant {report.slug} imported (id {report.tenant_id}): {sum(report.counts.values())} rows, "
+                  f"{report.files} files; the record verifies")
+        elif args.tenant_command == "list":
             from core.plugins import get_plugin_manager
             from tenants.registry import all_tenants
 
@@ -213,6 +253,8 @@ def cmd_tenant(args) -> None:
         raise SystemExit(1)
     except FileNotFoundError as exc:
         _fail(f"no such file: {exc.filename}", 1)
+    except ArchiveError as exc:
+        _fail(f"{exc}; nothing was imported" if args.tenant_command == "import" else str(exc), 1)
 
 
 # -- user ---------------------------------------------------------------------------------------
@@ -237,6 +279,8 @@ def cmd_user(args) -> None:
                 password = args.password or os.environ.get("QINQING_NEW_PASSWORD") or __import__("secrets").token_urlsafe(12)
                 user_id, created = await ensure_user(args.username, args.display_name or args.username, password)
                 await ensure_membership(user_id, args.role, None, None)
+                if args.system_admin:  # global: the system console (系统控制台) across tenants
+                    await User.update({User.is_system_admin: True}).where(User.id == user_id)
                 if args.company:
                     from core.cases.companies import add_member
                     from core.cases.tables import Company
@@ -246,7 +290,8 @@ def cmd_user(args) -> None:
                     if company is None:
                         _fail(f"no company with code {args.company!r} in {tenant.slug}", 1)
                     await add_member(company.id, user_id, liaison=args.liaison)
-                print(f"user {args.username} {'created' if created else 'exists'}; role {args.role} on {tenant.slug}")
+                print(f"user {args.username} {'created' if created else 'exists'}; role {args.role} on {tenant.slug}"
+                      + ("; system administrator" if args.system_admin else ""))
                 if created and not args.password:
                     print(f"password: {password}")
             else:
@@ -324,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
         a = tsub.add_parser(name)
         a.add_argument("slug")
         a.add_argument("plugin")
+    a = tsub.add_parser("export", help="write everything of one tenant into an archive")
+    a.add_argument("slug")
+    a.add_argument("file")
+    a = tsub.add_parser("import", help="restore a tenant archive into this installation")
+    a.add_argument("file")
     p.set_defaults(func=cmd_tenant)
 
     p = sub.add_parser("audit", help="check the tamper-evident record")
@@ -342,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--password")
     a.add_argument("--company", help="the unified social credit code of the company the user acts for")
     a.add_argument("--liaison", action="store_true", help="the company's named liaison (企业联络员)")
+    a.add_argument("--system-admin", action="store_true", help="may also use the system console at /system/")
     a = usub.add_parser("token", help="print a new API token for a user")
     a.add_argument("username")
     a.add_argument("--tenant", required=True)

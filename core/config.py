@@ -58,6 +58,8 @@ class Settings:
     base_url: str = ""
     app_role: str = "qinqing_app"
     max_body_bytes: int = 25 * 1024 * 1024
+    log_format: str = "json"  # LOG_FORMAT: json | text
+    log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -113,6 +115,15 @@ def _int(env: dict, name: str, default: int) -> int:
     return number
 
 
+def _choice(env: dict, name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (case-insensitive; the first is the default)."""
+    value = (env.get(name) or allowed[0]).strip()
+    for option in allowed:
+        if value.lower() == option.lower():
+            return option
+    raise ConfigError(name, f"must be one of {', '.join(allowed)}, not {value!r}")
+
+
 def _secret_key(var_dir: Path, env: dict) -> str:
     given = env.get("SECRET_KEY")
     if given:
@@ -158,6 +169,8 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_from=env.get("SMTP_FROM") or "qinqing@localhost",
         demo_password=env.get("DEMO_PASSWORD") or None,
         app_role=env.get("DATABASE_APP_ROLE") or "qinqing_app",
+        log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
+        log_level=_choice(env, "LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
         base_url=(env.get("BASE_URL") or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or 8000}").rstrip("/"),
     )
 

@@ -63,6 +63,23 @@ async def check_reachable(engine: Engine) -> None:
         raise ConfigError("DATABASE_URL", f"database unreachable ({exc.__class__.__name__}: {exc})") from None
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means the database cannot be reached just now — down,
+    restarting, or the connection cut — rather than a bug: callers answer 503 and retry."""
+    import asyncpg
+
+    kinds = (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+             asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.ConnectionDoesNotExistError)
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, kinds):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 @asynccontextmanager
 async def write_transaction():
     """A transaction for writes: IMMEDIATE on SQLite (no 'database is locked' on upgrade)."""

@@ -31,6 +31,7 @@ class User(Table, tablename="app_user"):
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    is_system_admin = Boolean(default=False)  # may use the system console (系统控制台), across tenants
 
 
 class Department(Table, tablename="department"):
@@ -156,4 +157,34 @@ class SchedulerRun(Table, tablename="scheduler_run"):
     error = Text(default="")
 
 
-SYSTEM_TABLES = {"outbox_message", "processed_message", "failed_message", "scheduler_run"}
+class SystemSession(Table, tablename="system_session"):
+    """A login session of the system console (系统控制台), outside every tenant."""
+
+    key_hash = Varchar(length=64, unique=True, index=True)
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+
+
+class OnboardingJob(Table, tablename="onboarding_job"):
+    """A manifest applied from the system console (入驻) in the background, with its progress.
+
+    `passwords` holds the generated passwords of new users only until the page has shown them once.
+    """
+
+    slug = Varchar(length=63, default="")
+    manifest = Text()
+    status = Varchar(length=20, default="queued")  # queued | running | done | failed
+    step = Varchar(length=20, default="")
+    done_units = Integer(default=0)
+    total_units = Integer(default=0)
+    created = Boolean(default=False)
+    problems = Text(default="[]")
+    passwords = Text(default="{}")
+    created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+
+
+SYSTEM_TABLES = {"outbox_message", "processed_message", "failed_message", "scheduler_run", "system_session",
+                 "onboarding_job"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.i18n import gettext
 from core.plugins import get_plugin_manager
-from core.tables import Category, Department, Section
+from core.tables import Category, Department, Section, User
 from tenants.manifest import demo_manifest_paths
 from tenants.onboarding import apply_manifest, ensure_membership, ensure_user
 from tenants.scope import scoped, tenant_scope
@@ -13,12 +13,13 @@ from tenants.scope import scoped, tenant_scope
 DEPARTMENT_ROLES = {"handler", "section_head", "leader", "dept_head"}
 
 
-async def load_demo(password: str) -> dict[str, list[str]]:
-    """Apply the demo manifests and create `<role>@<slug>` accounts; returns usernames per tenant."""
+async def load_demo(password: str, manifests: list[str] | None = None) -> dict[str, list[str]]:
+    """Apply the demo manifests (or the given manifest texts) and create `<role>@<slug>` accounts;
+    returns usernames per tenant."""
     accounts: dict[str, list[str]] = {}
     manager = get_plugin_manager()
-    for path in demo_manifest_paths():
-        result = await apply_manifest(path.read_text(encoding="utf-8"), default_password=password)
+    for text in manifests or [path.read_text(encoding="utf-8") for path in demo_manifest_paths()]:
+        result = await apply_manifest(text, default_password=password)
         tenant = result.tenant
         enabled = manager.enabled_for(tenant)
         async with tenant_scope(tenant):
@@ -36,6 +37,8 @@ async def load_demo(password: str) -> dict[str, list[str]]:
                 in_dept = key in DEPARTMENT_ROLES
                 display = f"{dept_name if in_dept else tenant.name_zh} · {gettext(role.label)}"
                 user_id, _ = await ensure_user(username, display, password)
+                if key == "system_admin":  # the demo's system administrators may use the system console
+                    await User.update({User.is_system_admin: True}).where(User.id == user_id)
                 await ensure_membership(user_id, key, dept_id if key != "company" else None,
                                         section["id"] if (section and in_dept) else None)
                 names.append(username)

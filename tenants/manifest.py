@@ -14,6 +14,8 @@ from pathlib import Path
 
 import msgspec
 
+from core.i18n import N_
+
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
@@ -65,12 +67,30 @@ class Manifest(msgspec.Struct, forbid_unknown_fields=True):
     users: list[UserSpec] = []
 
 
+class Problem(str):
+    """One problem of a manifest: the `field` it concerns, an English msgid `message` and its
+    `params` (translated where it is shown).  As a string it reads "field: message" in English."""
+
+    field: str
+    message: str
+    params: dict
+
+    def __new__(cls, field: str, message: str, **params) -> "Problem":
+        text = message % params if params else message
+        problem = super().__new__(cls, f"{field}: {text}" if field else text)
+        problem.field, problem.message, problem.params = field, message, params
+        return problem
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "message": self.message, "params": self.params}
+
+
 class ManifestError(Exception):
     """A manifest was rejected; `problems` lists every problem found, each naming its field."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
+        self.problems = [p if isinstance(p, Problem) else Problem("", p) for p in problems]
+        super().__init__("; ".join(self.problems))
 
 
 def parse_manifest(text: str) -> Manifest:
@@ -78,74 +98,83 @@ def parse_manifest(text: str) -> Manifest:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ManifestError([f"TOML: {exc}"]) from None
+        raise ManifestError([Problem("TOML", N_("not valid TOML: %(detail)s"), detail=str(exc))]) from None
     try:
         return msgspec.convert(data, Manifest)
     except msgspec.ValidationError as exc:
-        raise ManifestError([str(exc).replace("$.", "")]) from None
+        detail = str(exc)
+        where = re.search(r"`\$\.([^`]+)`$", detail) or re.search(r"field `(\w+)`", detail)
+        raise ManifestError([Problem(where.group(1) if where else "manifest", N_("wrong shape: %(detail)s"),
+                                     detail=detail.replace("$.", ""))]) from None
 
 
 def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
-                   existing_districts: set[str]) -> list[str]:
+                   existing_districts: set[str]) -> list[Problem]:
     """Every problem of meaning in a well-shaped manifest, each naming its field."""
-    problems: list[str] = []
+    problems: list[Problem] = []
+    add = problems.append
     if not SLUG_RE.match(m.slug):
-        problems.append(f"slug: {m.slug!r} must be 2–63 lower-case letters, digits or '-', starting with a letter")
+        add(Problem("slug", N_("%(value)s must be 2–63 lower-case letters, digits or '-', starting with a letter"),
+                    value=repr(m.slug)))
     for field in ("name_zh", "name_en"):
         if not getattr(m, field).strip() or len(getattr(m, field)) > 200:
-            problems.append(f"{field}: must be 1–200 characters")
+            add(Problem(field, N_("must be 1–200 characters")))
     if m.kind not in ("district", "township"):
-        problems.append(f"kind: {m.kind!r} must be 'district' or 'township'")
+        add(Problem("kind", N_("%(value)s must be 'district' or 'township'"), value=repr(m.kind)))
     if m.kind == "township":
         if not m.parent:
-            problems.append("parent: a township needs its parent district's slug")
+            add(Problem("parent", N_("a township needs its parent district's slug")))
         elif m.parent not in existing_districts:
-            problems.append(f"parent: no district with slug {m.parent!r}")
+            add(Problem("parent", N_("no district with slug %(value)s"), value=repr(m.parent)))
     elif m.parent:
-        problems.append("parent: only a township has a parent")
+        add(Problem("parent", N_("only a township has a parent")))
     for i, name in enumerate(m.plugins):
         if name not in known_plugins:
-            problems.append(f"plugins[{i}]: unknown plugin {name!r} (known: {', '.join(sorted(known_plugins))})")
+            add(Problem(f"plugins[{i}]", N_("unknown plugin %(value)s (known: %(known)s)"), value=repr(name),
+                        known=", ".join(sorted(known_plugins))))
     dept_codes: dict[str, set[str]] = {}
     for i, d in enumerate(m.departments):
         if not CODE_RE.match(d.code):
-            problems.append(f"departments[{i}].code: {d.code!r} is not a valid code")
+            add(Problem(f"departments[{i}].code", N_("%(value)s is not a valid code"), value=repr(d.code)))
         if d.code in dept_codes:
-            problems.append(f"departments[{i}].code: {d.code!r} appears twice")
+            add(Problem(f"departments[{i}].code", N_("%(value)s appears twice"), value=repr(d.code)))
         if not d.name_zh.strip():
-            problems.append(f"departments[{i}].name_zh: must not be empty")
+            add(Problem(f"departments[{i}].name_zh", N_("must not be empty")))
         sections: set[str] = set()
         for j, s in enumerate(d.sections):
             if not CODE_RE.match(s.code) or s.code in sections:
-                problems.append(f"departments[{i}].sections[{j}].code: {s.code!r} is invalid or appears twice")
+                add(Problem(f"departments[{i}].sections[{j}].code", N_("%(value)s is invalid or appears twice"),
+                            value=repr(s.code)))
             sections.add(s.code)
         dept_codes[d.code] = sections
     seen: set[str] = set()
     for i, c in enumerate(m.categories):
         if not CODE_RE.match(c.code) or c.code in seen:
-            problems.append(f"categories[{i}].code: {c.code!r} is invalid or appears twice")
+            add(Problem(f"categories[{i}].code", N_("%(value)s is invalid or appears twice"), value=repr(c.code)))
         seen.add(c.code)
         if c.lead not in dept_codes:
-            problems.append(f"categories[{i}].lead: no department with code {c.lead!r}")
+            add(Problem(f"categories[{i}].lead", N_("no department with code %(value)s"), value=repr(c.lead)))
         for j, code in enumerate(c.co):
             if code not in dept_codes:
-                problems.append(f"categories[{i}].co[{j}]: no department with code {code!r}")
+                add(Problem(f"categories[{i}].co[{j}]", N_("no department with code %(value)s"), value=repr(code)))
         if not 1 <= c.deadline_days <= 365:
-            problems.append(f"categories[{i}].deadline_days: must be between 1 and 365 working days")
+            add(Problem(f"categories[{i}].deadline_days", N_("must be between 1 and 365 working days")))
     usernames: set[str] = set()
     for i, u in enumerate(m.users):
         if not u.username.strip() or len(u.username) > 150 or u.username in usernames:
-            problems.append(f"users[{i}].username: {u.username!r} is empty, too long or appears twice")
+            add(Problem(f"users[{i}].username", N_("%(value)s is empty, too long or appears twice"),
+                        value=repr(u.username)))
         usernames.add(u.username)
         if not u.roles:
-            problems.append(f"users[{i}].roles: at least one role is needed")
+            add(Problem(f"users[{i}].roles", N_("at least one role is needed")))
         for j, role in enumerate(u.roles):
             if role not in known_roles:
-                problems.append(f"users[{i}].roles[{j}]: unknown role {role!r}")
+                add(Problem(f"users[{i}].roles[{j}]", N_("unknown role %(value)s"), value=repr(role)))
         if u.department and u.department not in dept_codes:
-            problems.append(f"users[{i}].department: no department with code {u.department!r}")
+            add(Problem(f"users[{i}].department", N_("no department with code %(value)s"), value=repr(u.department)))
         elif u.section and u.section not in dept_codes.get(u.department, set()):
-            problems.append(f"users[{i}].section: no section {u.section!r} in department {u.department!r}")
+            add(Problem(f"users[{i}].section", N_("no section %(value)s in department %(department)s"),
+                        value=repr(u.section), department=repr(u.department)))
     return problems
 
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from core.db import write_transaction
 from core.plugins import get_plugin_manager
+from core.i18n import N_
 from core.tables import Category, Department, Membership, Section, User
-from tenants.manifest import Manifest, ManifestError, check_manifest, parse_manifest
+from tenants.manifest import Manifest, ManifestError, Problem, UserSpec, check_manifest, parse_manifest
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant
 
@@ -41,6 +42,20 @@ async def apply_manifest(text: str, default_password: str | None = None) -> Appl
 
 
 async def _apply(m: Manifest, default_password: str | None) -> ApplyResult:
+    tenant, created = await register_tenant(m)
+    result = ApplyResult(tenant=tenant, created=created)
+    async with tenant_scope(tenant):
+        departments, sections = await apply_departments(m)
+        await apply_categories(m, departments)
+        await apply_users(m.users, departments, sections, default_password, result.new_passwords)
+    return result
+
+
+async def register_tenant(m: Manifest, active_if_new: bool = True) -> tuple[TenantContext, bool]:
+    """Create or update the registry entry of a manifest's tenant; returns (tenant, created).
+
+    A tenant created inactive (`active_if_new=False`) stays invisible until `set_active` — the
+    console's background onboarding turns it on when its last step is done."""
     parent_id = None
     if m.parent:
         parent_id = (await Tenant.select(Tenant.id).where(Tenant.slug == m.parent).first())["id"]
@@ -52,16 +67,19 @@ async def _apply(m: Manifest, default_password: str | None) -> ApplyResult:
     row = await Tenant.select(Tenant.id).where(Tenant.slug == m.slug).first()
     created = row is None
     if created:
-        await Tenant.insert(Tenant(slug=m.slug, **{c._meta.name: v for c, v in values.items()}))
+        await Tenant.insert(Tenant(slug=m.slug, active=active_if_new, **{c._meta.name: v for c, v in values.items()}))
     else:
         await Tenant.update(values).where(Tenant.slug == m.slug)
-    tenant = TenantContext.from_row(await Tenant.select().where(Tenant.slug == m.slug).first())
-    result = ApplyResult(tenant=tenant, created=created)
-    async with tenant_scope(tenant):
-        departments, sections = await _apply_departments(m)
-        await _apply_categories(m, departments)
-        await _apply_users(m, departments, sections, default_password, result)
-    return result
+    return TenantContext.from_row(await Tenant.select().where(Tenant.slug == m.slug).first()), created
+
+
+async def catalogue_ids() -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """The current tenant's department ids by code and section ids by (department, section) code."""
+    departments = {r["code"]: r["id"] for r in await scoped(Department).select(Department.id, Department.code)}
+    codes = {v: k for k, v in departments.items()}
+    sections = {(codes[r["department"]], r["code"]): r["id"]
+                for r in await scoped(Section).select(Section.id, Section.code, Section.department)}
+    return departments, sections
 
 
 async def _upsert(table, match, values: dict):
@@ -76,7 +94,7 @@ async def _upsert(table, match, values: dict):
     return existing
 
 
-async def _apply_departments(m: Manifest):
+async def apply_departments(m: Manifest):
     departments, sections = {}, {}
     for d in m.departments:
         dept = await _upsert(Department, Department.code == d.code,
@@ -89,7 +107,7 @@ async def _apply_departments(m: Manifest):
     return departments, sections
 
 
-async def _apply_categories(m: Manifest, departments: dict[str, int]) -> None:
+async def apply_categories(m: Manifest, departments: dict[str, int]) -> None:
     for c in m.categories:
         await _upsert(Category, Category.code == c.code, {
             "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "lead_department": departments[c.lead],
@@ -117,12 +135,14 @@ async def ensure_membership(user_id: int, role: str, department_id: int | None, 
         await existing.save([Membership.department, Membership.section])
 
 
-async def _apply_users(m: Manifest, departments, sections, default_password, result: ApplyResult) -> None:
-    for u in m.users:
+async def apply_users(users: list[UserSpec], departments, sections, default_password: str | None,
+                      new_passwords: dict[str, str]) -> None:
+    """Create or update `users` and their memberships; generated passwords go into `new_passwords`."""
+    for u in users:
         password = u.password or default_password or secrets.token_urlsafe(12)
         user_id, created = await ensure_user(u.username, u.display_name, password, u.email)
         if created and not (u.password or default_password):
-            result.new_passwords[u.username] = password
+            new_passwords[u.username] = password
         dept = departments.get(u.department) if u.department else None
         section = sections.get((u.department, u.section)) if u.section else None
         for role in u.roles:
@@ -132,14 +152,24 @@ async def _apply_users(m: Manifest, departments, sections, default_password, res
 async def set_plugin(slug: str, plugin: str, enabled: bool) -> TenantContext:
     manager = get_plugin_manager()
     if plugin not in manager.optional_names():
-        raise ManifestError([f"plugins: unknown plugin {plugin!r}"])
+        raise ManifestError([Problem("plugins", N_("unknown plugin %(value)s"), value=repr(plugin))])
     async with write_transaction():
         row = await Tenant.select().where(Tenant.slug == slug).first()
         if row is None:
-            raise ManifestError([f"slug: no tenant {slug!r}"])
+            raise ManifestError([Problem("slug", N_("no tenant %(value)s"), value=repr(slug))])
         plugins = set(json.loads(row["plugins"] or "[]"))
         plugins = plugins | {plugin} if enabled else plugins - {plugin}
         await Tenant.update({Tenant.plugins: json.dumps(sorted(plugins))}).where(Tenant.slug == slug)
+        return TenantContext.from_row(await Tenant.select().where(Tenant.slug == slug).first())
+
+
+async def set_active(slug: str, active: bool) -> TenantContext:
+    """Activate or deactivate a tenant: an inactive one answers 404 everywhere and sends nothing."""
+    async with write_transaction():
+        row = await Tenant.select(Tenant.id).where(Tenant.slug == slug).first()
+        if row is None:
+            raise ManifestError([Problem("slug", N_("no tenant %(value)s"), value=repr(slug))])
+        await Tenant.update({Tenant.active: active}).where(Tenant.slug == slug)
         return TenantContext.from_row(await Tenant.select().where(Tenant.slug == slug).first())
 
 

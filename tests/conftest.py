@@ -44,6 +44,17 @@ import pytest  # noqa: E402
 from tests.helpers import Browser  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """The load and fault runs (marker `load`) start their own servers and take minutes: they are
+    deselected — reported, not skipped — unless QINQING_LOAD_TESTS=1 (make test-load, test-faults)."""
+    if os.environ.get("QINQING_LOAD_TESTS") == "1":
+        return
+    heavy = [item for item in items if item.get_closest_marker("load")]
+    if heavy:
+        config.hook.pytest_deselected(items=heavy)
+        items[:] = [item for item in items if not item.get_closest_marker("load")]
+
+
 def pytest_sessionfinish(session, exitstatus):
     if _pg_admin_url:
         name = DATABASE_URL.rsplit("/", 1)[1]

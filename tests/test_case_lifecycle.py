@@ -141,6 +141,9 @@ async def _state_for(api: Api, action: str) -> tuple[dict, dict]:
         if action == "merge":
             target = await api.submit(title="合并目标")
             body = {"into": target["number"]}
+    elif action == "attach-company":
+        case = await api.anonymous()
+        body = {"company": (await api.call("dispatcher", "GET", "companies")).json()[0]["credit_code"]}
     elif action == "accept":
         case = await api.submit()
         case = await api.step("dispatcher", case["id"], "dispatch")
@@ -180,7 +183,8 @@ async def _state_for(api: Api, action: str) -> tuple[dict, dict]:
 
 
 ALLOWED = {
-    "dispatch": {"dispatcher"}, "accept": {"handler"}, "object": {"handler", "section_head", "dept_head"},
+    "dispatch": {"dispatcher"}, "attach-company": {"dispatcher"}, "accept": {"handler"},
+    "object": {"handler", "section_head", "dept_head"},
     "decide-objection": {"dispatcher"}, "extend": {"handler"}, "decide-extension": {"leader"},
     "resolve": {"handler"}, "refuse": {"handler"}, "sign": {"section_head"}, "send-back": {"section_head"},
     "request-review": {"company", "dispatcher"}, "schedule-hearing": {"reviewer"}, "rule": {"reviewer"},
@@ -202,7 +206,8 @@ async def test_role_matrix(api, action):
         # 403 with a reason; 404 where the role may not even see the case (its department has it not yet).
         assert response.status_code in (403, 404), (action, role, response.status_code, response.text)
         assert response.json()["message"]
-        if role in ("dispatcher", "reviewer", "inspector", "tenant_admin", "system_admin", "company"):
+        if role in ("dispatcher", "reviewer", "inspector", "tenant_admin", "system_admin", "company") and not (
+                action == "attach-company" and role == "company"):  # a case with no company is not the company's
             assert response.status_code == 403, (action, role)
     unchanged = await api.get("dispatcher", case["id"])
     assert unchanged["version"] == case["version"] and unchanged["status"] == case["status"]

@@ -10,6 +10,7 @@ import pytest
 from core.cases import lifecycle
 from core.cases.deadlines import sweep_tenant
 from core.cases.tables import Case, Event
+from core.oversight import tally
 from core.tables import Notification, OutboxMessage, User
 from tenants.scope import scoped
 from tests.cases_helpers import Api
@@ -136,6 +137,7 @@ async def test_objection_only_within_one_working_day_of_dispatch(app, monkeypatc
 
         await scoped(Case).update({Case.dispatched_at: datetime(2025, 9, 26, 2, tzinfo=timezone.utc)}).where(
             Case.id == case["id"])
+        await tally.refresh([case["id"]])
     # Sunday 2025-09-28 is an adjusted workday: one working day after Friday, still in time.
     monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 28))
     await api.step("handler", case["id"], "object", {"reason": "不属于本部门"})

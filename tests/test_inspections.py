@@ -111,6 +111,11 @@ async def test_overturned_refusal_opens_one_inspection(api):
     timeline = (await api.get("dispatcher", case["id"]))["timeline"]
     events = [e for e in timeline if e["action"] == "inspection"]
     assert events and all(e["role"] == "system" and e["actor"] is None for e in events)
+    # the company's own view of the case never shows that an inspection was opened
+    own = (await api.get("company", case["id"]))["timeline"]
+    assert own and not [e for e in own if e["action"] == "inspection"]
+    record = (await api.call("company", "GET", f"events?case={case['id']}")).json()
+    assert record and not [e for e in record if e["action"] == "inspection"]
 
 
 async def test_upheld_review_opens_no_inspection(api):

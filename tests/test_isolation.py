@@ -31,8 +31,10 @@ RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": C
 RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon})
 RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication})
 RESOURCES.update({"dispute_id": Dispute})
+# Open311 names a case by "<id>.<format>" (requests/) and "<number>.<format>" (tokens/).
+RESOURCES.update({"request_ref": Case, "token_ref": Case})
 # Path parameters that name no tenant resource, with a value to use.
-PLAIN = {"code": "en", "step": "escalate", "label": "0", "month": "2026-03"}
+PLAIN = {"code": "en", "step": "escalate", "label": "0", "month": "2026-03", "service_ref": "municipal.json"}
 
 
 def tenant_routes(app):
@@ -83,6 +85,7 @@ async def luqiao_ids():
         dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
             "inspection_id": inspection.id, **liaison, **cadre, "dispute_id": dispute.id,
+            "request_ref": f"{case.id}.json", "token_ref": f"{case.number}.xml",
             "case_before": before}
 
 
@@ -170,3 +173,26 @@ async def test_a_tenant_reads_only_its_own_rows_through_the_scoped_layer():
     async with in_tenant("jiaojiang") as jiaojiang:
         rows = await scoped(ApiToken).select(ApiToken.tenant_id)
     assert rows and {r["tenant_id"] for r in rows} == {jiaojiang.id}
+
+
+async def test_open311_keeps_each_jurisdiction_to_itself(app, luqiao_ids):
+    """A luqiao request read with jurisdiction_id=jiaojiang is not found there; a jiaojiang key
+    cannot file into luqiao."""
+    b = Browser(app)
+    case_id = luqiao_ids["case_id"]
+    assert (await b.client.get(f"/open311/v2/requests/{case_id}.json?jurisdiction_id=luqiao")).status_code == 200
+    for url in (f"/open311/v2/requests/{case_id}.json?jurisdiction_id=jiaojiang",
+                f"/t/jiaojiang/open311/v2/requests/{case_id}.xml",
+                f"/open311/v2/requests.json?jurisdiction_id=jiaojiang&service_request_id={case_id}"):
+        response = await b.client.get(url)
+        assert response.status_code == 404 or (response.status_code == 200 and response.json() == []), url
+    token = await token_for("dispatcher@jiaojiang", "jiaojiang")
+    async with in_tenant("luqiao"):
+        before = await scoped(Case).count()
+    for url, data in (("/open311/v2/requests.json", {"jurisdiction_id": "luqiao"}),
+                      ("/t/luqiao/open311/v2/requests.json", {})):
+        response = await b.client.post(url, data={**data, "api_key": token, "service_code": "municipal",
+                                                  "address_string": "x"})
+        assert response.status_code == 403 and response.json()[0]["code"] == 403
+    async with in_tenant("luqiao"):
+        assert await scoped(Case).count() == before

@@ -152,3 +152,31 @@ async def test_readiness_fails_when_the_broker_is_unreachable(client, monkeypatc
     monkeypatch.setattr(broker_mod, "_broker", broker_mod.make_broker("redis://127.0.0.1:1/0"))
     response = await client.get("/readyz")
     assert response.status_code == 503 and response.json()["checks"]["broker"] == "unreachable"
+
+
+async def test_a_relay_that_dies_after_claiming_leaves_the_message_to_be_sent_again():
+    """A relay killed between claiming rows and handing them over loses nothing: a claim is a
+    lease, the row is marked sent only after the hand-over, and once the lease runs out another
+    relay sends it (bench.faults kills a relaying scheduler under load)."""
+    from tests.helpers import process_background
+    from workers import relay
+
+    await process_background()
+    uid = await _user_id("section_head@luqiao")
+    async with in_tenant("luqiao"):
+        await create_token(uid, "relay-dies")
+    row = await _latest_message()
+    claimed = await relay._claim(10)  # … and the relay is killed here, before sending anything
+    assert [r["id"] for r in claimed] == [row["id"]]
+    kept = await OutboxMessage.select().where(OutboxMessage.id == row["id"]).first()
+    assert kept["sent_at"] is None
+    assert await relay._claim(10) == []  # another relay leaves a leased row alone
+
+    async with write_transaction():  # the lease runs out
+        await OutboxMessage.update({OutboxMessage.available_at: now() - timedelta(seconds=1)}).where(
+            OutboxMessage.id == row["id"])
+    with running_worker():
+        assert await relay_once() == 1
+        assert await _wait_for("luqiao", row["message_id"])
+    sent = await OutboxMessage.select().where(OutboxMessage.id == row["id"]).first()
+    assert sent["sent_at"] is not None and await _notifications("luqiao", row["message_id"]) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, Router, delete, get, post
 
@@ -14,6 +16,44 @@ from core.clock import now
 from web.identity import create_token
 from web.pages.profile import user_tokens
 from web.rendering import current_user, login_required
+
+
+class ErrorDetail(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ApiError(msgspec.Struct):
+    """An error as every API route answers it: a stable code, the translated message and, for an
+    invalid parameter or body, one entry per field."""
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The request is not valid: a malformed parameter or body, or a value the step does not accept.",
+    401: "No bearer token, or one that is not valid for this tenant.",
+    403: "The caller's roles do not allow this.",
+    404: "No such tenant (or module not enabled there), or no such resource in this tenant.",
+    409: "The step is not allowed in the resource's current state, or the given version is stale.",
+    413: "The request body is too large.",
+}
+
+
+def api_errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses an API route documents (`responses=`): 400, 401 and 404 always, plus
+    the given ones."""
+    return {status: ResponseSpec(data_container=ApiError, description=ERROR_DESCRIPTIONS[status],
+                                 generate_examples=False)
+            for status in sorted({400, 401, 404, *statuses})}
+
+
+READ_ERRORS = api_errors(403)
+WRITE_ERRORS = api_errors(403, 409, 413)
+# Every API route wants `Authorization: Bearer <token>` (an API token of the tenant).
+COMPONENTS = Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")})
+SECURITY = [{"bearer": []}]
 
 
 class Me(msgspec.Struct):
@@ -48,18 +88,18 @@ class IdentityApi(Controller):
     path = "/"
     tags = ["identity"]
 
-    @get("/me", summary="The user behind the token")
+    @get("/me", summary="The user behind the token", responses=api_errors())
     async def me(self, request: Request) -> Me:
         user = current_user(request)
         return Me(id=user.id, username=user.username, display_name=user.display_name, tenant=current_tenant().slug,
                   roles=sorted(user.roles), permissions=sorted(user.permissions))
 
-    @get("/tokens", summary="The user's API tokens on this tenant")
+    @get("/tokens", summary="The user's API tokens on this tenant", responses=api_errors())
     async def tokens(self, request: Request) -> list[TokenOut]:
         rows = await user_tokens(current_user(request).id)
         return [TokenOut(**{k: r[k] for k in TokenOut.__struct_fields__}) for r in rows]
 
-    @post("/tokens", summary="Create an API token; the secret is shown once")
+    @post("/tokens", summary="Create an API token; the secret is shown once", responses=api_errors(413))
     async def create(self, request: Request, data: JSONBody[TokenIn]) -> TokenCreated:
         name = data.name.strip()
         if not name or len(name) > 100:
@@ -68,7 +108,7 @@ class IdentityApi(Controller):
         rows = await user_tokens(current_user(request).id)
         return TokenCreated(id=rows[-1]["id"], name=name, token=secret)
 
-    @delete("/tokens/{token_id:int}", summary="Revoke an API token", status_code=204)
+    @delete("/tokens/{token_id:int}", summary="Revoke an API token", status_code=204, responses=api_errors())
     async def revoke(self, request: Request, token_id: FromPath[int]) -> None:
         from core.tables import ApiToken
         from tenants.scope import scoped
@@ -87,6 +127,7 @@ def api_router(extra_handlers: list | None = None) -> Router:
         path="/t/{tenant:str}/api/v1",
         route_handlers=[IdentityApi, *(extra_handlers or [])],
         guards=[login_required],
+        security=SECURITY,
         opt={"api": True},
     )
 
@@ -94,4 +135,4 @@ def api_router(extra_handlers: list | None = None) -> Router:
 def plugin_api_router(name: str, handlers: list) -> Router:
     """A plugin's API under `/t/<slug>/api/v1/<name>/`, with the same guards as the core API."""
     return Router(path=f"/t/{{tenant:str}}/api/v1/{name}", route_handlers=handlers, guards=[login_required],
-                  opt={"api": True, "plugin": name})
+                  security=SECURITY, opt={"api": True, "plugin": name})

@@ -13,8 +13,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from core.cases import lifecycle, queries
 from core.cases import states as S
 from core.cases.access import load_visible_case
+from core.cases.search import contains
 from core.errors import UserError
+from core.paging import window
 from tenants.scope import scoped
+from web.api import READ_ERRORS, WRITE_ERRORS
 from web.rendering import current_user
 
 
@@ -80,14 +83,14 @@ def summary(row: dict) -> CaseSummary:
 async def case_detail(user, case_id: int) -> CaseDetail:
     case = await load_visible_case(user, case_id)
     row = (await scoped(queries.Case).select(*queries.LIST_COLUMNS).where(queries.Case.id == case.id))[0]
-    company_view = user.has_role("company") and not user.can("case.view_all")
+    company_view = queries.is_company_view(user)
     refusals = await queries.refusals_of(case.id, final_only=company_view)
     return CaseDetail(
         **msgspec.structs.asdict(summary(row)), description=case.description, resolution=case.resolution,
         rating=case.rating,
         timeline=[TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
                                 reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
-                  for e in await queries.timeline(case.id)],
+                  for e in await queries.timeline(case.id, company_view)],
         refusals=[{"reason": r["reason"], "basis": r["basis"], "status": r["status"],
                    "signoffs": [{"level": s["level"], "decision": s["decision"], "signer": s["signer_name"],
                                  "comment": s["comment"]} for s in r["signoffs"]]} for r in refusals],
@@ -98,7 +101,7 @@ class CaseApi(Controller):
     path = "/cases"
     tags = ["cases"]
 
-    @get("/", summary="Cases visible to the caller, with search and filters")
+    @get("/", summary="Cases visible to the caller, with search and filters", responses=READ_ERRORS)
     async def index(self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "",
                     department: FromQuery[str] = "", category: FromQuery[str] = "", overdue: FromQuery[bool] = False,
                     escalated: FromQuery[bool] = False, refused: FromQuery[bool] = False,
@@ -110,20 +113,20 @@ class CaseApi(Controller):
         rows, total = await queries.list_cases(current_user(request), f)
         return CasePage(items=[summary(r) for r in rows], total=total, page=f.page, per_page=f.per_page)
 
-    @post("/", summary="Submit a case (category, title, description, company credit code)")
+    @post("/", summary="Submit a case (category, title, description, company credit code)", responses=WRITE_ERRORS)
     async def create(self, request: Request, data: JSONBody[dict[str, Any]]) -> CaseDetail:
         user = current_user(request)
         case = await lifecycle.submit(user, data)
         return await case_detail(user, case.id)
 
-    @get("/{case_id:int}", summary="One case with its timeline")
+    @get("/{case_id:int}", summary="One case with its timeline", responses=READ_ERRORS)
     async def detail(self, request: Request, case_id: FromPath[int]) -> CaseDetail:
         return await case_detail(current_user(request), case_id)
 
     @post("/{case_id:int}/{step:str}", summary="Take a lifecycle step: dispatch, accept, object, extend, resolve, "
                                                 "refuse, sign, send-back, request-review, rule, escalate, rate, "
                                                 "reopen, withdraw, merge, decide-objection, decide-extension, "
-                                                "schedule-hearing", status_code=200)
+                                                "schedule-hearing", status_code=200, responses=WRITE_ERRORS)
     async def step(self, request: Request, case_id: FromPath[int], step: FromPath[str],
                    data: JSONBody[dict[str, Any] | None] = None) -> CaseDetail:
         user = current_user(request)
@@ -139,15 +142,16 @@ class ReferenceApi(Controller):
     path = "/"
     tags = ["reference"]
 
-    @get("/departments", summary="The tenant's departments")
+    @get("/departments", summary="The tenant's departments", responses=READ_ERRORS)
     async def departments(self) -> list[dict[str, Any]]:
         return (await queries.choices())["departments"]
 
-    @get("/categories", summary="The dispatch catalogue (办理目录)")
+    @get("/categories", summary="The dispatch catalogue (办理目录)", responses=READ_ERRORS)
     async def categories(self) -> list[dict[str, Any]]:
         return (await queries.choices())["categories"]
 
-    @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags")
+    @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags",
+         responses=READ_ERRORS)
     async def figures(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> dict[str, Any]:
         from core.oversight.screen import payload
         from web.rendering import tenant_of
@@ -157,7 +161,7 @@ class ReferenceApi(Controller):
         return await payload(tenant_of(request), area)
 
     @get("/index", summary="The 亲清 index: score, sides, every indicator's value, weight and contribution, "
-                           "departments and the stored monthly history")
+                           "departments and the stored monthly history", responses=READ_ERRORS)
     async def qinqing_index(self, request: Request) -> dict[str, Any]:
         from core.oversight.figures import tenant_figures
         from core.oversight.index import compute
@@ -171,7 +175,8 @@ class ReferenceApi(Controller):
             IndexSnapshot.department.is_null()).order_by(IndexSnapshot.month)
         return result
 
-    @get("/policies", summary="Policies made from common problems (新政) and how many cases each answers")
+    @get("/policies", summary="Policies made from common problems (新政) and how many cases each answers",
+         responses=READ_ERRORS)
     async def policy_list(self, request: Request) -> list[dict[str, Any]]:
         from core.oversight.policies import policies
 
@@ -180,12 +185,13 @@ class ReferenceApi(Controller):
         return [{k: p[k] for k in ("id", "title", "status", "department_name", "cases", "adopted_at")}
                 for p in await policies()]
 
-    @get("/events", summary="The record of one case (办理记录)")
+    @get("/events", summary="The record of one case (办理记录)", responses=READ_ERRORS)
     async def events(self, request: Request, case: FromQuery[int]) -> list[TimelineEntry]:
-        await load_visible_case(current_user(request), case)
+        user = current_user(request)
+        await load_visible_case(user, case)
         return [TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
                               reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
-                for e in await queries.timeline(case)]
+                for e in await queries.timeline(case, queries.is_company_view(user))]
 
 
 
@@ -205,7 +211,7 @@ class CompanyApi(Controller):
     path = "/companies"
     tags = ["companies"]
 
-    @get("/", summary="Companies (市场主体): all for staff, one's own for a company user")
+    @get("/", summary="Companies (市场主体): all for staff, one's own for a company user", responses=READ_ERRORS)
     async def index(self, request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1,
                     per_page: FromQuery[int] = 50) -> list[dict[str, Any]]:
         from core.cases.access import company_ids_of
@@ -217,11 +223,11 @@ class CompanyApi(Controller):
         if not (user.can("case.view_all") or user.can("case.view_dept")):
             query = query.where(Company.id.is_in(await company_ids_of(user.id) or [0]))
         if q:
-            query = query.where(Company.name.ilike(f"%{q[:50]}%") | (Company.credit_code == q.upper()[:18]))
-        per_page = min(200, max(1, per_page))
-        return await query.order_by(Company.id).limit(per_page).offset((max(1, page) - 1) * per_page)
+            query = query.where(contains(Company.name, q[:50]) | (Company.credit_code == q.upper()[:18]))
+        page, per_page = window(page, per_page)
+        return await query.order_by(Company.id).limit(per_page).offset((page - 1) * per_page)
 
-    @post("/", summary="Register or update a company by its unified social credit code")
+    @post("/", summary="Register or update a company by its unified social credit code", responses=WRITE_ERRORS)
     async def create(self, request: Request, data: JSONBody[CompanyIn]) -> dict[str, Any]:
         from core.cases.companies import register_company
 

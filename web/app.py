@@ -22,8 +22,9 @@ from litestar.template.config import TemplateConfig
 from core.config import Settings, get_settings
 from core.db import close_pool, start_pool
 from core.i18n import current_locale, gettext, ngettext
+from core.observability import configure_logging
 from core.plugins import PluginManager, get_plugin_manager
-from web import api, errors, filters, health
+from web import api, errors, filters, health, metrics
 from web.api_cases import CaseApi, CompanyApi, ReferenceApi
 from web.pages.auth import AuthController
 from web.pages.cases import CasePages
@@ -34,8 +35,11 @@ from web.pages.index_page import IndexPages
 from web.pages.policies import PolicyPages
 from web.pages.report import ReportPages
 from web.pages.screen import PublicPage, ScreenPages, screen_stream
+from web.pages.system import system_router
 from web.pages.home import HomeController
 from web.pages.profile import ProfileController
+from web.open311 import JurisdictionRewrite, open311_router
+from web.options import allow_every_method
 from web.tenancy import HostRewrite, TenantMiddleware
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -123,19 +127,24 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
                                                          include_in_schema=False, name=f"static_{name}"))
     app = Litestar(
         route_handlers=[
-            portal, health.healthz, health.readyz, *static_routers,
+            portal, health.healthz, health.readyz, metrics.metrics, *static_routers,
             AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, ReportPages, api.api_router([CaseApi, CompanyApi, ReferenceApi]),
+            open311_router(),
+            system_router(),
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
-        middleware=[TenantMiddleware],
+        middleware=[metrics.RouteLabel(), TenantMiddleware],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager))),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=False,
-                               header_name="x-csrftoken", exclude=[r"/t/[^/]+/api/", "/open311/"]),
+                               header_name="x-csrftoken", exclude=[r"/t/[^/]+/api/", r"^(/t/[^/]+)?/open311/v2/"]),
         exception_handlers={HTTPException: errors.exception_handler, Exception: errors.exception_handler},
         openapi_config=OpenAPIConfig(title="qinqing API", version="1", path="/schema",
-                                     render_plugins=[JsonRenderPlugin()]),
+                                     render_plugins=[JsonRenderPlugin()], components=api.COMPONENTS),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[_lifespan(settings, embedded_worker, db_pool)],
         debug=False,
     )
-    return HostRewrite(app, base_domain=settings.extra.get("base_domain", "localhost"))
+    allow_every_method(app)
+    configure_logging(settings.log_format, settings.log_level)
+    return HostRewrite(metrics.Observability(JurisdictionRewrite(app, settings.max_body_bytes)),
+                       base_domain=settings.extra.get("base_domain", "localhost"))

@@ -14,6 +14,7 @@ from litestar.exceptions import ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from core.db import database_unavailable
 from core.errors import CODES, UserError  # noqa: F401  (re-exported)
 from core.i18n import N_, gettext
 
@@ -57,6 +58,10 @@ def _message_for(exc: Exception, status: int) -> tuple[str, str, list]:
 
 def render_error(request: Request, status: int, code: str, message: str, details: list | None = None,
                  headers: dict | None = None) -> Response:
+    from web.open311 import error_response, is_open311
+
+    if is_open311(request.url.path):
+        return error_response(request.url.path, status, message, code)
     if is_api(request):
         return Response({"code": code, "message": message, "details": details or []}, status_code=status,
                         headers=headers or {})
@@ -71,8 +76,25 @@ def render_error(request: Request, status: int, code: str, message: str, details
     )
 
 
+def out_of_range(exc: Exception) -> bool:
+    """A value the database cannot hold (an id or number beyond its integer columns, a date beyond
+    its calendar): bad input, answered 400 — not a fault of ours."""
+    from asyncpg.exceptions import DataError as PostgresDataError  # SQLSTATE class 22, "data exception"
+    from asyncpg.exceptions._base import DataError as ArgumentError  # asyncpg's own check of an argument
+
+    return isinstance(exc, (OverflowError, PostgresDataError, ArgumentError))
+
+
 def exception_handler(request: Request, exc: Exception) -> Response:
+    if out_of_range(exc):
+        log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        exc = UserError(400, "A number or date in the request is out of range.", code="out_of_range")
     status = getattr(exc, "status_code", HTTP_500_INTERNAL_SERVER_ERROR)
+    if status == HTTP_500_INTERNAL_SERVER_ERROR and database_unavailable(exc):
+        # The database is down or restarting: not a bug; the client may retry shortly.
+        log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
+                    exc.__class__.__name__, exc)
+        return render_error(request, 503, CODES[503], gettext(MESSAGES[503]), [], {"Retry-After": "5"})
     if status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     state = request.scope.get("state", {})
@@ -85,7 +107,7 @@ def exception_handler(request: Request, exc: Exception) -> Response:
             return Response(b"", status_code=401, headers={"HX-Redirect": target})
         return Redirect(path=target, status_code=303)
     code, message, details = _message_for(exc, status)
-    headers = {}
+    headers = dict(getattr(exc, "headers", None) or {})  # e.g. `Allow` on a 405
     if status == 401 and is_api(request):
         headers["WWW-Authenticate"] = "Bearer"
     return render_error(request, status, code, message, details, headers)

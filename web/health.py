@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Response, get
 
 from core.tables import OutboxMessage
@@ -18,7 +20,7 @@ async def readyz() -> Response:
 
     checks = {}
     try:
-        await OutboxMessage.count()
+        await asyncio.wait_for(OutboxMessage.count(), timeout=5)  # a server that does not answer is down too
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["database"] = f"error: {exc.__class__.__name__}"

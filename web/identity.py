@@ -6,17 +6,21 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
+from typing import Awaitable, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.clock import as_utc, now
-from core.i18n import N_
+from core.i18n import N_, gettext
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Membership, Session, User
 from tenants.scope import current_tenant, scoped
 
 SESSION_HOURS = 12
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
 _hasher = PasswordHasher()
 
 
@@ -29,6 +33,50 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class LoginRefused(Exception):
+    """A login was refused: `status` (400, 401 or 429) and a translated `message`."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def check_login(username: str, password: str, may_enter: Callable[[User], Awaitable[bool]]) -> User:
+    """The user whose password this is and who `may_enter` here, or `LoginRefused`.
+
+    Five failures in a row lock the account for 15 minutes; an unknown username costs the same
+    time as a wrong password, so timing does not tell which it was.  The failure counter is
+    written at once: the caller keeps it even though it answers with an error."""
+    if not username or not password:
+        raise LoginRefused(400, gettext("Enter your username and password."))
+    locked = gettext("This account is locked after too many failed logins. Try again in %(minutes)s minutes.")
+    user = await User.objects().where(User.username == username).first()
+    if user is not None and user.locked_until and as_utc(user.locked_until) > now():
+        minutes = max(1, int((as_utc(user.locked_until) - now()).total_seconds() // 60) + 1)
+        raise LoginRefused(429, locked % {"minutes": minutes})
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password[:1024])
+    if not (user is not None and ok and user.active and await may_enter(user)):
+        if user is not None:
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= MAX_FAILURES:
+                user.failed_logins = 0
+                user.locked_until = now() + timedelta(minutes=LOCK_MINUTES)
+                await user.save([User.failed_logins, User.locked_until])
+                raise LoginRefused(429, locked % {"minutes": LOCK_MINUTES})
+            await user.save([User.failed_logins])
+        raise LoginRefused(401, gettext("Wrong username or password."))
+    user.failed_logins = 0
+    user.locked_until = None
+    await user.save([User.failed_logins, User.locked_until])
+    return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so timing does not tell."""
+    return hash_password("not-a-real-password")
 
 
 def digest(secret: str) -> str:
@@ -46,6 +94,7 @@ class CurrentUser:
     department_ids: set[int] = field(default_factory=set)
     via: str = "session"
     session_id: int | None = None
+    system_admin: bool = False  # may also use the system console (系统控制台)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -81,6 +130,7 @@ async def load_user(user_id: int, via: str, session_id: int | None = None) -> Cu
     return CurrentUser(
         id=user["id"], username=user["username"], display_name=user["display_name"], locale=user["locale"],
         roles=roles, permissions=permissions, department_ids=departments, via=via, session_id=session_id,
+        system_admin=bool(user.get("is_system_admin")),
     )
 
 

@@ -17,7 +17,7 @@ from tenants.registry import load_tenant
 from tenants.scope import TenantContext, _current, tenant_scope
 from web.identity import session_cookie_name, user_from_session, user_from_token
 
-UNSCOPED_PREFIXES = ("/t/", "/static/", "/healthz", "/readyz", "/schema", "/open311/", "/system/", "/favicon")
+UNSCOPED_PREFIXES = ("/t/", "/static/", "/healthz", "/readyz", "/metrics", "/schema", "/system/", "/favicon")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

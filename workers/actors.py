@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from core.db import write_transaction
+from core.observability import REQUEST_ID_KEY, log_tenant, request_id
 from core.tables import ProcessedMessage
 from tenants.registry import load_tenant_by_id
 from tenants.scope import tenant_scope
@@ -54,11 +55,22 @@ async def run_actor(actor_name: str, message_id: str, tenant_id: int | None, kwa
     spec = all_actors().get(actor_name)
     if spec is None:
         raise LookupError(f"unknown actor {actor_name}")
+    kwargs = dict(kwargs)
+    rid_token = request_id.set(kwargs.pop(REQUEST_ID_KEY, None) or request_id.get())
+    try:
+        return await _apply(spec, actor_name, message_id, tenant_id, kwargs)
+    finally:
+        request_id.reset(rid_token)
+        log_tenant.set(None)
+
+
+async def _apply(spec: ActorSpec, actor_name: str, message_id: str, tenant_id: int | None, kwargs: dict) -> bool:
     if tenant_id is not None:
         tenant = await load_tenant_by_id(tenant_id)
         if tenant is None:
             log.warning("message %s for missing tenant %s dropped", message_id, tenant_id)
             return False
+        log_tenant.set(tenant.slug)
         scope = tenant_scope(tenant)
     else:
         scope = write_transaction()
@@ -71,4 +83,5 @@ async def run_actor(actor_name: str, message_id: str, tenant_id: int | None, kwa
             await spec.fn(**kwargs)
         finally:
             current_message_id.reset(token)
+    log.info("applied %s", actor_name, extra={"message_id": message_id, "actor": actor_name})
     return True

@@ -6,7 +6,7 @@ import json
 
 from core.clock import now
 from core.contrib import ScheduledJob
-from core.tables import Notification, Session
+from core.tables import Notification, Session, SystemSession
 from tenants.registry import all_tenants
 from tenants.scope import scoped, tenant_scope
 from workers.actors import actor, current_message_id
@@ -52,6 +52,7 @@ async def purge_expired_sessions() -> None:
     for tenant in await all_tenants():
         async with tenant_scope(tenant):
             await scoped(Session).delete().where(Session.expires_at < now())
+    await SystemSession.delete().where(SystemSession.expires_at < now())  # the system console's
 
 
 ACTORS = [deliver_notification]

@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from core.clock import now
 from core.config import get_settings
 from core.contrib import ScheduledJob
-from core.db import current_engine, write_transaction
+from core.db import current_engine, database_unavailable, write_transaction
 from core.plugins import get_plugin_manager
 from core.tables import SchedulerRun
 
@@ -42,10 +42,16 @@ class Leadership:
         if isinstance(engine, PostgresEngine):
             import asyncpg
 
-            if self._conn is None:
-                config = {k: v for k, v in engine.config.items()}
-                self._conn = await asyncpg.connect(**config)
-            return bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY))
+            if self._conn is not None and self._conn.is_closed():  # the server restarted: the lock is gone
+                self._conn = None
+            try:
+                if self._conn is None:
+                    config = {k: v for k, v in engine.config.items()}
+                    self._conn = await asyncpg.connect(**config, timeout=10)
+                return bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY))
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self.release()  # not the leader while the database cannot be reached; retry next turn
+                raise
         if self._file is None:
             settings = get_settings()
             self._file = FileLock(str(settings.database.path) + ".scheduler.lock")
@@ -57,8 +63,11 @@ class Leadership:
 
     async def release(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+            conn, self._conn = self._conn, None
+            try:
+                await conn.close(timeout=5)
+            except Exception:  # noqa: BLE001 - a broken connection is closed for good anyway
+                conn.terminate()
         if self._file is not None and self._file.is_locked:
             self._file.release()
 
@@ -94,6 +103,13 @@ async def tick(at: float | None = None) -> list[str]:
     return ran
 
 
+def _log_failure(what: str, exc: Exception) -> None:
+    if database_unavailable(exc):  # an outage, not a bug: one line per turn, no stack trace
+        log.warning("%s: database unavailable (%s: %s)", what, exc.__class__.__name__, exc)
+    else:
+        log.exception(what, exc_info=exc)
+
+
 async def run_forever(stop: asyncio.Event, interval: float = 1.0, relay: bool = True) -> None:
     """Be the scheduler while holding leadership; relay the outbox on every turn as well."""
     from workers.relay import relay_once
@@ -101,13 +117,18 @@ async def run_forever(stop: asyncio.Event, interval: float = 1.0, relay: bool = 
     leadership = Leadership()
     try:
         while not stop.is_set():
+            # Leading and relaying fail separately: one failing (say, while the database restarts)
+            # never stops the other, and the next turn retries both.
             try:
                 if await leadership.acquire():
                     await tick()
-                if relay:
+            except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next turn retries
+                _log_failure("scheduler turn failed", exc)
+            if relay:
+                try:
                     await relay_once()
-            except Exception:  # noqa: BLE001 - keep the loop alive; the next turn retries
-                log.exception("scheduler turn failed")
+                except Exception as exc:  # noqa: BLE001
+                    _log_failure("outbox relay turn failed", exc)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except asyncio.TimeoutError:

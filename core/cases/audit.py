@@ -4,6 +4,13 @@ Each event's hash covers its content and the previous event's hash.  The chain h
 (`AuditHead`) is updated in the same transaction as each append; updating it takes a row lock on
 PostgreSQL (and SQLite writes are serialised), so concurrent appends of one tenant never fork the
 chain.  `verify_tenant` finds an edited, inserted or deleted event.
+
+A tenant moved to another installation (`qinqing tenant import`) keeps its events byte for byte,
+hashes included, although its rows get new ids there.  The import appends one record to the chain
+(action ``tenant_import``) holding the source's tenant id and, for every case and user the earlier
+events name, the new id → the id the events were hashed with.  Verification translates the ids of
+the events before an import record through it (newest record first, so a tenant moved twice still
+verifies); the map is inside the chain, so editing it is caught like any other edit.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from core.clock import as_utc, now
 from tenants.scope import current_tenant, scoped
 
 GENESIS = "0" * 64
+IMPORT_ACTION = "tenant_import"
+_UNKNOWN = "?"  # an id the import record does not know: never equal to what was hashed
 
 
 def _canonical(tenant_id: int, seq: int, fields: dict, created_at: datetime, prev_hash: str) -> bytes:
@@ -71,6 +80,56 @@ async def append_event(**entry) -> Event:
     return (await append_events([entry]))[0]
 
 
+async def append_import_record(source_tenant: int, cases: dict[int, int], users: dict[int, int],
+                               source: dict) -> Event:
+    """Record that the events so far came from another installation: `cases` and `users` map this
+    installation's ids to the ids the events were hashed with there (tenant `source_tenant`)."""
+    return await append_event(action=IMPORT_ACTION, actor=None, actor_role="system", data={
+        "tenant": source_tenant, "source": source,
+        "cases": {str(new): old for new, old in sorted(cases.items())},
+        "users": {str(new): old for new, old in sorted(users.items())},
+    })
+
+
+@dataclass
+class _Import:
+    seq: int
+    tenant: int
+    cases: dict[int, int]
+    users: dict[int, int]
+
+
+def _parse_import(row: dict) -> _Import | None:
+    try:
+        data = json.loads(row["data"])
+        cases = {int(k): int(v) for k, v in data["cases"].items()}
+        users = {int(k): int(v) for k, v in data["users"].items()}
+        if len(set(cases.values())) != len(cases) or len(set(users.values())) != len(users):
+            return None
+        return _Import(row["seq"], int(data["tenant"]), cases, users)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _hashed_ids(tenant_id: int, row: dict, imports: list[_Import]) -> tuple:
+    """The (tenant, case, actor) an event was hashed with: its own, translated back through every
+    import recorded after it, newest first."""
+    tid, case, actor = tenant_id, row["case"], row["actor"]
+    for imp in imports:  # newest first
+        if imp.seq <= row["seq"]:
+            break
+        tid = imp.tenant
+        case = None if case is None else imp.cases.get(case, _UNKNOWN)
+        actor = None if actor is None else imp.users.get(actor, _UNKNOWN)
+    return tid, case, actor
+
+
+def _hash_of(tenant_id: int, row: dict, imports: list[_Import], prev: str) -> str:
+    tid, case, actor = _hashed_ids(tenant_id, row, imports)
+    fields = {k: row[k] for k in ("actor_role", "action", "reason", "before", "after", "data")}
+    return event_hash(tid, row["seq"], dict(fields, case=case, actor=actor), row["created_at"], prev)
+
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -83,6 +142,12 @@ async def verify_tenant(batch: int = 5000) -> VerifyResult:
     """Check the current tenant's chain from the first event to the head."""
     tenant_id = current_tenant().id
     head = await scoped(AuditHead).select().first()
+    imports: list[_Import] = []
+    for row in await scoped(Event).select().where(Event.action == IMPORT_ACTION).order_by(Event.seq, ascending=False):
+        parsed = _parse_import(row)
+        if parsed is None or _hash_of(tenant_id, row, imports, row["prev_hash"]) != row["hash"]:
+            return VerifyResult(False, 0, f"event {row['seq']} was altered", row["seq"])
+        imports.append(parsed)
     expected_seq, prev, checked = 1, GENESIS, 0
     while True:
         rows = await scoped(Event).select().where(Event.seq >= expected_seq).order_by(Event.seq).limit(batch)
@@ -92,8 +157,7 @@ async def verify_tenant(batch: int = 5000) -> VerifyResult:
             if row["seq"] != expected_seq:
                 what = "deleted" if row["seq"] > expected_seq else "inserted"
                 return VerifyResult(False, checked, f"event {expected_seq} is missing ({what})", expected_seq)
-            fields = {k: row[k] for k in ("case", "actor", "actor_role", "action", "reason", "before", "after", "data")}
-            if row["prev_hash"] != prev or event_hash(tenant_id, row["seq"], fields, row["created_at"], prev) != row["hash"]:
+            if row["prev_hash"] != prev or _hash_of(tenant_id, row, imports, prev) != row["hash"]:
                 return VerifyResult(False, checked, f"event {row['seq']} was altered", row["seq"])
             prev = row["hash"]
             expected_seq += 1

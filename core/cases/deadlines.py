@@ -10,6 +10,7 @@ from core.cases.audit import append_event
 from core.cases.lifecycle import escalate
 from core.cases.tables import Case
 from core.clock import today
+from core.oversight import tally
 from core.workdays import load_calendar
 from tenants.registry import all_tenants
 from tenants.scope import scoped, tenant_scope, tenant_setting
@@ -26,6 +27,7 @@ async def sweep_tenant(on: "date | None" = None) -> dict:  # noqa: F821
     due_soon = calendar.add_working_days(on, 1).date
     rows = await scoped(Case).objects().where(
         Case.status.is_in(OPEN_WITH_DEADLINE) & Case.due_date.is_not_null() & (Case.due_date <= due_soon))
+    flagged = []
     for case in rows:
         changed = []
         if case.due_date == due_soon and case.reminded_for != case.due_date and case.handler:
@@ -51,6 +53,9 @@ async def sweep_tenant(on: "date | None" = None) -> dict:  # noqa: F821
             counts["escalated"] += 1
         if changed:
             await case.save(changed)
+            if Case.overdue in changed or Case.escalated in changed:
+                flagged.append(case.id)
+    await tally.refresh(flagged)
     return counts
 
 

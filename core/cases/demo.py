@@ -18,6 +18,7 @@ from core.cases.audit import append_events
 from core.cases.companies import add_member, register_company
 from core.cases.search import index_text
 from core.cases.tables import Case, Refusal, Review, SignOff
+from core.oversight import tally
 from core.tables import Category, Membership, User
 from core.uscc import check_character
 from tenants.scope import current_tenant, scoped
@@ -88,6 +89,7 @@ async def load_demo_cases() -> None:
     for chunk_start in range(0, total, 250):
         await _chunk(rng, tenant, companies, categories, actors, leaders, start,
                      range(chunk_start, min(total, chunk_start + 250)), total)
+    await tally.rebuild()
 
 
 async def _chunk(rng, tenant, companies, categories, actors, leaders, start, indexes, total) -> None:
@@ -104,6 +106,7 @@ async def _chunk(rng, tenant, companies, categories, actors, leaders, start, ind
         department=cat["lead_department"] if path["status"] != S.SUBMITTED else None,
         handler=actors["handler"] if path["accepted"] else None, submitted_at=t0,
         dispatched_at=t0 + timedelta(hours=4) if path["status"] != S.SUBMITTED else None,
+        accepted_at=next((at for action, at, *_ in path["steps"] if action == "accept"), None),
         due_date=(t0 + timedelta(days=cat["deadline_days"] + 2)).date() if path["status"] != S.SUBMITTED else None,
         escalated=path["escalated"], escalated_to=leaders.get(cat["lead_department"]) if path["escalated"] else None,
         overturned=path["overturned"], refused_count=path["refused"], redispatch_count=int(path["overturned"]),

@@ -27,6 +27,11 @@ class NewCase(msgspec.Struct):
     company: Short = ""  # unified social credit code; the company user's own company when empty
 
 
+class AttachCompany(msgspec.Struct):
+    company: Title  # unified social credit code of a registered company
+    comment: Reason = ""
+
+
 class Dispatch(msgspec.Struct):
     department: Short = ""  # code or id; the category's lead department when empty
     comment: Reason = ""

@@ -20,6 +20,7 @@ from core.cases.tables import Case, Company, Extension, Objection, Refusal
 from core.clock import now, today
 from core.contrib import CaseEvent
 from core.errors import UserError
+from core.oversight import tally
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department
 from core.workdays import load_calendar
@@ -56,8 +57,12 @@ def action(name: str, roles: tuple[str, ...], states: set[str], scope: str = "an
 
 # -- submitting ---------------------------------------------------------------------------------
 
-async def submit(user, data: dict) -> Case:
-    """A company (or someone filing on its behalf) submits a case (提交诉求)."""
+async def submit(user, data: dict, anonymous: bool = False) -> Case:
+    """A company (or someone filing on its behalf) submits a case (提交诉求).
+
+    `anonymous`: an intake without a company (an Open311 request that named none); the
+    dispatcher attaches the company (`attach-company`) before it can be dispatched.
+    """
     on_behalf = not user.has_role("company")
     if on_behalf and not user.can("case.submit_on_behalf"):
         raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
@@ -67,17 +72,22 @@ async def submit(user, data: dict) -> Case:
         category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
     if category is None:
         raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
-    company = await _company_for(user, new.company, on_behalf)
+    company = None if anonymous and not new.company else await _company_for(user, new.company, on_behalf)
     case = await scoped(Case).add(
-        number="", company=company.id, submitted_by=user.id, on_behalf=on_behalf, category=category.id,
-        title=new.title, description=new.description, status=S.SUBMITTED,
-        search_text=search_text(new.title, new.description, company.name),
+        number="", company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
+        category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
+        search_text=search_text(new.title, new.description, company.name if company else ""),
     )
     case.number = f"{current_tenant().slug[:2].upper()}{today().year}{case.id:06d}"
     await case.save([Case.number])
     await _record(case, user, "company" if not on_behalf else _first_role(user), "submit", "", S.SUBMITTED, {
         "category": category.code, "on_behalf": on_behalf})
-    await notices.to_role("dispatcher", None, case, "New case %(number)s is waiting for dispatch.")
+    await tally.refresh([case.id])
+    if company is None:
+        await notices.to_role("dispatcher", None, case,
+                              "New case %(number)s names no company: attach one, then dispatch it.")
+    else:
+        await notices.to_role("dispatcher", None, case, "New case %(number)s is waiting for dispatch.")
     return case
 
 
@@ -127,6 +137,7 @@ async def perform(user, case_id: int, name: str, data: dict | None = None, versi
     case.updated_at = now()
     await case.save()
     await _record(case, user, role, name, step.event.get("reason", ""), after, step.event["data"], before=before)
+    await tally.refresh([case.id])
     return case
 
 
@@ -198,6 +209,10 @@ async def available_actions(user, case: Case) -> list[str]:
         names.remove("reopen")
     if "escalate" in names and case.escalated:
         names.remove("escalate")
+    if case.company is None and "dispatch" in names:
+        names.remove("dispatch")
+    if case.company is not None and "attach-company" in names:
+        names.remove("attach-company")
     return names
 
 

@@ -9,6 +9,7 @@ from core.cases import states as S
 from core.cases.access import visibility
 from core.cases.search import matches
 from core.cases.tables import Case, Event, Refusal, Review, SignOff
+from core.paging import window
 from core.tables import Category, Department, User
 from tenants.scope import scoped
 
@@ -37,8 +38,7 @@ class CaseFilter:
     per_page: int = 20
 
     def normalized(self) -> "CaseFilter":
-        self.page = max(1, int(self.page or 1))
-        self.per_page = min(PER_PAGE_MAX, max(1, int(self.per_page or 20)))
+        self.page, self.per_page = window(int(self.page or 1), int(self.per_page or 20), PER_PAGE_MAX)
         if self.sort not in SORTS:
             self.sort = "newest"
         if self.status not in S.STATUS_LABELS and self.status != "open":
@@ -88,15 +88,21 @@ async def _where(user, f: CaseFilter):
 async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     f.normalized()
     clauses = await _where(user, f)
-    query = scoped(Case).select(*LIST_COLUMNS)
+    page = scoped(Case).select(Case.id)
     count = scoped(Case).count()
     for clause in clauses:
-        query = query.where(clause)
+        page = page.where(clause)
         count = count.where(clause)
     column, ascending = SORTS[f.sort]
-    rows = await query.order_by(column, ascending=ascending).order_by(Case.id, ascending=False).limit(
-        f.per_page).offset((f.page - 1) * f.per_page)
-    return rows, await count
+    # The page's ids first (an index walk on the case table alone), then their columns: joining
+    # company, department and handler before the LIMIT would join every matching case.
+    ids = [r["id"] for r in await page.order_by(column, ascending=ascending).order_by(
+        Case.id, ascending=False).limit(f.per_page).offset((f.page - 1) * f.per_page)]
+    if not ids:
+        return [], await count
+    position = {case_id: i for i, case_id in enumerate(ids)}
+    rows = await scoped(Case).select(*LIST_COLUMNS).where(Case.id.is_in(ids))
+    return sorted(rows, key=lambda row: position[row["id"]]), await count
 
 
 async def all_cases(user, f: CaseFilter, limit: int = 100_000) -> list[dict]:
@@ -121,11 +127,23 @@ async def latest_feedback(case_ids: list[int]) -> dict[int, dict]:
     return latest
 
 
-async def timeline(case_id: int) -> list[dict]:
-    return await scoped(Event).select(
+# Records a company never sees on its own case: a discipline inspection (纪检核查) is internal.
+INTERNAL_ACTIONS = ("inspection",)
+
+
+def is_company_view(user) -> bool:
+    """The viewer is the company itself (not staff who may also hold the company role)."""
+    return user.has_role("company") and not user.can("case.view_all")
+
+
+async def timeline(case_id: int, company_view: bool = False) -> list[dict]:
+    query = scoped(Event).select(
         Event.seq, Event.action, Event.actor_role, Event.reason, Event.before, Event.after, Event.data,
         Event.created_at, Event.actor.display_name.as_alias("actor_name"),
-    ).where(Event.case == case_id).order_by(Event.seq)
+    ).where(Event.case == case_id)
+    if company_view:
+        query = query.where(Event.action.not_in(list(INTERNAL_ACTIONS)))
+    return await query.order_by(Event.seq)
 
 
 async def refusals_of(case_id: int, final_only: bool) -> list[dict]:

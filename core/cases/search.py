@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from piccolo.columns.combination import Where
+from piccolo.columns.operators.comparison import ComparisonOperator
+
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WORD = re.compile(r"[A-Za-z0-9]+")
 MAX_TERMS = 8
@@ -43,9 +46,29 @@ def query_terms(query: str) -> list[str]:
 
 
 def matches(column, query: str):
-    """A Piccolo where-clause: every term of `query` appears in `column` (None for an empty query)."""
+    """A Piccolo where-clause: every term of `query` appears in `column` (None for an empty query;
+    a query of punctuation only, such as `%' --`, has no terms and matches nothing)."""
+    terms = query_terms(query)
+    if not terms:
+        return None if not (query or "").strip() else column.is_null() & column.is_not_null()
     clause = None
-    for term in query_terms(query):
+    for term in terms:
         like = column.like(f"% {term} %")
         clause = like if clause is None else clause & like
     return clause
+
+
+class _ContainsPostgres(ComparisonOperator):
+    template = "{name} ILIKE {value} ESCAPE '\\'"
+
+
+class _ContainsSQLite(ComparisonOperator):  # SQLite's LIKE ignores ASCII case already
+    template = "{name} LIKE {value} ESCAPE '\\'"
+
+
+def contains(column, text: str) -> Where:
+    """A Piccolo where-clause: `column` contains `text` literally, ignoring case — a `%` or `_`
+    typed into a search box is that character, not a wildcard matching everything."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    operator = _ContainsPostgres if column._meta.engine_type in ("postgres", "cockroach") else _ContainsSQLite
+    return Where(column=column, value=f"%{escaped}%", operator=operator)

@@ -41,6 +41,7 @@ VERDICTS = {"upheld": N_("Refusal upheld"), "overturned": N_("Refusal overturned
 
 ACTION_LABELS = {
     "submit": N_("Submitted"),
+    "attach-company": N_("Attached the company"),
     "dispatch": N_("Dispatched"),
     "accept": N_("Accepted"),
     "object": N_("Objected to the assignment"),
@@ -61,4 +62,5 @@ ACTION_LABELS = {
     "merge": N_("Merged into another case"),
     "attach": N_("Attached a file"),
     "overdue": N_("Became overdue"),
+    "tenant_import": N_("Imported from another installation"),
 }

@@ -16,10 +16,26 @@ from tenants.scope import scoped
 
 # -- dispatch, accept, objections -----------------------------------------------------------------
 
+@action("attach-company", ("dispatcher",), {S.SUBMITTED})
+async def _attach_company(step: Step) -> str:
+    """An intake that named no company (an anonymous Open311 request) gets its company (关联企业)."""
+    form = inputs.parse(inputs.AttachCompany, step.data)
+    case = step.case
+    if case.company is not None:
+        raise UserError(409, "This case already has its company.", code="has_company")
+    company = await L._company_for(step.user, form.company, on_behalf=True)
+    case.company = company.id
+    case.search_text = L.search_text(case.title, case.description, company.name)
+    step.event.update(reason=form.comment, data={"company": company.credit_code})
+    return case.status
+
+
 @action("dispatch", ("dispatcher",), {S.SUBMITTED})
 async def _dispatch(step: Step) -> str:
     form = inputs.parse(inputs.Dispatch, step.data)
     case = step.case
+    if case.company is None:
+        raise UserError(409, "Attach the company before dispatching this case.", code="company_required")
     if form.department:
         dept = await _department(form.department)
     else:

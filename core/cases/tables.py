@@ -1,7 +1,7 @@
 """Tables of the case lifecycle: companies, cases, refusals and sign-offs, reviews, extensions,
 objections, attachments, and the tamper-evident record."""
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -39,7 +39,7 @@ class Case(Table, tablename="case_file"):
 
     tenant_id = tenant_fk()
     number = Varchar(length=30)
-    company = ForeignKey(references=Company, null=False)
+    company = ForeignKey(references=Company, null=True)  # none yet: an anonymous intake the dispatcher attaches
     submitted_by = ForeignKey(references=User, null=True)
     on_behalf = Boolean(default=False)  # filed by an assistant for the company
     category = ForeignKey(references=Category, null=False)
@@ -70,6 +70,27 @@ class Case(Table, tablename="case_file"):
     merged_into = ForeignKey(references="self", null=True)
     version = Integer(default=0)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Open311Request(Table, tablename="open311_request"):
+    """Where and from whom a case came in through Open311 GeoReport v2 (市民服务请求接口).
+
+    The location and media are public fields of the service request; the submitter's name,
+    e-mail and phone are for the dispatcher only and never leave through Open311.
+    """
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    lat = DoublePrecision(null=True, default=None)
+    long = DoublePrecision(null=True, default=None)
+    address = Varchar(length=300, default="")
+    address_id = Varchar(length=100, default="")
+    media_url = Varchar(length=500, default="")
+    first_name = Varchar(length=100, default="")
+    last_name = Varchar(length=100, default="")
+    email = Varchar(length=254, default="")
+    phone = Varchar(length=30, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Refusal(Table, tablename="refusal"):

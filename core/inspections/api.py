@@ -21,7 +21,9 @@ from core.errors import UserError
 from core.i18n import gettext
 from core.inspections import rules, service
 from core.inspections.tables import REPORT_KINDS, STATUS_LABELS, ConductReport, Inspection
+from core.paging import window
 from tenants.scope import scoped
+from web.api import READ_ERRORS, WRITE_ERRORS
 from web.filters import format_params
 from web.rendering import current_user
 from workers.outbox import enqueue
@@ -52,8 +54,8 @@ async def list_inspections(status: str = "", rule: str = "", page: int = 1, per_
         query, count = query.where(Inspection.status == status), count.where(Inspection.status == status)
     if rule in rules.RULES:
         query, count = query.where(Inspection.rule == rule), count.where(Inspection.rule == rule)
-    per_page = min(200, max(1, per_page))
-    rows = await query.order_by(Inspection.id, ascending=False).limit(per_page).offset((max(1, page) - 1) * per_page)
+    page, per_page = window(page, per_page)
+    rows = await query.order_by(Inspection.id, ascending=False).limit(per_page).offset((page - 1) * per_page)
     return [_decoded(r) for r in rows], await count
 
 
@@ -178,20 +180,21 @@ class InspectionApi(Controller):
     path = "/"
     tags = ["inspections"]
 
-    @get("/", summary="Inspections (纪检核查), newest first; filter by status and rule")
+    @get("/", summary="Inspections (纪检核查), newest first; filter by status and rule", responses=READ_ERRORS)
     async def index(self, request: Request, status: FromQuery[str] = "", rule: FromQuery[str] = "",
                     page: FromQuery[int] = 1, per_page: FromQuery[int] = 50) -> InspectionPage:
         _require(request, "inspection.view")
         rows, total = await list_inspections(status, rule, page, per_page)
-        return InspectionPage(items=[InspectionOut(**_out(r)) for r in rows], total=total, page=max(1, page),
-                              per_page=min(200, max(1, per_page)))
+        page, per_page = window(page, per_page)
+        return InspectionPage(items=[InspectionOut(**_out(r)) for r in rows], total=total, page=page, per_page=per_page)
 
-    @get("/{inspection_id:int}", summary="One inspection with its evidence and notes")
+    @get("/{inspection_id:int}", summary="One inspection with its evidence and notes", responses=READ_ERRORS)
     async def detail(self, request: Request, inspection_id: FromPath[int]) -> InspectionDetail:
         return await _detail(inspection_id, request)
 
     @post("/{inspection_id:int}/{step:str}", status_code=200,
-          summary="Handle an inspection: investigate, or conclude (conclusion: no_issue, violation, exempted; notes)")
+          summary="Handle an inspection: investigate, or conclude (conclusion: no_issue, violation, exempted; notes)",
+          responses=WRITE_ERRORS)
     async def step(self, request: Request, inspection_id: FromPath[int], step: FromPath[str],
                    data: JSONBody[dict[str, Any] | None] = None) -> InspectionDetail:
         body = dict(data or {})
@@ -202,7 +205,7 @@ class InspectionApi(Controller):
         return await _detail(inspection_id, request)
 
     @post("/reports", summary="A company reports misconduct (kind: favours, gifts, obstruction, other; "
-                              "description; optional case id)")
+                              "description; optional case id)", responses=WRITE_ERRORS)
     async def report(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> ReportOut:
         row = await file_report(current_user(request), dict(data or {}))
         return ReportOut(id=row.id, kind=row.kind, case=row.case, created_at=row.created_at)

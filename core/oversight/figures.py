@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from piccolo.query.functions.aggregate import Sum
+
 from core.cases import states as S
 from core.cases.tables import Case
 from core.clock import local_date
 from core.tables import Department, User
-from core.workdays import load_calendar
 from tenants.scope import scoped
 
 COUNTERS = ("reported", "completed", "in_progress", "overdue", "escalated", "refused", "reviewed", "overturned",
@@ -30,6 +31,8 @@ COUNTERS = ("reported", "completed", "in_progress", "overdue", "escalated", "ref
 
 @dataclass
 class Tally:
+    """Raw counters of a set of cases (one case's, or a sum)."""
+
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
 
     def add(self, other: "Tally") -> "Tally":
@@ -83,40 +86,36 @@ COLUMNS = (Case.status, Case.department, Case.handler, Case.submitted_at, Case.d
            Case.overturned, Case.company.township.as_alias("township"))
 
 
-async def _reviewed_case_ids() -> set[int]:
-    from core.cases.tables import Review
-
-    return {r["case"] for r in await scoped(Review).select(Review.case).where(Review.status == "ruled")}
-
-
 async def tenant_figures(only_month: str | None = None) -> Figures:
     """The current tenant's figures (call inside its scope); `only_month` (YYYY-MM) limits them to
-    the cases submitted that month."""
-    calendar = await load_calendar()
-    reviewed = await _reviewed_case_ids()
-    rows = await scoped(Case).select(Case.id, *COLUMNS).where(Case.status != S.MERGED)
+    the cases submitted that month.  Read from the per-case tally rows (`core.oversight.tally`),
+    summed by month × department × township in the database."""
+    from core.oversight.tables import CaseTally
+
+    sums = [Sum(getattr(CaseTally, key), alias=key) for key in COUNTERS]
+    query = scoped(CaseTally).select(CaseTally.month, CaseTally.department, CaseTally.township, *sums).group_by(
+        CaseTally.month, CaseTally.department, CaseTally.township)
+    overdue = scoped(CaseTally).select(CaseTally.handler, Sum(CaseTally.overdue, alias="n")).where(
+        (CaseTally.overdue > 0) & CaseTally.handler.is_not_null()).group_by(CaseTally.handler)
+    if only_month:
+        query, overdue = query.where(CaseTally.month == only_month), overdue.where(CaseTally.month == only_month)
     total, departments, months, townships = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
-    handlers_overdue: dict[int, int] = defaultdict(int)
-    for row in rows:
-        if only_month and local_date(row["submitted_at"]).strftime("%Y-%m") != only_month:
-            continue
-        tally = _tally_row(row, calendar, row["id"] in reviewed)
+    for row in await query:
+        tally = Tally({key: int(row[key] or 0) for key in COUNTERS})
         total.add(tally)
         if row["department"]:
             departments[row["department"]].add(tally)
-        months[local_date(row["submitted_at"]).strftime("%Y-%m")].add(tally)
+        months[row["month"]].add(tally)
         townships[row["township"] or "—"].add(tally)
-        if row["overdue"] and row["handler"]:
-            handlers_overdue[row["handler"]] += 1
+    handlers_overdue = {r["handler"]: int(r["n"]) for r in await overdue}
     dept_names = {r["id"]: r["name_zh"] for r in await scoped(Department).select(Department.id, Department.name_zh)}
-    handler_ids = list(handlers_overdue)
     handler_names = {r["id"]: r["display_name"] for r in await User.select(User.id, User.display_name).where(
-        User.id.is_in(handler_ids))} if handler_ids else {}
-    return Figures(total, dict(departments), dict(sorted(months.items())), dict(townships), dict(handlers_overdue),
+        User.id.is_in(list(handlers_overdue)))} if handlers_overdue else {}
+    return Figures(total, dict(departments), dict(sorted(months.items())), dict(townships), handlers_overdue,
                    dept_names, handler_names)
 
 
-def _tally_row(row: dict, calendar, reviewed: bool) -> Tally:
+def tally_row(row: dict, calendar, reviewed: bool) -> Tally:
     t = Tally()
     c = t.counts
     status = row["status"]

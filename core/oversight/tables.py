@@ -1,7 +1,7 @@
 """Oversight tables: the 亲清 index history and survey inputs, policies made from common problems
-(新政) and the clustering runs behind them."""
+(新政) and the clustering runs behind them, and each case's contribution to the figures."""
 
-from piccolo.columns import Float, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Float, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -64,3 +64,31 @@ class PolicyCase(Table, tablename="policy_case"):
     tenant_id = tenant_fk()
     policy = ForeignKey(references=Policy, null=False, on_delete=OnDelete.cascade)
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+
+
+class CaseTally(Table, tablename="case_tally"):
+    """One case's contribution to the big-screen figures (统计口径), kept current whenever the case
+    changes, so figures are a sum over these rows instead of a pass over every case in Python."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
+    month = Varchar(length=7)  # YYYY-MM of submission, local time
+    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
+    handler = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    township = Varchar(length=100, default="")
+    reported = SmallInt(default=0)
+    completed = SmallInt(default=0)
+    in_progress = SmallInt(default=0)
+    overdue = SmallInt(default=0)
+    escalated = SmallInt(default=0)
+    refused = SmallInt(default=0)
+    reviewed = SmallInt(default=0)
+    overturned = SmallInt(default=0)
+    dispatched = SmallInt(default=0)
+    responded = SmallInt(default=0)
+    outcomes = SmallInt(default=0)
+    solved = SmallInt(default=0)
+    rated = SmallInt(default=0)
+    satisfied = SmallInt(default=0)
+    days_total = Integer(default=0)
+    days_count = SmallInt(default=0)

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.errors import UserError
 from plugins.mediation import queries, repayment, service
+from web.api import READ_ERRORS, WRITE_ERRORS
 from web.rendering import current_user
 
 STEPS = {"party": service.add_party, "measure": service.impose, "lift": service.lift, "session": service.hold_session,
@@ -44,23 +45,27 @@ class MediationApi(Controller):
     path = "/"
     tags = ["mediation"]
 
-    @get("/disputes", summary="Disputes this user may see, newest first; filter by status, mine=1 for a mediator")
+    @get("/disputes", summary="Disputes this user may see, newest first; filter by status, mine=1 for a mediator",
+         responses=READ_ERRORS)
     async def index(self, request: Request, status: FromQuery[str] = "", mine: FromQuery[int] = 0) -> list[dict[str, Any]]:
         return [_out(r) for r in await queries.list_disputes(current_user(request), status, bool(mine))]
 
     @post("/disputes", summary="Take in a dispute (debtor: credit code; creditor; creditor_user; guarantors; "
-                               "principal_fen, interest_fen, costs_fen; court; judge; mediator; case)")
+                               "principal_fen, interest_fen, costs_fen; court; judge; mediator; case)",
+          responses=WRITE_ERRORS)
     async def create(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
         user = current_user(request)
         dispute = await service.intake(user, dict(data or {}))
         return _out(await queries.detail(user, dispute.id))
 
-    @get("/disputes/{dispute_id:int}", summary="One dispute with parties, measures, sessions, plan, payments, record")
+    @get("/disputes/{dispute_id:int}", summary="One dispute with parties, measures, sessions, plan, payments, record",
+         responses=READ_ERRORS)
     async def detail(self, request: Request, dispute_id: FromPath[int]) -> dict[str, Any]:
         return _out(await queries.detail(current_user(request), dispute_id))
 
     @post("/disputes/{dispute_id:int}/{step:str}", status_code=200,
-          summary="A step: party, measure, lift, session, settle (settled_fen, plan, terms), confirm, pay, enforce")
+          summary="A step: party, measure, lift, session, settle (settled_fen, plan, terms), confirm, pay, enforce",
+          responses=WRITE_ERRORS)
     async def step(self, request: Request, dispute_id: FromPath[int], step: FromPath[str],
                    data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
         user = current_user(request)
@@ -68,7 +73,7 @@ class MediationApi(Controller):
         return _out(await queries.detail(user, dispute_id))
 
     @get("/figures", summary="The court's figures: open, settled, in repayment, defaulted, enforced, amount, "
-                             "survival rate")
+                             "survival rate", responses=READ_ERRORS)
     async def figures(self, request: Request) -> dict[str, Any]:
         service.need(current_user(request), "mediation.view")
         return await queries.figures()

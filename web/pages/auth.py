@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -13,18 +12,12 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
-from core.i18n import _, normalize_locale
+from core.i18n import normalize_locale
 from core.tables import Membership, User
 from tenants.scope import current_tenant, scoped
-from core.clock import as_utc, now
-from web.identity import end_session, hash_password, session_cookie_name, start_session, verify_password
+from web.identity import LoginRefused, check_login, end_session, session_cookie_name, start_session
 from web.rendering import current_user, page
 from web.tenancy import keep_changes
-
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
-# A hash to verify against when the user does not exist, so timing does not tell.
-_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 class LoginForm(msgspec.Struct):
@@ -59,29 +52,13 @@ class AuthController(Controller):
             return page(request, "login.html", status_code=status, next=data.next, expired=False,
                         error=message, username=username)
 
-        if not username or not data.password:
-            return fail(_("Enter your username and password."), 400)
-        user = await User.objects().where(User.username == username).first()
-        if user is not None and user.locked_until and as_utc(user.locked_until) > now():
-            minutes = max(1, int((as_utc(user.locked_until) - now()).total_seconds() // 60) + 1)
-            return fail(_("This account is locked after too many failed logins. Try again in %(minutes)s minutes.",
-                          minutes=minutes), 429)
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, data.password[:1024])
-        member = user is not None and user.active and await scoped(Membership).exists().where(Membership.user == user.id)
-        if not (ok and member):
-            if user is not None:
-                user.failed_logins = (user.failed_logins or 0) + 1
-                if user.failed_logins >= MAX_FAILURES:
-                    user.failed_logins = 0
-                    user.locked_until = now() + timedelta(minutes=LOCK_MINUTES)
-                    await user.save([User.failed_logins, User.locked_until])
-                    return fail(_("This account is locked after too many failed logins. Try again in %(minutes)s "
-                                  "minutes.", minutes=LOCK_MINUTES), 429)
-                await user.save([User.failed_logins])
-            return fail(_("Wrong username or password."), 401)
-        user.failed_logins = 0
-        user.locked_until = None
-        await user.save([User.failed_logins, User.locked_until])
+        async def member_here(user: User) -> bool:
+            return await scoped(Membership).exists().where(Membership.user == user.id)
+
+        try:
+            user = await check_login(username, data.password, member_here)
+        except LoginRefused as refused:
+            return fail(refused.message, refused.status)
         key = await start_session(user.id)
         response = Redirect(path=_safe_next(root, data.next), status_code=303)
         response.set_cookie(Cookie(key=session_cookie_name(current_tenant().slug), value=key, httponly=True,

@@ -15,6 +15,7 @@ from core.cases import states as S
 from core.cases.access import company_ids_of, load_visible_case
 from core.cases.tables import Case, Company, Refusal, Review
 from core.errors import UserError
+from core.open311 import intake as open311_intake
 from core.plugins import get_plugin_manager
 from tenants.scope import scoped
 from web.rendering import current_user, login_required, page
@@ -165,12 +166,13 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False) -> 
                                      Case.rating_comment, Case.on_behalf,
                                      Case.submitted_by.display_name.as_alias("submitter_name"),
                                      Case.company.credit_code.as_alias("credit_code")).where(Case.id == case.id))[0]
-    company_view = user.has_role("company") and not user.can("case.view_all")
+    company_view = queries.is_company_view(user)
     context = dict(
-        case=row, timeline=await queries.timeline(case.id), actions=await lifecycle.available_actions(user, case),
+        case=row, timeline=await queries.timeline(case.id, company_view), actions=await lifecycle.available_actions(user, case),
         refusals=await queries.refusals_of(case.id, final_only=company_view), reviews=await queries.reviews_of(case.id),
         files=await attachments.list_for(case.id), statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
         level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **await queries.choices(),
+        intake=None if company_view else await open311_intake(case.id),
     )
     if fragment:
         return page(request, "cases/_case.html", **context)

@@ -12,8 +12,10 @@ from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Redirect
 
 from core.cases.company_jobs import start_import
+from core.cases.search import contains
 from core.cases.tables import Company, ImportJob
 from core.errors import UserError
+from core.paging import window
 from tenants.scope import scoped
 from web.rendering import current_user, page, requires
 
@@ -28,9 +30,9 @@ class CompanyPages(Controller):
                                        Company.township, Company.contact_name, Company.liaison_name)
         count = scoped(Company).count()
         if q:
-            clause = Company.name.ilike(f"%{q[:50]}%") | (Company.credit_code == q.strip().upper()[:18])
+            clause = contains(Company.name, q[:50]) | (Company.credit_code == q.strip().upper()[:18])
             query, count = query.where(clause), count.where(clause)
-        page_no = max(1, page_no)
+        page_no, _ = window(page_no, 50)
         rows = await query.order_by(Company.id).limit(50).offset((page_no - 1) * 50)
         jobs = await scoped(ImportJob).select().order_by(ImportJob.id, ascending=False).limit(5)
         return page(request, "companies/index.html", rows=rows, total=await count, q=q, page_no=page_no, jobs=jobs)

@@ -1,0 +1,1 @@
+"""The benchmark suite (性能基准): a data generator (`bench.generate`) and a runner (`bench/run`)."""

@@ -1,0 +1,195 @@
+"""Writing the results: `RESULTS.md` (the targets table, every endpoint at every size, generation
+times, the slow queries' plans) and a PNG of p95 latency against data size (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LABELS = {
+    "hello": "Hello (`/healthz`, same server)",
+    "console": "Dispatch console, first page",
+    "console_filtered": "Dispatch console, filtered",
+    "console_search": "Dispatch console, Chinese search",
+    "figures": "Big-screen figures, one tenant",
+    "figures_rollup": "Big-screen figures, district roll-up",
+    "case_page": "Case page with its timeline",
+    "submit": "Case submission (API POST)",
+}
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        text = f"{value:,.1f}" if value >= 10 else f"{value:,.2f}"
+    else:
+        text = f"{value:,}"
+    return text + unit
+
+
+def verdict(met: bool | None) -> str:
+    return "n/a (scaled down)" if met is None else "yes" if met else "**no**"
+
+
+def targets(results: dict) -> list[dict]:
+    """Each target of issue 10, judged at the largest size measured."""
+    sizes = results["sizes"]
+    top, first = sizes[-1], sizes[0]
+    ep, ep0 = top["endpoints"], first["endpoints"]
+    rows = []
+
+    def latency(name: str, limit: float, growth: float | None = None):
+        app, sql = ep[name]["app"], ep[name]["sql"]
+        p95 = app["p95"]
+        met = p95 is not None and p95 <= limit
+        note = f"p95 {_fmt(p95, ' ms')}"
+        if growth is not None and len(sizes) > 1:
+            base = ep0[name]["app"]["p95"]
+            factor = p95 / base if p95 and base else None
+            note += f"; {_fmt(factor, '×')} its p95 at {first['label']}"
+            met = met and factor is not None and factor <= growth
+        rows.append({"target": f"{LABELS[name]}: p95 ≤ {limit:g} ms" + (
+            f", ≤ {growth:g}× at {first['label']}" if growth is not None and len(sizes) > 1 else ""),
+            "measured": note, "baseline": f"SQL p95 {_fmt(sql['p95'], ' ms')}",
+            "ratio": _fmt(p95 / sql["p95"] if p95 and sql["p95"] else None, "×"), "met": met})
+
+    latency("console", 150)
+    latency("console_filtered", 150)
+    latency("console_search", 150)
+    latency("figures", 100, 1.5)
+    latency("figures_rollup", 100, 1.5)
+    latency("case_page", 80)
+    case, hello = ep["case_page"]["app"], top["hello"]
+    share = case["rps"] / hello["rps"] if hello["rps"] else None
+    rows.append({"target": "Case page throughput ≥ 35% of hello", "measured": f"{_fmt(case['rps'])} req/s",
+                 "baseline": f"hello {_fmt(hello['rps'])} req/s", "ratio": _fmt(share * 100 if share else None, "%"),
+                 "met": share is not None and share >= 0.35})
+    sub = top["submit"]
+    rows.append({"target": "Case submission ≥ 300/s sustained", "measured": f"{_fmt(sub['app']['rps'])}/s over "
+                 f"{_fmt(sub['app']['seconds'], ' s')} (p95 {_fmt(sub['app']['p95'], ' ms')})",
+                 "baseline": f"SQL {_fmt(sub['sql']['rps'])}/s",
+                 "ratio": _fmt(sub["app"]["rps"] / sub["sql"]["rps"] * 100 if sub["sql"]["rps"] else None, "%"),
+                 "met": sub["app"]["rps"] >= 300})
+    sweep = results.get("sweep")
+    if sweep:
+        rows.append({"target": f"Overdue sweep over {sweep['open']:,} open cases ≤ 10 s",
+                     "measured": f"{_fmt(sweep['first']['seconds'], ' s')} (then {_fmt(sweep['second']['seconds'], ' s')} "
+                                 f"when nothing is new)",
+                     "baseline": f"SQL {_fmt(sweep['sql_seconds'], ' s')}",
+                     "ratio": _fmt(sweep["first"]["seconds"] / sweep["sql_seconds"] if sweep["sql_seconds"] else None, "×"),
+                     "met": sweep["first"]["seconds"] <= 10 if sweep["open"] >= 100_000 else None})
+    cluster = results.get("clustering")
+    if cluster:
+        rows.append({"target": f"Clustering of {cluster['texts']:,} case texts ≤ 60 s, bounded memory",
+                     "measured": f"{_fmt(cluster['seconds'], ' s')}, peak RSS {_fmt(cluster['peak_rss_mb'], ' MB')}",
+                     "baseline": f"imports alone {_fmt(cluster['import_rss_mb'], ' MB')}", "ratio": "—",
+                     "met": cluster["seconds"] <= 60 if cluster["texts"] >= 20_000 else None})
+    rss = results.get("rss")
+    if rss:
+        rows.append({"target": "Web process < 300 MB resident after 100,000 requests",
+                     "measured": f"{_fmt(rss['max_mb'], ' MB')} (largest of {rss['workers']} workers) after "
+                                 f"{rss['requests']:,} requests",
+                     "baseline": f"{_fmt(rss['start_mb'], ' MB')} after start-up", "ratio": "—",
+                     "met": (rss["max_mb"] < 300) if rss["requests"] >= 100_000 else None})
+    return rows
+
+
+def write_markdown(results: dict, path: Path, plot_name: str | None) -> None:
+    meta = results["meta"]
+    lines = [f"# Benchmark results ({meta['profile']})", "",
+             f"- command: `{meta['command']}`",
+             f"- date: {meta['date']}; total run time {meta['seconds']:.0f} s; code: {meta.get('code', 'unknown')}",
+             f"- machine: {meta['nproc']} cores (`nproc`), {meta['ram_gb']:.1f} GB RAM, {meta['postgres']}",
+             f"- load average when the measurements started: {meta['load']} (the machine is shared; "
+             f"other work running at the same time shows up in these numbers)",
+             f"- server: `qinqing serve --workers {meta['web_workers']}` (uvicorn), broker {meta['broker']}; "
+             f"driver: httpx over loopback from a separate process, concurrency {meta['concurrency']}, "
+             f"warm-up {meta['warmup']}, then {meta['requests']} requests per endpoint (or {meta['max_seconds']} s)",
+             f"- hello baseline: `GET /healthz` of the same server (no database); SQL baselines: hand-written "
+             f"queries for the same answer, asyncpg, timed the same way (see `bench/baselines.py`)", "",
+             "## Targets (at the largest size)", "",
+             "| target | measured | baseline | ratio | met |", "| --- | --- | --- | --- | --- |"]
+    for row in targets(results):
+        lines.append(f"| {row['target']} | {row['measured']} | {row['baseline']} | {row['ratio']} | "
+                     f"{verdict(row['met'])} |")
+    lines += ["", "## Latency against data size", ""]
+    if plot_name:
+        lines += [f"![p95 latency against data size]({plot_name})", ""]
+    lines += ["| endpoint | data | p50 ms | p95 ms | p99 ms | req/s | n | SQL p50 ms | SQL p95 ms | SQL req/s | "
+              "p95 app/SQL |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    names = ["hello", *results["sizes"][0]["endpoints"], "submit"]
+    for name in names:
+        for size in results["sizes"]:
+            entry = size["hello"] if name == "hello" else size["submit"] if name == "submit" else size["endpoints"][name]
+            app, sql = (entry, None) if name == "hello" else (entry["app"], entry["sql"])
+            ratio = app["p95"] / sql["p95"] if sql and sql["p95"] and app["p95"] else None
+            lines.append(f"| {LABELS[name]} | {size['label']} | {_fmt(app['p50'])} | {_fmt(app['p95'])} | "
+                         f"{_fmt(app['p99'])} | {_fmt(app['rps'])} | {app['n']} | "
+                         f"{_fmt(sql['p50']) if sql else '—'} | {_fmt(sql['p95']) if sql else '—'} | "
+                         f"{_fmt(sql['rps']) if sql else '—'} | {_fmt(ratio, '×')} |")
+    lines += ["", "## Data generation", "", "| data | tenants × cases | events | generate s | migrate s |",
+              "| --- | --- | ---: | ---: | ---: |"]
+    for size in results["sizes"]:
+        gen = size["generate"]
+        lines.append(f"| {size['label']} | {size['tenants']} × {size['cases']:,} | {_fmt(gen.get('events'))} | "
+                     f"{_fmt(gen.get('seconds'))} | {_fmt(size.get('migrate_seconds'))} |")
+    sweep = results.get("sweep")
+    if sweep:
+        lines += ["", "## Overdue sweep", "",
+                  f"`case_deadlines` (the hourly job) on a database of {sweep['tenants']} tenants × "
+                  f"{sweep['cases']:,} cases, all open ({sweep['with_deadline']:,} with a deadline); the state is "
+                  f"the one the sweeps left a working day ago, so the first run has a day's reminders, overdue "
+                  f"flags and escalations to make; the second finds nothing new.", "",
+                  "| run | seconds | reminded | newly overdue | escalated |", "| --- | ---: | ---: | ---: | ---: |"]
+        for key in ("first", "second"):
+            run = sweep[key]
+            lines.append(f"| {key} | {_fmt(run['seconds'])} | {run['reminded']} | {run['overdue']} | "
+                         f"{run['escalated']} |")
+    explains = results.get("explain") or {}
+    if explains:
+        lines += ["", "## Slow queries (auto_explain, EXPLAIN ANALYZE of the app's own queries)", "",
+                  f"At {results['sizes'][-1]['label']}: each endpoint requested a few times with `auto_explain` "
+                  f"logging every statement over {results['meta']['explain_ms']} ms; the slowest plans per endpoint "
+                  f"(full log: `{results['meta']['explain_log']}`)."]
+        for name, plans in explains.items():
+            lines += ["", f"### {LABELS.get(name, name)}", ""]
+            if not plans:
+                lines.append(f"No statement over {results['meta']['explain_ms']} ms.")
+            for plan in plans:
+                lines += ["```", plan.strip(), "```"]
+    lines += ["", "## Notes", ""] + [f"- {note}" for note in results.get("notes", [])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_plot(results: dict, path: Path) -> bool:
+    """p95 against the total number of cases, one line per endpoint, the SQL baselines dashed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results["sizes"]
+    xs = [s["tenants"] * s["cases"] for s in sizes]
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    names = ["hello", *sizes[0]["endpoints"], "submit"]
+    for k, name in enumerate(names):
+        color = f"C{k % 10}"
+        if name == "hello":
+            ax.plot(xs, [s["hello"]["p95"] for s in sizes], "o-", color=color, label=LABELS[name])
+            continue
+        pick = (lambda s: s["submit"]) if name == "submit" else (lambda s, n=name: s["endpoints"][n])
+        ax.plot(xs, [pick(s)["app"]["p95"] for s in sizes], "o-", color=color, label=LABELS[name])
+        ax.plot(xs, [pick(s)["sql"]["p95"] for s in sizes], "x--", color=color, alpha=0.6, linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cases in the database")
+    ax.set_ylabel("p95 latency, ms (dashed: raw SQL for the same answer)")
+    ax.set_title(f"qinqing — p95 latency against data size ({results['meta']['date']})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
