@@ -4,13 +4,13 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: run test test-browser test-load test-faults install migrate demo serve clean catalogs
+.PHONY: lock run test test-browser test-load test-faults install migrate demo serve clean catalogs
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +39,14 @@ test-load: install
 
 test-faults: install
 	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q --noconftest -m load tests/test_faults.py $(PYTEST_ARGS)
+
+# Re-pin every dependency to what a fresh install from pyproject.toml resolves to today.
+lock:
+	rm -rf var/lockvenv && $(PYTHON) -m venv var/lockvenv
+	var/lockvenv/bin/pip install --quiet -e '.[test,bench]'
+	{ echo '# Exact versions of every dependency, used as pip constraints by `make install`; refresh with `make lock`.'; \
+	  var/lockvenv/bin/pip freeze --exclude-editable | grep -v '^qinqing'; } > requirements.lock
+	rm -rf var/lockvenv
 
 catalogs: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k UserError:2 -k tr -k to_users:3 -k to_role:4 -k to_company:2 -k notify:3 -o web/locale/messages.pot --no-location --omit-header core web workers tenants plugins
