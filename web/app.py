@@ -55,11 +55,14 @@ class PluginBridge(InitPluginProtocol):
 
     def on_app_init(self, app_config):
         for info, handlers in self.manager.routes():
+            # Pages: the OpenAPI schema documents the JSON API only.
             if info.name == "core":
-                app_config.route_handlers.append(Router(path="/t/{tenant:str}", route_handlers=handlers))
+                app_config.route_handlers.append(Router(path="/t/{tenant:str}", route_handlers=handlers,
+                                                        include_in_schema=False))
             else:
                 app_config.route_handlers.append(
-                    Router(path=f"/t/{{tenant:str}}/{info.name}", route_handlers=handlers, opt={"plugin": info.name})
+                    Router(path=f"/t/{{tenant:str}}/{info.name}", route_handlers=handlers, opt={"plugin": info.name},
+                           include_in_schema=False)
                 )
         for info, handlers in self.manager.api_routes():
             app_config.route_handlers.append(api.plugin_api_router(info.name, handlers))

@@ -35,6 +35,7 @@ def _safe_next(root: str, target: str) -> str:
 
 class AuthController(Controller):
     path = "/t/{tenant:str}"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
 
     @get("/login", name="login")
     async def login_form(self, request: Request, next: FromQuery[str] = "", expired: FromQuery[int] = 0) -> object:

@@ -54,6 +54,7 @@ async def _form_dict(request: Request) -> dict[str, Any]:
 
 class CasePages(Controller):
     path = "/t/{tenant:str}"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [login_required]
 
     @get("/cases", name="cases")

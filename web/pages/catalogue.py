@@ -61,6 +61,7 @@ async def _upsert(table, match, values: dict) -> None:
 
 class CataloguePages(Controller):
     path = "/t/{tenant:str}/admin/catalogue"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [requires("tenant.admin")]
 
     @get("/", name="catalogue")

@@ -22,6 +22,7 @@ from web.rendering import current_user, page, requires
 
 class CompanyPages(Controller):
     path = "/t/{tenant:str}/companies"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [requires("company.manage")]
 
     @get("/", name="companies")

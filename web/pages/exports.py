@@ -78,6 +78,7 @@ INSPECTION_COLUMNS = [("id", N_("Number")), ("rule", N_("Rule")), ("status", N_(
 
 class ExportPages(Controller):
     path = "/t/{tenant:str}/exports"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [login_required]
 
     @get(["/cases.xlsx", "/cases.csv"], name="export_cases")

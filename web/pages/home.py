@@ -15,6 +15,7 @@ from web.rendering import current_user, login_required, page, tenant_of
 
 class HomeController(Controller):
     path = "/t/{tenant:str}"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
 
     @get("/", name="home")
     async def home(self, request: Request) -> object:

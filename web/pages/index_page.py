@@ -28,6 +28,7 @@ class SurveyForm(msgspec.Struct):
 
 class IndexPages(Controller):
     path = "/t/{tenant:str}/index"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [requires("screen.view")]
 
     @get("/", name="qinqing_index")

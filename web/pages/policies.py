@@ -18,6 +18,7 @@ from web.rendering import current_user, page, requires
 
 class PolicyPages(Controller):
     path = "/t/{tenant:str}/policies"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [requires("policy.manage")]
 
     @get("/", name="policies")

@@ -29,6 +29,7 @@ async def user_tokens(user_id: int) -> list[dict]:
 
 class ProfileController(Controller):
     path = "/t/{tenant:str}/profile"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [login_required]
 
     @get("/", name="profile")

@@ -21,6 +21,7 @@ MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 class ReportPages(Controller):
     path = "/t/{tenant:str}/report"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [requires("screen.view")]
 
     @get("/{month:str}", name="monthly_report")

@@ -28,6 +28,7 @@ def island(data: dict) -> str:
 
 class ScreenPages(Controller):
     path = "/t/{tenant:str}/screen"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [requires("screen.view")]
 
     @get("/", name="screen")
@@ -49,7 +50,7 @@ STREAM_SECONDS = 600
 
 
 @get("/t/{tenant:str}/screen/stream", name="screen_stream", guards=[requires("screen.view")],
-     opt={"no_transaction": True})
+     opt={"no_transaction": True}, include_in_schema=False)
 async def screen_stream(request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> ServerSentEvent:
     """Server-sent events: `figures` whenever the scope's record moves, checked every second.
     The open screen refreshes on it (and polls as a fallback); the stream ends after ten minutes
@@ -74,6 +75,7 @@ class PublicPage(Controller):
     """Aggregates only: no company or staff name ever appears here."""
 
     path = "/t/{tenant:str}/public"
+    include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     opt = {"public": True}
 
     @get("/", name="public")
