@@ -17,7 +17,7 @@ RESOLUTIONS = ["已协调相关科室现场处理完毕。", "已安排施工队
                "已办结并电话告知企业。", "已现场核查并完成整改。"]
 
 if TYPE_CHECKING:
-    from bench.generate import TenantJob
+    from bench.tenants_plan import TenantJob
 
 
 

@@ -11,7 +11,7 @@ from bench.histories import _at_local
 BANKS = ("台州银行路桥支行", "浙江泰隆商业银行路桥支行", "路桥农商银行", "中国工商银行台州路桥支行")
 
 if TYPE_CHECKING:
-    from bench.generate import TenantJob
+    from bench.tenants_plan import TenantJob
     from bench.histories import Tenant
 
 
