@@ -117,8 +117,6 @@ def _configure_logging(settings) -> None:
 
 
 def cmd_serve(args) -> None:
-    import uvicorn
-
     settings = _settings()
     asyncio.run(_check_database())
     host, port = args.host or settings.host, args.port or settings.port
@@ -135,8 +133,9 @@ def cmd_serve(args) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=args.workers or None,
-                log_level="warning", proxy_headers=True)
+    from web.serving import serve
+
+    serve(host, port, args.workers or 1)
 
 
 def cmd_worker(args) -> None:

@@ -14,7 +14,10 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from core import piccolo_speedups
 from core.config import ConfigError, Settings, get_settings
+
+piccolo_speedups.install()
 
 OWNER_ENV = "QINQING_DB_OWNER"
 

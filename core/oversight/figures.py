@@ -14,16 +14,17 @@ Definitions (shown on the screen):
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from piccolo.query.functions.aggregate import Sum
 
 from core.cases import states as S
-from core.cases.tables import Case
+from core.cases.tables import AuditHead, Case
 from core.clock import local_date
 from core.tables import Department, User
-from tenants.scope import scoped
+from tenants.scope import current_tenant, scoped
 
 COUNTERS = ("reported", "completed", "in_progress", "overdue", "escalated", "refused", "reviewed", "overturned",
             "dispatched", "responded", "outcomes", "solved", "rated", "satisfied", "days_total", "days_count")
@@ -86,10 +87,39 @@ COLUMNS = (Case.status, Case.department, Case.handler, Case.submitted_at, Case.d
            Case.overturned, Case.company.township.as_alias("township"))
 
 
+_cache: dict[tuple[int, str | None], tuple[float, tuple, Figures]] = {}
+CACHE_SECONDS = 60.0  # bounds the life of what changes without a case step: a department's name
+CACHE_ENTRIES = 4096
+
+
 async def tenant_figures(only_month: str | None = None) -> Figures:
     """The current tenant's figures (call inside its scope); `only_month` (YYYY-MM) limits them to
-    the cases submitted that month.  Read from the per-case tally rows (`core.oversight.tally`),
-    summed by month × department × township in the database."""
+    the cases submitted that month.  Treat the result as read-only: it is shared.
+
+    Kept per process until the tenant's record moves on: every change to a case appends an event,
+    so the head of the tenant's hash chain (one indexed row) says whether the figures can have
+    changed; `clear_cache()` covers the bulk paths that rewrite the tally without events.  A big
+    screen watched by many, or a district's roll-up of ten townships, costs a read of each head."""
+    head = await scoped(AuditHead).select(AuditHead.last_seq, AuditHead.last_hash).first()
+    marker = (head["last_seq"], head["last_hash"]) if head else (0, "")
+    key = (current_tenant().id, only_month)
+    cached = _cache.get(key)
+    if cached is not None and cached[1] == marker and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[2]
+    figures = await _read_figures(only_month)
+    if len(_cache) >= CACHE_ENTRIES:
+        _cache.clear()
+    _cache[key] = (time.monotonic(), marker, figures)
+    return figures
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+async def _read_figures(only_month: str | None) -> Figures:
+    """Read from the per-case tally rows (`core.oversight.tally`), summed by month × department ×
+    township in the database."""
     from core.oversight.tables import CaseTally
 
     sums = [Sum(getattr(CaseTally, key), alias=key) for key in COUNTERS]

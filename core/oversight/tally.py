@@ -13,7 +13,7 @@ from typing import Iterable
 from core.cases import states as S
 from core.cases.tables import Case, Review
 from core.clock import local_date
-from core.oversight.figures import COLUMNS, COUNTERS, tally_row
+from core.oversight.figures import COLUMNS, COUNTERS, clear_cache, tally_row
 from core.oversight.tables import CaseTally
 from core.workdays import load_calendar
 from tenants.scope import scoped
@@ -26,6 +26,7 @@ async def refresh(case_ids: Iterable[int]) -> None:
     ids = sorted({int(i) for i in case_ids if i})
     if not ids:
         return
+    clear_cache()  # this process's figures; other processes see the chain head move with the change
     calendar = await load_calendar()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
@@ -40,6 +41,7 @@ async def refresh(case_ids: Iterable[int]) -> None:
 async def rebuild() -> int:
     """Recompute every tally row of the current tenant; returns the number of cases counted."""
     await scoped(CaseTally).delete()
+    clear_cache()
     ids = [r["id"] for r in await scoped(Case).select(Case.id).where(Case.status != S.MERGED)]
     await refresh(ids)
     return len(ids)
