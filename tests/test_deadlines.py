@@ -76,6 +76,86 @@ async def test_reminder_overdue_and_automatic_escalation_happen_once(app):
     assert case["id"] in [c["id"] for c in flagged["items"]]
 
 
+
+async def test_one_sweep_handles_many_cases_at_once_and_a_second_adds_nothing(app):
+    """The set-based sweep over cases in different situations on Tuesday 2025-10-14 (threshold 2
+    working days; Oct 11 is an adjusted workday, Oct 1–8 holidays): the right flags, exactly the
+    right events per case on a chain that still verifies, the right notices, and a rerun that
+    changes nothing."""
+    import json
+
+    from core.cases.access import members_with_role
+    from core.cases.audit import verify_tenant
+    from core.cases.tables import AuditHead
+    from core.oversight.tables import CaseTally
+
+    api = Api(app)
+    soon, just_late, long_late, escalated, later, flagged_late = [
+        (await api.in_progress())["id"] for _ in range(6)]
+    await api.step("dispatcher", escalated, "escalate", {"reason": "涉及多个部门"})
+    due = {soon: date(2025, 10, 15), just_late: date(2025, 10, 13), long_late: date(2025, 10, 9),
+           escalated: date(2025, 10, 9), later: date(2025, 10, 20), flagged_late: date(2025, 10, 10)}
+    async with in_tenant("luqiao"):
+        for case_id, due_date in due.items():
+            await scoped(Case).update({Case.due_date: due_date}).where(Case.id == case_id)
+        await scoped(Case).update({Case.overdue: True}).where(Case.id == flagged_late)
+        seq_before = (await scoped(AuditHead).select(AuditHead.last_seq).first())["last_seq"]
+        outbox_before = (await OutboxMessage.select(OutboxMessage.id).order_by(
+            OutboxMessage.id, ascending=False).first())["id"]
+        first = await sweep_tenant(on=date(2025, 10, 14))
+        seq_after = (await scoped(AuditHead).select(AuditHead.last_seq).first())["last_seq"]
+        outbox_after = await OutboxMessage.count()
+        again = await sweep_tenant(on=date(2025, 10, 14))
+        assert (await scoped(AuditHead).select(AuditHead.last_seq).first())["last_seq"] == seq_after
+        assert await OutboxMessage.count() == outbox_after
+        assert (await verify_tenant()).ok
+        rows = {r["id"]: r for r in await scoped(Case).select().where(Case.id.is_in(list(due)))}
+        events = await scoped(Event).select(Event.case, Event.action, Event.data, Event.actor,
+                                            Event.actor_role, Event.before, Event.after).where(
+            (Event.seq > seq_before) & Event.case.is_in(list(due))).order_by(Event.seq)
+        messages = [json.loads(m["payload"]) for m in await OutboxMessage.select(OutboxMessage.payload).where(
+            OutboxMessage.id > outbox_before).order_by(OutboxMessage.id)]
+        tallies = {t["case"]: t for t in await scoped(CaseTally).select().where(CaseTally.case.is_in(list(due)))}
+        dispatchers = await members_with_role("dispatcher")
+        leaders = await members_with_role("leader", rows[long_late]["department"])
+    assert again == {"reminded": 0, "overdue": 0, "escalated": 0}
+    assert first["reminded"] >= 1 and first["overdue"] >= 3 and first["escalated"] >= 2
+
+    # Flags.
+    assert rows[soon]["reminded_for"] == date(2025, 10, 15) and not rows[soon]["overdue"]
+    assert rows[just_late]["overdue"] and not rows[just_late]["escalated"]
+    assert rows[long_late]["overdue"] and rows[long_late]["escalated"] and leaders
+    assert rows[long_late]["escalated_to"] == leaders[0]
+    assert rows[escalated]["overdue"] and rows[escalated]["escalated"]
+    assert not rows[later]["overdue"] and not rows[later]["escalated"] and rows[later]["reminded_for"] is None
+    assert rows[flagged_late]["escalated"] and rows[flagged_late]["escalated_to"] == leaders[0]
+    assert [(t["overdue"], t["escalated"]) for t in (tallies[just_late], tallies[long_late], tallies[later])] == [
+        (1, 0), (1, 1), (0, 0)]
+
+    # Events: in case order, a case's overdue event before its escalation, all by the system.
+    assert [(e["case"], e["action"]) for e in events] == [
+        (just_late, "overdue"), (long_late, "overdue"), (long_late, "escalate"), (escalated, "overdue"),
+        (flagged_late, "escalate")]
+    assert all(e["actor"] is None and e["actor_role"] == "system" and e["before"] == e["after"] == "in_progress"
+               for e in events)
+    assert [json.loads(e["data"]) for e in events] == [
+        {"due": "2025-10-13"}, {"due": "2025-10-09"}, {"automatic": True, "late_days": 4}, {"due": "2025-10-09"},
+        {"automatic": True, "late_days": 3}]
+
+    # Notices: the handler is reminded; the handler and every dispatcher hear of a case overdue;
+    # the department's leaders of one escalated.
+    handler = rows[soon]["handler"]
+    expected = [(handler, "Case %(number)s is due tomorrow.", soon)]
+    for case_id in (just_late, long_late, escalated):
+        expected += [(user, "Case %(number)s is overdue.", case_id) for user in [handler, *dispatchers]]
+    expected += [(user, "Case %(number)s was escalated to you.", case_id) for case_id in (long_late, flagged_late)
+                 for user in leaders]
+    mine = {f"cases/{case_id}": case_id for case_id in due}
+    got = [(m["user_id"], m["title"], mine[m["link"]]) for m in messages if m["link"] in mine]
+    assert sorted(got) == sorted(expected)
+    assert all(m["kind"] == "case" and m["params"] == {"number": rows[mine[m["link"]]]["number"]}
+               for m in messages if m["link"] in mine)
+
 @pytest.fixture
 def smtp_server(monkeypatch):
     from aiosmtpd.controller import Controller

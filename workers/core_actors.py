@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterable
 
 from core.clock import now
 from core.contrib import ScheduledJob
@@ -10,12 +11,21 @@ from core.tables import Notification, Session, SystemSession
 from tenants.registry import all_tenants
 from tenants.scope import scoped, tenant_scope
 from workers.actors import actor, current_message_id
-from workers.outbox import enqueue
+from workers.outbox import enqueue_many
 
 
 async def notify(user_id: int, kind: str, title: str, link: str = "", **params) -> str:
     """Queue an in-app notification (title is a msgid; params fill it when shown)."""
-    return await enqueue("deliver_notification", user_id=user_id, kind=kind, title=title, link=link, params=params)
+    return (await notify_many([{"user_id": user_id, "kind": kind, "title": title, "link": link,
+                                "params": params}]))[0]
+
+
+async def notify_many(notices: Iterable[dict]) -> list[str]:
+    """Queue many notifications in one write; each a dict of `notify`'s arguments (user_id, kind,
+    title, link, params)."""
+    return await enqueue_many("deliver_notification", (
+        {"user_id": n["user_id"], "kind": n["kind"], "title": n["title"], "link": n.get("link", ""),
+         "params": n.get("params") or {}} for n in notices))
 
 
 @actor("deliver_notification")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Iterable
 
 from core.db import in_transaction
 from core.observability import REQUEST_ID_KEY, request_id
@@ -17,15 +18,32 @@ async def enqueue(actor_name: str, tenant_id: int | None = None, **kwargs) -> st
     `tenant_id` defaults to the tenant in scope.  Arguments must be JSON: IDs, never objects.
     The current request id travels with the message, so the job logs under the same id.
     """
+    return (await enqueue_many(actor_name, [kwargs], tenant_id))[0]
+
+
+BATCH = 1000  # rows per INSERT (bound parameters stay well under each engine's limit)
+
+
+async def enqueue_many(actor_name: str, payloads: Iterable[dict], tenant_id: int | None = None) -> list[str]:
+    """Write one message for `actor_name` per payload (each as `enqueue` would), a batch per INSERT;
+    returns their ids in order.  Nothing to write writes nothing."""
+    payloads = [dict(p) for p in payloads]
+    if not payloads:
+        return []
     if tenant_id is None:
         tenant = current_tenant_or_none()
         tenant_id = tenant.id if tenant else None
     if not in_transaction():
         raise RuntimeError("enqueue() must run inside the transaction of the change that causes it")
-    message_id = str(uuid.uuid4())
-    if request_id.get():
-        kwargs[REQUEST_ID_KEY] = request_id.get()
-    await OutboxMessage.insert(
-        OutboxMessage(message_id=message_id, tenant_id=tenant_id, actor=actor_name, payload=json.dumps(kwargs))
-    )
-    return message_id
+    rid = request_id.get()
+    ids, rows = [], []
+    for kwargs in payloads:
+        message_id = str(uuid.uuid4())
+        if rid:
+            kwargs[REQUEST_ID_KEY] = rid
+        ids.append(message_id)
+        rows.append(OutboxMessage(message_id=message_id, tenant_id=tenant_id, actor=actor_name,
+                                  payload=json.dumps(kwargs)))
+    for start in range(0, len(rows), BATCH):
+        await OutboxMessage.insert(*rows[start:start + BATCH])
+    return ids

@@ -27,6 +27,7 @@ from tenants.scope import current_tenant, scoped
 GENESIS = "0" * 64
 IMPORT_ACTION = "tenant_import"
 _UNKNOWN = "?"  # an id the import record does not know: never equal to what was hashed
+INSERT_BATCH = 1000  # events per INSERT
 
 
 def _canonical(tenant_id: int, seq: int, fields: dict, created_at: datetime, prev_hash: str) -> bytes:
@@ -71,7 +72,8 @@ async def append_events(entries: list[dict]) -> list[Event]:
         rows.append(scoped(Event).new(seq=seq, created_at=created_at, prev_hash=prev, hash=digest, **fields))
         prev = digest
     if rows:
-        await Event.insert(*rows)
+        for start in range(0, len(rows), INSERT_BATCH):  # bound parameters stay under each engine's limit
+            await Event.insert(*rows[start:start + INSERT_BATCH])
         await scoped(AuditHead).update({AuditHead.last_hash: prev})
     return rows
 

@@ -218,4 +218,4 @@ async def available_actions(user, case: Case) -> list[str]:
 
 # The steps register themselves with `action` when imported.
 from core.cases import steps  # noqa: E402,F401
-from core.cases.steps import escalate, final_refusal, open_review  # noqa: E402,F401  (re-exported)
+from core.cases.steps import escalate, escalate_many, final_refusal, open_review  # noqa: E402,F401  (re-exported)

@@ -10,6 +10,7 @@ from core.cases.lifecycle import Step, _deadline, _department, _pending, action,
 from core.cases.tables import Case, Extension, Objection, Refusal, Review, SignOff
 from core.clock import local_date, now
 from core.errors import UserError
+from core.i18n import N_
 from core.tables import Category, Department
 from core.workdays import load_calendar
 from tenants.scope import scoped
@@ -279,11 +280,50 @@ async def _escalate(step: Step) -> str:
     return step.case.status
 
 
+ESCALATED_TO_YOU = N_("Case %(number)s was escalated to you.")
+BATCH = 1000  # ids per UPDATE
+
+
+async def _leaders(department_id: int | None) -> list[int]:
+    """The leaders in charge of a department (the case goes to the first; all are told)."""
+    return await members_with_role("leader", department_id) if department_id else []
+
+
 async def escalate(case: Case, reason: str) -> None:
     """Escalation (提级办理): the case goes to the leader in charge of its department."""
-    leaders = await members_with_role("leader", case.department) if case.department else []
+    leaders = await _leaders(case.department)
     case.escalated, case.escalated_to = True, (leaders[0] if leaders else None)
-    await notices.to_users(leaders, case, "Case %(number)s was escalated to you.")
+    await notices.to_users(leaders, case, ESCALATED_TO_YOU)
+
+
+async def escalate_many(cases: list[dict], where=None) -> list[int]:
+    """Escalate many cases at once (the deadline sweep's automatic escalation), each as `escalate`
+    would, written with a few UPDATEs instead of a save per case.
+
+    `cases` are rows with the case's "id", "number" and "department".  A case already escalated
+    (by a step, or by an overlapping run) is left alone, and so is one not matching `where` (a
+    further condition on the case row); returns the ids escalated, ascending.  Only their leaders
+    are told; the caller records the events.
+    """
+    if not cases:
+        return []
+    leaders = {d: await _leaders(d) for d in sorted({c["department"] for c in cases if c["department"]})}
+    by_target: dict[int | None, list[int]] = {}
+    for c in cases:
+        found = leaders.get(c["department"]) or []
+        by_target.setdefault(found[0] if found else None, []).append(c["id"])
+    done: set[int] = set()
+    for target, ids in by_target.items():
+        ids = sorted(ids)
+        for start in range(0, len(ids), BATCH):
+            query = scoped(Case).update({Case.escalated: True, Case.escalated_to: target}).where(
+                Case.id.is_in(ids[start:start + BATCH]) & (Case.escalated == False))  # noqa: E712
+            if where is not None:
+                query = query.where(where)
+            done.update(r["id"] for r in await query.returning(Case.id))
+    await notices.to_users_many([(leaders.get(c["department"]) or [], c, ESCALATED_TO_YOU)
+                                 for c in sorted(cases, key=lambda c: c["id"]) if c["id"] in done])
+    return sorted(done)
 
 
 @action("rate", ("company",), {S.RESOLVED}, scope="own_company")
