@@ -75,3 +75,32 @@ def test_cli_prints_a_working_token(app):
             return await c.get("/t/luqiao/api/v1/me", headers={"Authorization": f"Bearer {token}"})
 
     assert anyio.run(check).json()["username"] == "company@luqiao"
+
+
+async def test_last_used_is_kept_to_five_minutes_without_a_write_per_request(client):
+    from datetime import timedelta
+
+    from core.clock import now
+    from core.tables import ApiToken
+    from tests.helpers import in_tenant
+    from web.identity import digest
+
+    token = await token_for("inspector@luqiao", "luqiao")
+    auth = {"Authorization": f"Bearer {token}"}
+
+    async def last_used():
+        async with in_tenant("luqiao"):
+            return (await ApiToken.select(ApiToken.last_used_at).where(
+                ApiToken.token_hash == digest(token)).first())["last_used_at"]
+
+    assert await last_used() is None
+    assert (await client.get("/t/luqiao/api/v1/me", headers=auth)).status_code == 200
+    first = await last_used()
+    assert first is not None and abs((now() - first).total_seconds()) < 60
+    assert (await client.get("/t/luqiao/api/v1/me", headers=auth)).status_code == 200
+    assert await last_used() == first  # a second request within five minutes writes nothing
+    async with in_tenant("luqiao"):
+        await ApiToken.update({ApiToken.last_used_at: first - timedelta(minutes=6)}).where(
+            ApiToken.token_hash == digest(token))
+    assert (await client.get("/t/luqiao/api/v1/me", headers=auth)).status_code == 200
+    assert await last_used() > first

@@ -107,11 +107,26 @@ def session_cookie_name(slug: str) -> str:
     return f"qqs_{slug}"
 
 
+USER_FIELDS = ("id", "username", "display_name", "locale", "active", "is_system_admin")
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how finely a token's "last used" is kept
+
+
+def _user_columns(fk):
+    """The user's columns read through a foreign key, in the same query as the session or token."""
+    return [getattr(fk, name).as_alias(f"user_{name}") for name in USER_FIELDS]
+
+
 async def load_user(user_id: int, via: str, session_id: int | None = None) -> CurrentUser | None:
-    user = await User.select().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
-    if user is None:
+    user = await User.select(*(getattr(User, name) for name in USER_FIELDS)).where(User.id == user_id).first()
+    return await _current_user(user, via, session_id) if user else None
+
+
+async def _current_user(user: dict, via: str, session_id: int | None) -> CurrentUser | None:
+    """The user with their roles on the current tenant; None when inactive or without a role here."""
+    if not user["active"]:
         return None
-    rows = await scoped(Membership).select(Membership.role, Membership.department).where(Membership.user == user_id)
+    rows = await scoped(Membership).select(Membership.role, Membership.department).where(
+        Membership.user == user["id"])
     if not rows:
         return None
     manager = get_plugin_manager()
@@ -134,9 +149,13 @@ async def load_user(user_id: int, via: str, session_id: int | None = None) -> Cu
     )
 
 
+def _user_of(row: dict) -> dict:
+    return {name: row[f"user_{name}"] for name in USER_FIELDS}
+
+
 async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
     """Return (user, expired) for a session cookie value on the current tenant."""
-    row = await scoped(Session).select(Session.id, Session.user, Session.expires_at).where(
+    row = await scoped(Session).select(Session.id, Session.expires_at, *_user_columns(Session.user)).where(
         Session.key_hash == digest(key)
     ).first()
     if row is None:
@@ -144,17 +163,19 @@ async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
     if as_utc(row["expires_at"]) <= now():
         await scoped(Session).delete().where(Session.id == row["id"])
         return None, True
-    return await load_user(row["user"], "session", row["id"]), False
+    return await _current_user(_user_of(row), "session", row["id"]), False
 
 
 async def user_from_token(token: str) -> CurrentUser | None:
-    row = await scoped(ApiToken).select(ApiToken.id, ApiToken.user).where(
+    row = await scoped(ApiToken).select(ApiToken.id, ApiToken.last_used_at, *_user_columns(ApiToken.user)).where(
         (ApiToken.token_hash == digest(token)) & ApiToken.revoked_at.is_null()
     ).first()
     if row is None:
         return None
-    await scoped(ApiToken).update({ApiToken.last_used_at: now()}).where(ApiToken.id == row["id"])
-    return await load_user(row["user"], "token")
+    used = now()
+    if row["last_used_at"] is None or used - as_utc(row["last_used_at"]) >= TOKEN_USE_RESOLUTION:
+        await scoped(ApiToken).update({ApiToken.last_used_at: used}).where(ApiToken.id == row["id"])
+    return await _current_user(_user_of(row), "token", None)
 
 
 async def start_session(user_id: int) -> str:
