@@ -80,8 +80,9 @@ def summary(row: dict) -> CaseSummary:
     )
 
 
-async def case_detail(user, case_id: int) -> CaseDetail:
-    case = await load_visible_case(user, case_id)
+async def case_detail(user, case_id: int, case=None) -> CaseDetail:
+    """`case`: the case already in hand (the one just submitted), so it is not read again."""
+    case = case or await load_visible_case(user, case_id)
     row = (await scoped(queries.Case).select(*queries.LIST_COLUMNS).where(queries.Case.id == case.id))[0]
     company_view = queries.is_company_view(user)
     refusals = await queries.refusals_of(case.id, final_only=company_view)
@@ -117,7 +118,7 @@ class CaseApi(Controller):
     async def create(self, request: Request, data: JSONBody[dict[str, Any]]) -> CaseDetail:
         user = current_user(request)
         case = await lifecycle.submit(user, data)
-        return await case_detail(user, case.id)
+        return await case_detail(user, case.id, case)
 
     @get("/{case_id:int}", summary="One case with its timeline", responses=READ_ERRORS)
     async def detail(self, request: Request, case_id: FromPath[int]) -> CaseDetail:

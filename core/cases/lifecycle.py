@@ -82,7 +82,7 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     await case.save([Case.number])
     await _record(case, user, "company" if not on_behalf else _first_role(user), "submit", "", S.SUBMITTED, {
         "category": category.code, "on_behalf": on_behalf})
-    await tally.refresh([case.id])
+    await tally.add_new(case, company.township if company else None)
     if company is None:
         await notices.to_role("dispatcher", None, case,
                               "New case %(number)s names no company: attach one, then dispatch it.")

@@ -38,6 +38,15 @@ async def refresh(case_ids: Iterable[int]) -> None:
             await scoped(CaseTally).insert(*[_tally_values(row, calendar, row["id"] in reviewed) for row in rows])
 
 
+async def add_new(case: Case, township: str | None) -> None:
+    """The tally row of a case just submitted, from the case itself: nothing to read back (no
+    review, no earlier row).  The same values `refresh` would compute."""
+    clear_cache()
+    row = {column._meta.name: getattr(case, column._meta.name) for column in COLUMNS[:-1]}
+    row.update(id=case.id, township=township)
+    await scoped(CaseTally).insert(_tally_values(row, await load_calendar(), reviewed=False))
+
+
 async def rebuild() -> int:
     """Recompute every tally row of the current tenant; returns the number of cases counted."""
     await scoped(CaseTally).delete()
