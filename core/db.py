@@ -95,6 +95,16 @@ async def write_transaction():
             yield tx
 
 
+async def reserve_id(table) -> int | None:
+    """A new primary key for `table` taken from its sequence (PostgreSQL), so a row whose other
+    columns derive from its id is written once; None on SQLite, which has no sequences."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return None
+    rows = await table.raw(f"SELECT nextval(pg_get_serial_sequence('{table._meta.tablename}', 'id')) AS id")
+    return rows[0]["id"]
+
+
 def in_transaction() -> bool:
     engine = current_engine()
     return engine.current_transaction.get() is not None

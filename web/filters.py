@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from functools import cache
+
+from babel import Locale
 from babel.dates import format_date, format_datetime
 
 from core.clock import TZ, as_utc
 from core.i18n import current_locale
-
-
 
 
 def fromjson(value: str | None) -> dict:
@@ -30,10 +31,16 @@ def format_params(text: str, params: dict | None) -> str:
         return text
 
 
+@cache
+def _locale(name: str) -> Locale:
+    """Babel parses a locale name on every call; a page formats dozens of dates."""
+    return Locale.parse(name)
+
+
 def datetime_filter(value: datetime | str | None, fmt: str = "medium") -> str:
     if value in (None, ""):
         return "—"
-    return format_datetime(as_utc(value), format=fmt, tzinfo=TZ, locale=current_locale.get())
+    return format_datetime(as_utc(value), format=fmt, tzinfo=TZ, locale=_locale(current_locale.get()))
 
 
 def date_filter(value: date | str | None, fmt: str = "medium") -> str:
@@ -41,7 +48,7 @@ def date_filter(value: date | str | None, fmt: str = "medium") -> str:
         return "—"
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    return format_date(value, format=fmt, locale=current_locale.get())
+    return format_date(value, format=fmt, locale=_locale(current_locale.get()))
 
 
 def tr(msgid: str, params: dict | None = None) -> str:

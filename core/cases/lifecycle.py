@@ -19,6 +19,7 @@ from core.cases.audit import append_event
 from core.cases.tables import Case, Company, Extension, Objection, Refusal
 from core.clock import now, today
 from core.contrib import CaseEvent
+from core.db import reserve_id
 from core.errors import UserError
 from core.oversight import tally
 from core.plugins import get_plugin_manager
@@ -73,13 +74,16 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     if category is None:
         raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
     company = None if anonymous and not new.company else await _company_for(user, new.company, on_behalf)
-    case = await scoped(Case).add(
-        number="", company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
-        category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
-        search_text=search_text(new.title, new.description, company.name if company else ""),
-    )
-    case.number = f"{current_tenant().slug[:2].upper()}{today().year}{case.id:06d}"
-    await case.save([Case.number])
+    fields = dict(company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
+                  category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
+                  search_text=search_text(new.title, new.description, company.name if company else ""))
+    case_id = await reserve_id(Case)  # the number derives from the id: one write where a sequence exists
+    if case_id is not None:
+        case = await scoped(Case).add(id=case_id, number=_case_number(case_id), **fields)
+    else:
+        case = await scoped(Case).add(number="", **fields)
+        case.number = _case_number(case.id)
+        await case.save([Case.number])
     await _record(case, user, "company" if not on_behalf else _first_role(user), "submit", "", S.SUBMITTED, {
         "category": category.code, "on_behalf": on_behalf})
     await tally.add_new(case, company.township if company else None)
@@ -89,6 +93,11 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     else:
         await notices.to_role("dispatcher", None, case, "New case %(number)s is waiting for dispatch.")
     return case
+
+
+def _case_number(case_id: int) -> str:
+    """受理编号: the tenant's prefix, the year and the id, e.g. LU2026000123."""
+    return f"{current_tenant().slug[:2].upper()}{today().year}{case_id:06d}"
 
 
 def search_text(*parts: str) -> str:

@@ -151,13 +151,16 @@ async def refusals_of(case_id: int, final_only: bool) -> list[dict]:
     if final_only:
         query = query.where(Refusal.status == "final")
     refusals = await query
-    for refusal in refusals:
-        refusal["signoffs"] = await scoped(SignOff).select(
-            SignOff.level, SignOff.decision, SignOff.comment, SignOff.created_at,
+    signoffs: dict[int, list[dict]] = {r["id"]: [] for r in refusals}
+    if refusals:  # every refusal's sign-offs in one read
+        for row in await scoped(SignOff).select(
+            SignOff.refusal, SignOff.level, SignOff.decision, SignOff.comment, SignOff.created_at,
             SignOff.signer.display_name.as_alias("signer_name"),
-        ).where(SignOff.refusal == refusal["id"]).order_by(SignOff.id)
-        if final_only:
-            refusal["signoffs"] = [s for s in refusal["signoffs"] if s["decision"] == "signed"]
+        ).where(SignOff.refusal.is_in(list(signoffs))).order_by(SignOff.id):
+            if not final_only or row["decision"] == "signed":
+                signoffs[row.pop("refusal")].append(row)
+    for refusal in refusals:
+        refusal["signoffs"] = signoffs[refusal["id"]]
     return refusals
 
 
