@@ -19,6 +19,7 @@ from core.cases import lifecycle, states as S
 from core.cases.tables import Case, Open311Request
 from core.clock import TZ, as_utc, now
 from core.errors import UserError
+from core.prepared import Prepared
 from core.i18n import N_, current_locale, gettext
 from core.tables import Category
 from core.uscc import InvalidCreditCode, validate_uscc
@@ -300,6 +301,10 @@ async def from_token(token: str) -> dict:
     return {"service_request_id": row["id"], "token": token}
 
 
+_INTAKE = Prepared(lambda case_id: scoped(Open311Request).select().where(Open311Request.case == case_id),
+                   first=True)
+
+
 async def intake(case_id: int) -> dict | None:
     """Everything an Open311 request brought in, the submitter's contact included: for staff only."""
-    return await scoped(Open311Request).select().where(Open311Request.case == case_id).first()
+    return await _INTAKE.first(case_id)

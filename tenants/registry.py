@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from core.prepared import Prepared
 from tenants.scope import TenantContext
 from tenants.tables import Tenant
 
 
+_BY_SLUG = Prepared(lambda slug: Tenant.select().where(Tenant.slug == slug), first=True)
+
+
 async def load_tenant(slug: str) -> TenantContext | None:
-    row = await Tenant.select().where(Tenant.slug == slug).first()
+    row = await _BY_SLUG.first(slug)
     return TenantContext.from_row(row) if row else None
 
 

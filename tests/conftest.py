@@ -19,6 +19,7 @@ os.environ["QINQING_VAR_DIR"] = str(TMP)
 os.environ["DEMO_PASSWORD"] = DEMO_PASSWORD
 os.environ["SECRET_KEY"] = "test-secret-key-0123456789abcdef"
 os.environ["QINQING_NO_ENTRY_POINTS"] = "0"
+os.environ["QINQING_CHECK_PREPARED"] = "1"  # every prepared query also built afresh and compared
 os.environ.setdefault("QINQING_DEMO_CASES", "150")
 _pg_admin_url = None
 _test_db_url = os.environ.get("TEST_DATABASE_URL", "")

@@ -84,3 +84,31 @@ async def test_a_bulk_rebuild_of_the_tally_is_seen_at_once(app):
         await tally.rebuild()
         assert (await tenant_figures()).total["completed"] == before + 1
         assert figures_module._cache  # kept again
+
+
+async def test_a_prepared_query_keeps_its_sql_per_tenant_and_refuses_what_it_cannot_keep(app):
+    import pytest
+
+    from core.cases.tables import Case
+    from core.prepared import Prepared, PreparedQueryError
+    from tenants.scope import scoped
+
+    numbers = Prepared(lambda status: scoped(Case).select(Case.number).where(Case.status == status))
+    seen = {}
+    for slug in ("luqiao", "jiaojiang", "luqiao"):
+        async with in_tenant(slug):
+            rows = await numbers("closed")
+            direct = await scoped(Case).select(Case.number).where(Case.status == "closed")
+        assert rows == direct and rows, slug  # never the other tenant's kept SQL
+        seen.setdefault(slug, rows)
+    assert not set(r["number"] for r in seen["luqiao"]) & set(r["number"] for r in seen["jiaojiang"])
+
+    captured = {"status": "closed"}  # a value from outside the parameters would be kept with the SQL
+    leaky = Prepared(lambda: scoped(Case).select(Case.id).where(Case.status == captured["status"]))
+    async with in_tenant("luqiao"):
+        await leaky()
+        captured["status"] = "submitted"
+        with pytest.raises(PreparedQueryError, match="differs"):
+            await leaky()  # the test suite builds every prepared query afresh and compares
+        with pytest.raises(PreparedQueryError, match="None"):
+            await numbers(None)

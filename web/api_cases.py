@@ -83,7 +83,7 @@ def summary(row: dict) -> CaseSummary:
 async def case_detail(user, case_id: int, case=None) -> CaseDetail:
     """`case`: the case already in hand (the one just submitted), so it is not read again."""
     case = case or await load_visible_case(user, case_id)
-    row = (await scoped(queries.Case).select(*queries.LIST_COLUMNS).where(queries.Case.id == case.id))[0]
+    row = await queries.case_row(case.id)
     company_view = queries.is_company_view(user)
     refusals = await queries.refusals_of(case.id, final_only=company_view)
     return CaseDetail(

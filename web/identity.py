@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from core.clock import as_utc, now
 from core.i18n import N_, gettext
 from core.plugins import get_plugin_manager
+from core.prepared import Prepared
 from core.tables import ApiToken, Membership, Session, User
 from tenants.scope import current_tenant, scoped
 
@@ -116,6 +117,16 @@ def _user_columns(fk):
     return [getattr(fk, name).as_alias(f"user_{name}") for name in USER_FIELDS]
 
 
+_MEMBERSHIPS = Prepared(lambda user_id: scoped(Membership).select(Membership.role, Membership.department).where(
+    Membership.user == user_id))
+_SESSION = Prepared(lambda key_hash: scoped(Session).select(Session.id, Session.expires_at,
+                                                           *_user_columns(Session.user)).where(
+    Session.key_hash == key_hash), first=True)
+_TOKEN = Prepared(lambda token_hash: scoped(ApiToken).select(ApiToken.id, ApiToken.last_used_at,
+                                                            *_user_columns(ApiToken.user)).where(
+    (ApiToken.token_hash == token_hash) & ApiToken.revoked_at.is_null()), first=True)
+
+
 async def load_user(user_id: int, via: str, session_id: int | None = None) -> CurrentUser | None:
     user = await User.select(*(getattr(User, name) for name in USER_FIELDS)).where(User.id == user_id).first()
     return await _current_user(user, via, session_id) if user else None
@@ -125,8 +136,7 @@ async def _current_user(user: dict, via: str, session_id: int | None) -> Current
     """The user with their roles on the current tenant; None when inactive or without a role here."""
     if not user["active"]:
         return None
-    rows = await scoped(Membership).select(Membership.role, Membership.department).where(
-        Membership.user == user["id"])
+    rows = await _MEMBERSHIPS(user["id"])
     if not rows:
         return None
     manager = get_plugin_manager()
@@ -155,9 +165,7 @@ def _user_of(row: dict) -> dict:
 
 async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
     """Return (user, expired) for a session cookie value on the current tenant."""
-    row = await scoped(Session).select(Session.id, Session.expires_at, *_user_columns(Session.user)).where(
-        Session.key_hash == digest(key)
-    ).first()
+    row = await _SESSION.first(digest(key))
     if row is None:
         return None, False
     if as_utc(row["expires_at"]) <= now():
@@ -167,9 +175,7 @@ async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
 
 
 async def user_from_token(token: str) -> CurrentUser | None:
-    row = await scoped(ApiToken).select(ApiToken.id, ApiToken.last_used_at, *_user_columns(ApiToken.user)).where(
-        (ApiToken.token_hash == digest(token)) & ApiToken.revoked_at.is_null()
-    ).first()
+    row = await _TOKEN.first(digest(token))
     if row is None:
         return None
     used = now()

@@ -7,6 +7,7 @@ from piccolo.columns.combination import Where
 from core.cases.tables import Case, CompanyMember
 from core.errors import UserError
 from core.tables import Membership
+from core.prepared import Prepared
 from tenants.scope import scoped
 
 
@@ -29,13 +30,16 @@ async def visibility(user) -> Where | None:
     return clause
 
 
+_CASE = Prepared(lambda case_id: scoped(Case).objects().where(Case.id == case_id), first=True)
+
+
 async def load_visible_case(user, case_id: int) -> Case:
     """The case, if `user` may see it; otherwise 404 (its existence is not revealed)."""
-    query = scoped(Case).objects().where(Case.id == case_id)
     clause = await visibility(user)
-    if clause is not None:
-        query = query.where(clause)
-    case = await query.first()
+    if clause is None:
+        case = await _CASE.first(case_id)
+    else:
+        case = await scoped(Case).objects().where((Case.id == case_id) & clause).first()
     if case is None:
         raise UserError(404, "Not found.")
     return case

@@ -13,6 +13,7 @@ from core.cases.tables import Attachment, Case
 from core.config import get_settings
 from core.errors import UserError
 from core.filetypes import MAX_ATTACHMENT_BYTES, AttachmentRejected, check_attachment
+from core.prepared import Prepared
 from tenants.scope import current_tenant, scoped
 
 
@@ -48,11 +49,14 @@ async def store(case: Case, user, filename: str, content: bytes) -> Attachment:
     return row
 
 
+_LIST = Prepared(lambda case_id: scoped(Attachment).select(
+    Attachment.id, Attachment.filename, Attachment.kind, Attachment.size, Attachment.created_at,
+    Attachment.uploaded_by.display_name.as_alias("uploader"),
+).where(Attachment.case == case_id).order_by(Attachment.id))
+
+
 async def list_for(case_id: int) -> list[dict]:
-    return await scoped(Attachment).select(
-        Attachment.id, Attachment.filename, Attachment.kind, Attachment.size, Attachment.created_at,
-        Attachment.uploaded_by.display_name.as_alias("uploader"),
-    ).where(Attachment.case == case_id).order_by(Attachment.id)
+    return await _LIST(case_id)
 
 
 async def read(case: Case, attachment_id: int) -> tuple[dict, bytes]:

@@ -11,6 +11,7 @@ from core.cases.search import matches
 from core.cases.tables import Case, Event, Refusal, Review, SignOff
 from core.paging import window
 from core.tables import Category, Department, User
+from core.prepared import Prepared
 from tenants.scope import scoped
 
 SORTS = {
@@ -136,28 +137,59 @@ def is_company_view(user) -> bool:
     return user.has_role("company") and not user.can("case.view_all")
 
 
+_CASE_ROW = Prepared(lambda case_id: scoped(Case).select(*LIST_COLUMNS).where(Case.id == case_id), first=True)
+_CASE_PAGE_ROW = Prepared(lambda case_id: scoped(Case).select(
+    *LIST_COLUMNS, Case.description, Case.resolution, Case.rating, Case.rating_comment, Case.on_behalf,
+    Case.submitted_by.display_name.as_alias("submitter_name"), Case.company.credit_code.as_alias("credit_code"),
+).where(Case.id == case_id), first=True)
+
+
+async def case_row(case_id: int) -> dict | None:
+    """One case with the console's columns (the API's summary)."""
+    return await _CASE_ROW.first(case_id)
+
+
+async def case_page_row(case_id: int) -> dict | None:
+    """One case with everything its page shows besides the timeline and records."""
+    return await _CASE_PAGE_ROW.first(case_id)
+
+
+def _timeline(company_view: bool) -> Prepared:
+    def build(case_id):
+        query = scoped(Event).select(
+            Event.seq, Event.action, Event.actor_role, Event.reason, Event.before, Event.after, Event.data,
+            Event.created_at, Event.actor.display_name.as_alias("actor_name"),
+        ).where(Event.case == case_id)
+        if company_view:
+            query = query.where(Event.action.not_in(list(INTERNAL_ACTIONS)))
+        return query.order_by(Event.seq)
+
+    return Prepared(build)
+
+
+_TIMELINE = {view: _timeline(view) for view in (False, True)}
+
+
 async def timeline(case_id: int, company_view: bool = False) -> list[dict]:
-    query = scoped(Event).select(
-        Event.seq, Event.action, Event.actor_role, Event.reason, Event.before, Event.after, Event.data,
-        Event.created_at, Event.actor.display_name.as_alias("actor_name"),
-    ).where(Event.case == case_id)
-    if company_view:
-        query = query.where(Event.action.not_in(list(INTERNAL_ACTIONS)))
-    return await query.order_by(Event.seq)
+    return await _TIMELINE[company_view](case_id)
+
+
+_REFUSALS = Prepared(lambda case_id: scoped(Refusal).select().where(Refusal.case == case_id).order_by(Refusal.id))
+_SIGNOFFS = Prepared(lambda case_id: scoped(SignOff).select(
+    SignOff.refusal, SignOff.level, SignOff.decision, SignOff.comment, SignOff.created_at,
+    SignOff.signer.display_name.as_alias("signer_name"),
+).where(SignOff.refusal.case == case_id).order_by(SignOff.id))
+_REVIEWS = Prepared(lambda case_id: scoped(Review).select().where(Review.case == case_id).order_by(Review.id))
 
 
 async def refusals_of(case_id: int, final_only: bool) -> list[dict]:
-    query = scoped(Refusal).select().where(Refusal.case == case_id).order_by(Refusal.id)
-    if final_only:
-        query = query.where(Refusal.status == "final")
-    refusals = await query
+    """The case's refusals, each with its sign-offs (the company sees final refusals and their
+    signatures only)."""
+    refusals = [r for r in await _REFUSALS(case_id) if not final_only or r["status"] == "final"]
     signoffs: dict[int, list[dict]] = {r["id"]: [] for r in refusals}
-    if refusals:  # every refusal's sign-offs in one read
-        for row in await scoped(SignOff).select(
-            SignOff.refusal, SignOff.level, SignOff.decision, SignOff.comment, SignOff.created_at,
-            SignOff.signer.display_name.as_alias("signer_name"),
-        ).where(SignOff.refusal.is_in(list(signoffs))).order_by(SignOff.id):
-            if not final_only or row["decision"] == "signed":
+    if refusals:
+        for row in await _SIGNOFFS(case_id):
+            if row["refusal"] in signoffs and (not final_only or row["decision"] == "signed"):
                 signoffs[row.pop("refusal")].append(row)
     for refusal in refusals:
         refusal["signoffs"] = signoffs[refusal["id"]]
@@ -165,18 +197,19 @@ async def refusals_of(case_id: int, final_only: bool) -> list[dict]:
 
 
 async def reviews_of(case_id: int) -> list[dict]:
-    return await scoped(Review).select().where(Review.case == case_id).order_by(Review.id)
+    return await _REVIEWS(case_id)
+
+
+_DEPARTMENTS = Prepared(lambda: scoped(Department).select(Department.id, Department.code, Department.name_zh,
+                                                          Department.name_en).order_by(Department.id))
+_CATEGORIES = Prepared(lambda: scoped(Category).select(
+    Category.id, Category.code, Category.name_zh, Category.name_en, Category.deadline_days,
+    Category.lead_department).where(Category.active == True).order_by(Category.id))  # noqa: E712
 
 
 async def choices() -> dict:
     """Departments and categories for filters and forms."""
-    return {
-        "departments": await scoped(Department).select(Department.id, Department.code, Department.name_zh,
-                                                       Department.name_en).order_by(Department.id),
-        "categories": await scoped(Category).select(Category.id, Category.code, Category.name_zh, Category.name_en,
-                                                    Category.deadline_days, Category.lead_department).where(
-            Category.active == True).order_by(Category.id),  # noqa: E712
-    }
+    return {"departments": await _DEPARTMENTS(), "categories": await _CATEGORIES()}
 
 
 async def user_names(ids: list[int]) -> dict[int, str]:

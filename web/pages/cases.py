@@ -13,7 +13,7 @@ from litestar.response import Redirect, Response
 from core.cases import attachments, lifecycle, queries
 from core.cases import states as S
 from core.cases.access import company_ids_of, load_visible_case
-from core.cases.tables import Case, Company, Refusal, Review
+from core.cases.tables import Company, Refusal, Review
 from core.errors import UserError
 from core.open311 import intake as open311_intake
 from core.plugins import get_plugin_manager
@@ -163,10 +163,7 @@ class CasePages(Controller):
 async def _case_page(request: Request, case_id: int, fragment: bool = False) -> object:
     user = current_user(request)
     case = await load_visible_case(user, case_id)
-    row = (await scoped(Case).select(*queries.LIST_COLUMNS, Case.description, Case.resolution, Case.rating,
-                                     Case.rating_comment, Case.on_behalf,
-                                     Case.submitted_by.display_name.as_alias("submitter_name"),
-                                     Case.company.credit_code.as_alias("credit_code")).where(Case.id == case.id))[0]
+    row = await queries.case_page_row(case.id)
     company_view = queries.is_company_view(user)
     context = dict(
         case=row, timeline=await queries.timeline(case.id, company_view), actions=await lifecycle.available_actions(user, case),
