@@ -60,6 +60,7 @@ class Settings:
     max_body_bytes: int = 25 * 1024 * 1024
     log_format: str = "json"  # LOG_FORMAT: json | text
     log_level: str = "INFO"
+    template_reload: bool = False  # TEMPLATE_RELOAD=on: re-read templates when they change (development)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -171,6 +172,7 @@ def load_settings(env: dict | None = None) -> Settings:
         app_role=env.get("DATABASE_APP_ROLE") or "qinqing_app",
         log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
         log_level=_choice(env, "LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
+        template_reload=_choice(env, "TEMPLATE_RELOAD", ("off", "on")) == "on",
         base_url=(env.get("BASE_URL") or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or 8000}").rstrip("/"),
     )
 

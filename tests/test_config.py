@@ -19,6 +19,18 @@ def test_defaults_are_the_embedded_setup(tmp_path):
     assert again.secret_key == settings.secret_key and len(settings.secret_key) >= 32
 
 
+def test_templates_are_read_once_unless_reloading_is_asked_for(tmp_path):
+    from core.plugins import get_plugin_manager
+    from web.app import _jinja_env
+
+    assert load_settings({"QINQING_VAR_DIR": str(tmp_path)}).template_reload is False
+    assert load_settings({"QINQING_VAR_DIR": str(tmp_path), "TEMPLATE_RELOAD": "on"}).template_reload is True
+    for reload in (False, True):
+        env = _jinja_env(get_plugin_manager(), reload)
+        template = env.get_template("base.html")
+        assert env.auto_reload is reload and env.get_template("base.html") is template
+
+
 def test_postgres_and_broker_urls_parse(tmp_path):
     s = load_settings({"QINQING_VAR_DIR": str(tmp_path), "DATABASE_URL": "postgresql://app:pw@db.example:6543/qq",
                        "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/"})
@@ -32,6 +44,7 @@ def test_postgres_and_broker_urls_parse(tmp_path):
     ({"BROKER_URL": "kafka://x"}, "BROKER_URL"),
     ({"PORT": "eighty"}, "PORT"),
     ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"TEMPLATE_RELOAD": "sometimes"}, "TEMPLATE_RELOAD"),
 ])
 def test_wrong_values_name_the_variable(tmp_path, env, variable):
     with pytest.raises(ConfigError) as info:

@@ -69,10 +69,12 @@ class PluginBridge(InitPluginProtocol):
         return app_config
 
 
-def _jinja_env(manager: PluginManager) -> Environment:
+def _jinja_env(manager: PluginManager, reload: bool = False) -> Environment:
+    """`reload`: check every template file's time on each use (Jinja's default); off, a page does
+    not stat its dozen templates and includes on every request."""
     loaders = [FileSystemLoader(str(WEB_DIR / "templates"))] + [FileSystemLoader(d) for d in manager.template_dirs()]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"])
+                      extensions=["jinja2.ext.i18n"], auto_reload=reload)
     env.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
     env.globals["current_locale"] = current_locale.get
     env.filters.update(filters.FILTERS)
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
         middleware=[metrics.RouteLabel(), TenantMiddleware],
-        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager))),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager, settings.template_reload))),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=False,
                                header_name="x-csrftoken", exclude=[r"/t/[^/]+/api/", r"^(/t/[^/]+)?/open311/v2/"]),
         exception_handlers={HTTPException: errors.exception_handler, Exception: errors.exception_handler},
