@@ -110,10 +110,19 @@ def in_transaction() -> bool:
     return engine.current_transaction.get() is not None
 
 
+async def _keep_session(connection) -> None:
+    """What a connection returning to the pool needs beyond asyncpg's own clean-up (which rolls
+    back an open transaction and drops listeners): nothing.  The application keeps no session
+    state on a pooled connection (the tenant is set transaction-locally, the role is a start-up
+    parameter, the scheduler's advisory lock lives on a connection of its own), so the default
+    reset query (`RESET ALL`, `UNLISTEN *`, advisory unlock, …) would be a round trip per request
+    that changes nothing."""
+
+
 async def start_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        await engine.start_connection_pool(min_size=1, max_size=10, reset=_keep_session)
 
 
 async def close_pool() -> None:

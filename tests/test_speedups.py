@@ -112,3 +112,61 @@ async def test_a_prepared_query_keeps_its_sql_per_tenant_and_refuses_what_it_can
             await leaky()  # the test suite builds every prepared query afresh and compares
         with pytest.raises(PreparedQueryError, match="None"):
             await numbers(None)
+
+
+def test_kept_template_translations_render_as_jinjas_own_gettext():
+    from jinja2 import Environment
+
+    from core.i18n import current_locale, gettext, ngettext
+    from web.filters import template_gettext
+
+    ours = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    ours.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
+    jinjas = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    jinjas.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
+    ours.globals["gettext"] = ours.globals["_"] = template_gettext()
+    source = ('{{ _("Not found.") }}|{{ gettext("Case %(number)s is overdue.", number=n) }}|'
+              '{% trans %}Not found.{% endtrans %}')
+    for locale in ("zh_CN", "en", "zh_CN"):
+        token = current_locale.set(locale)
+        try:
+            for n in ("LU2026000001", "<script>alert(1)</script>"):
+                assert ours.from_string(source).render(n=n) == jinjas.from_string(source).render(n=n)
+            rendered = ours.from_string(source).render(n="<b>")
+        finally:
+            current_locale.reset(token)
+        assert "&lt;b&gt;" in rendered and "<b>" not in rendered
+    token = current_locale.set("en")
+    try:
+        assert ours.from_string('{{ _("Not found.") }}').render() == "Not found."
+    finally:
+        current_locale.reset(token)
+
+
+async def test_a_pooled_connection_comes_back_without_the_last_requests_tenant(app, client):
+    from core.db import current_engine, is_postgres
+
+    if not is_postgres():
+        import pytest
+
+        pytest.skip("the connection pool is PostgreSQL's")
+    from core.db import close_pool, start_pool
+    from tests.helpers import token_for
+
+    token = await token_for("dispatcher@luqiao", "luqiao")
+    await start_pool()  # as `qinqing serve` runs (the test app runs without a pool)
+    try:
+        for _ in range(3):
+            response = await client.get("/t/luqiao/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200
+        pool = current_engine().pool
+        connections = [await pool.acquire() for _ in range(pool.get_size())]  # every connection the pool holds
+        try:
+            for connection in connections:
+                assert not await connection.fetchval("SELECT current_setting('app.tenant_id', true)")
+                assert await connection.fetchval("SELECT count(*) FROM case_file") == 0  # RLS: no tenant, no rows
+        finally:
+            for connection in connections:
+                await pool.release(connection)
+    finally:
+        await close_pool()

@@ -76,6 +76,7 @@ def _jinja_env(manager: PluginManager, reload: bool = False) -> Environment:
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"], auto_reload=reload)
     env.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
+    env.globals["gettext"] = env.globals["_"] = filters.template_gettext()
     env.globals["current_locale"] = current_locale.get
     env.filters.update(filters.FILTERS)
     env.globals["tr"] = filters.tr

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from functools import cache
 
 from babel import Locale
+from jinja2 import pass_context
+from markupsafe import Markup
 from babel.dates import format_date, format_datetime
 
 from core.clock import TZ, as_utc
@@ -49,6 +51,31 @@ def date_filter(value: date | str | None, fmt: str = "medium") -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return format_date(value, format=fmt, locale=_locale(current_locale.get()))
+
+
+def template_gettext():
+    """The templates' `_()` and `gettext()`: Jinja's new-style gettext (the text is always a
+    format string, escaped when autoescaping), with each translated text without parameters kept
+    per locale — a page asks for a hundred of them on every render."""
+    from core.i18n import gettext
+
+    kept: dict[tuple[str, str, bool], str] = {}
+
+    @pass_context
+    def template_gettext_(context, string: str, **variables) -> str:
+        autoescape = context.eval_ctx.autoescape
+        if variables:
+            text = gettext(string)
+            return (Markup(text) if autoescape else text) % variables
+        key = (current_locale.get(), string, autoescape)
+        text = kept.get(key)
+        if text is None:
+            if len(kept) > 20_000:  # texts come from templates, but keep the memory bounded
+                kept.clear()
+            text = kept[key] = (Markup(gettext(string)) if autoescape else gettext(string)) % {}
+        return text
+
+    return template_gettext_
 
 
 def tr(msgid: str, params: dict | None = None) -> str:
