@@ -170,3 +170,18 @@ async def test_a_pooled_connection_comes_back_without_the_last_requests_tenant(a
                 await pool.release(connection)
     finally:
         await close_pool()
+
+
+async def test_a_kept_search_count_moves_with_the_record(app):
+    api = Api(app, "jiaojiang")
+
+    async def total(q: str) -> int:
+        response = await api.call("dispatcher", "GET", f"cases?q={q}")
+        assert response.status_code == 200
+        return response.json()["total"]
+
+    before = await total("排水")
+    assert await total("排水") == before  # the kept count
+    await api.submit(title="园区排水沟堵塞", description="请尽快清理。")
+    assert await total("排水") == before + 1
+    assert await total("园区排水沟") >= 1

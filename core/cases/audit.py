@@ -22,6 +22,7 @@ from datetime import datetime
 
 from core.cases.tables import AuditHead, Event
 from core.clock import as_utc, now
+from core.prepared import Prepared
 from tenants.scope import current_tenant, scoped
 
 GENESIS = "0" * 64
@@ -76,6 +77,16 @@ async def append_events(entries: list[dict]) -> list[Event]:
             await Event.insert(*rows[start:start + INSERT_BATCH])
         await scoped(AuditHead).update({AuditHead.last_hash: prev})
     return rows
+
+
+_HEAD = Prepared(lambda: scoped(AuditHead).select(AuditHead.last_seq, AuditHead.last_hash), first=True)
+
+
+async def chain_head() -> tuple[int, str]:
+    """(sequence number, hash) of the current tenant's last event: it moves with every change to
+    any of its cases, so what is computed from the cases can be kept until it moves."""
+    head = await _HEAD.first()
+    return (head["last_seq"], head["last_hash"] or GENESIS) if head else (0, GENESIS)
 
 
 async def append_event(**entry) -> Event:

@@ -86,6 +86,32 @@ async def _where(user, f: CaseFilter):
     return clauses
 
 
+_counts: dict[tuple, tuple[tuple[int, str], int]] = {}
+COUNTS_KEPT = 10_000
+
+
+async def _count(user, f: CaseFilter, query) -> int:
+    """The number of matching cases.  For a viewer who sees all of the tenant's cases, the count
+    of a filter (a search is a scan of the tenant's cases) is kept until the tenant's record moves:
+    paging through results, or a console reloaded, does not count again."""
+    if not user.can("case.view_all"):
+        return await query
+    from core.cases.audit import chain_head
+    from tenants.scope import current_tenant
+
+    key = (current_tenant().id, f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused,
+           f.overturned, user.id if f.mine else None)
+    head = await chain_head()
+    kept = _counts.get(key)
+    if kept is not None and kept[0] == head:
+        return kept[1]
+    total = await query
+    if len(_counts) >= COUNTS_KEPT:
+        _counts.clear()
+    _counts[key] = (head, total)
+    return total
+
+
 async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     f.normalized()
     clauses = await _where(user, f)
@@ -100,10 +126,10 @@ async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     ids = [r["id"] for r in await page.order_by(column, ascending=ascending).order_by(
         Case.id, ascending=False).limit(f.per_page).offset((f.page - 1) * f.per_page)]
     if not ids:
-        return [], await count
+        return [], await _count(user, f, count)
     position = {case_id: i for i, case_id in enumerate(ids)}
     rows = await scoped(Case).select(*LIST_COLUMNS).where(Case.id.is_in(ids))
-    return sorted(rows, key=lambda row: position[row["id"]]), await count
+    return sorted(rows, key=lambda row: position[row["id"]]), await _count(user, f, count)
 
 
 async def all_cases(user, f: CaseFilter, limit: int = 100_000) -> list[dict]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from piccolo.query.functions.aggregate import Sum
 
 from core.cases import states as S
-from core.cases.tables import AuditHead, Case
+from core.cases.tables import Case
 from core.clock import local_date
 from core.tables import Department, User
 from tenants.scope import current_tenant, scoped
@@ -100,8 +100,9 @@ async def tenant_figures(only_month: str | None = None) -> Figures:
     so the head of the tenant's hash chain (one indexed row) says whether the figures can have
     changed; `clear_cache()` covers the bulk paths that rewrite the tally without events.  A big
     screen watched by many, or a district's roll-up of ten townships, costs a read of each head."""
-    head = await scoped(AuditHead).select(AuditHead.last_seq, AuditHead.last_hash).first()
-    marker = (head["last_seq"], head["last_hash"]) if head else (0, "")
+    from core.cases.audit import chain_head
+
+    marker = await chain_head()
     key = (current_tenant().id, only_month)
     cached = _cache.get(key)
     if cached is not None and cached[1] == marker and time.monotonic() - cached[0] < CACHE_SECONDS:
