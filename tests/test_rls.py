@@ -61,3 +61,29 @@ async def test_the_owner_sees_the_rows_that_the_app_role_cannot():
         assert owner != "qinqing_app"
     finally:
         await conn.close()
+
+
+async def test_a_pooled_connection_comes_back_without_the_last_requests_tenant(app, client):
+    """Pooled connections go back without asyncpg's reset query (`core.db.start_pool`): the tenant
+    is set transaction-locally, so none survives a request."""
+    from core.db import close_pool, current_engine, start_pool
+    from tests.helpers import token_for
+
+    token = await token_for("dispatcher@luqiao", "luqiao")
+    await start_pool()  # as `qinqing serve` runs (the test app runs without a pool)
+    try:
+        for _ in range(3):
+            response = await client.get("/t/luqiao/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200
+        pool = current_engine().pool
+        connections = [await pool.acquire() for _ in range(pool.get_size())]  # every connection the pool holds
+        try:
+            for connection in connections:
+                assert not await connection.fetchval("SELECT current_setting('app.tenant_id', true)")
+                assert await connection.fetchval("SELECT count(*) FROM case_file") == 0  # RLS: no tenant, no rows
+        finally:
+            for connection in connections:
+                await pool.release(connection)
+    finally:
+        await close_pool()
+

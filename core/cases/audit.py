@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,6 +88,36 @@ async def chain_head() -> tuple[int, str]:
     any of its cases, so what is computed from the cases can be kept until it moves."""
     head = await _HEAD.first()
     return (head["last_seq"], head["last_hash"] or GENESIS) if head else (0, GENESIS)
+
+
+class KeptUntilChange:
+    """Values computed from a tenant's cases, kept in this process until the tenant's chain head
+    moves (every change to a case appends an event, so the head says whether they can have
+    changed).  Keys are per tenant; `seconds` also bounds an entry's life, for what changes
+    without an event; `clear()` is for the bulk paths that rewrite without events."""
+
+    def __init__(self, entries: int, seconds: float | None = None):
+        self.entries, self.seconds = entries, seconds
+        self._kept: dict[tuple, tuple[float, tuple[int, str], object]] = {}
+
+    async def get(self, key: tuple, compute):
+        full_key = (current_tenant().id, *key)
+        head = await chain_head()
+        kept = self._kept.get(full_key)
+        if kept is not None and kept[1] == head and (
+                self.seconds is None or time.monotonic() - kept[0] < self.seconds):
+            return kept[2]
+        value = await compute()
+        if len(self._kept) >= self.entries:
+            self._kept.clear()
+        self._kept[full_key] = (time.monotonic(), head, value)
+        return value
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._kept)
 
 
 async def append_event(**entry) -> Event:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from core.cases import states as S
 from core.cases.access import visibility
+from core.cases.audit import KeptUntilChange
 from core.cases.search import matches
 from core.cases.tables import Case, Event, Refusal, Review, SignOff
 from core.paging import window
-from core.tables import Category, Department, User
 from core.prepared import Prepared
+from core.tables import Category, Department, User
 from tenants.scope import scoped
 
 SORTS = {
@@ -86,8 +87,7 @@ async def _where(user, f: CaseFilter):
     return clauses
 
 
-_counts: dict[tuple, tuple[tuple[int, str], int]] = {}
-COUNTS_KEPT = 10_000
+_counts = KeptUntilChange(entries=10_000)
 
 
 async def _count(user, f: CaseFilter, query) -> int:
@@ -96,20 +96,9 @@ async def _count(user, f: CaseFilter, query) -> int:
     paging through results, or a console reloaded, does not count again."""
     if not user.can("case.view_all"):
         return await query
-    from core.cases.audit import chain_head
-    from tenants.scope import current_tenant
-
-    key = (current_tenant().id, f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused,
-           f.overturned, user.id if f.mine else None)
-    head = await chain_head()
-    kept = _counts.get(key)
-    if kept is not None and kept[0] == head:
-        return kept[1]
-    total = await query
-    if len(_counts) >= COUNTS_KEPT:
-        _counts.clear()
-    _counts[key] = (head, total)
-    return total
+    key = (f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused, f.overturned,
+           user.id if f.mine else None)
+    return await _counts.get(key, lambda: query.run())
 
 
 async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:

@@ -14,17 +14,17 @@ Definitions (shown on the screen):
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from piccolo.query.functions.aggregate import Sum
 
 from core.cases import states as S
+from core.cases.audit import KeptUntilChange
 from core.cases.tables import Case
 from core.clock import local_date
 from core.tables import Department, User
-from tenants.scope import current_tenant, scoped
+from tenants.scope import scoped
 
 COUNTERS = ("reported", "completed", "in_progress", "overdue", "escalated", "refused", "reviewed", "overturned",
             "dispatched", "responded", "outcomes", "solved", "rated", "satisfied", "days_total", "days_count")
@@ -87,35 +87,22 @@ COLUMNS = (Case.status, Case.department, Case.handler, Case.submitted_at, Case.d
            Case.overturned, Case.company.township.as_alias("township"))
 
 
-_cache: dict[tuple[int, str | None], tuple[float, tuple, Figures]] = {}
-CACHE_SECONDS = 60.0  # bounds the life of what changes without a case step: a department's name
-CACHE_ENTRIES = 4096
+# A department's name changes without a case step: 60 s bounds how long an old one is shown.
+_kept = KeptUntilChange(entries=4096, seconds=60.0)
 
 
 async def tenant_figures(only_month: str | None = None) -> Figures:
     """The current tenant's figures (call inside its scope); `only_month` (YYYY-MM) limits them to
     the cases submitted that month.  Treat the result as read-only: it is shared.
 
-    Kept per process until the tenant's record moves on: every change to a case appends an event,
-    so the head of the tenant's hash chain (one indexed row) says whether the figures can have
-    changed; `clear_cache()` covers the bulk paths that rewrite the tally without events.  A big
-    screen watched by many, or a district's roll-up of ten townships, costs a read of each head."""
-    from core.cases.audit import chain_head
-
-    marker = await chain_head()
-    key = (current_tenant().id, only_month)
-    cached = _cache.get(key)
-    if cached is not None and cached[1] == marker and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[2]
-    figures = await _read_figures(only_month)
-    if len(_cache) >= CACHE_ENTRIES:
-        _cache.clear()
-    _cache[key] = (time.monotonic(), marker, figures)
-    return figures
+    Kept per process until the tenant's record moves on (`audit.KeptUntilChange`); `clear_cache()`
+    covers the bulk paths that rewrite the tally without events.  A big screen watched by many, or
+    a district's roll-up of ten townships, costs a read of each chain head."""
+    return await _kept.get((only_month,), lambda: _read_figures(only_month))
 
 
 def clear_cache() -> None:
-    _cache.clear()
+    _kept.clear()
 
 
 async def _read_figures(only_month: str | None) -> Figures:

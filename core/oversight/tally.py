@@ -42,7 +42,7 @@ async def add_new(case: Case, township: str | None) -> None:
     """The tally row of a case just submitted, from the case itself: nothing to read back (no
     review, no earlier row).  The same values `refresh` would compute."""
     clear_cache()
-    row = {column._meta.name: getattr(case, column._meta.name) for column in COLUMNS[:-1]}
+    row = {column._meta.name: getattr(case, column._meta.name) for column in COLUMNS if not column._meta.call_chain}
     row.update(id=case.id, township=township)
     await scoped(CaseTally).insert(_tally_values(row, await load_calendar(), reviewed=False))
 
