@@ -19,7 +19,7 @@ from core.cases import lifecycle, states as S
 from core.cases.tables import Case, Open311Request
 from core.clock import TZ, as_utc, now
 from core.errors import UserError
-from core.prepared import Prepared
+from core.prepared import Prepared, Read
 from core.i18n import N_, current_locale, gettext
 from core.tables import Category
 from core.uscc import InvalidCreditCode, validate_uscc
@@ -305,6 +305,7 @@ _INTAKE = Prepared(lambda case_id: scoped(Open311Request).select().where(Open311
                    first=True)
 
 
-async def intake(case_id: int) -> dict | None:
-    """Everything an Open311 request brought in, the submitter's contact included: for staff only."""
-    return await _INTAKE.first(case_id)
+def intake(case_id: int) -> Read:
+    """Everything an Open311 request brought in, the submitter's contact included (or None): for
+    staff only."""
+    return _INTAKE.bind(case_id)

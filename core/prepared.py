@@ -13,11 +13,17 @@ carries another tenant's id.  Everything else in the query must depend on the pa
 a value captured from elsewhere (the clock, the user) would be kept too.  With
 `QINQING_CHECK_PREPARED=1` (set by the test suite) every call also builds the query afresh with
 the real values and fails when its SQL or values differ from what the kept SQL would run.
+
+A page makes several such reads, and on PostgreSQL each is a round trip whose fixed cost (the
+network write and wake-up, the protocol, the executor's start) outweighs the read itself.
+`together` sends them as one statement: each query an array of its rows, decoded as the query
+alone would be.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable
 
 from piccolo.query.base import Query
@@ -72,20 +78,22 @@ class Prepared:
             self._kept[key] = kept
         return kept
 
-    async def __call__(self, *values: Any) -> list:
+    def _bound(self, engine, values: tuple) -> tuple[Query, str, list[Any], str, Any]:
+        """The query, its kept SQL, and the values in their places."""
         if any(value is None for value in values):
             raise PreparedQueryError("None is not a parameter value (it changes the SQL: IS NULL)")
-        engine = current_engine()
         query, sql, args, slots, query_type, table = self._compile(engine, len(values))
         bound = list(args)
         for position, index in slots:
             bound[position] = values[index]
         if _CHECK:
             _check(self, engine, sql, bound, values)
-        compiled = QueryString("", query_type=query_type, table=table)
-        compiled._frozen_compiled_strings = (sql, bound)
-        results = await engine.run_querystring(compiled)
-        rows = await query._process_results(results)
+        return query, sql, bound, query_type, table
+
+    async def __call__(self, *values: Any) -> list:
+        engine = current_engine()
+        query, sql, bound, query_type, table = self._bound(engine, values)
+        rows = await query._process_results(await engine.run_querystring(_frozen(sql, bound, query_type, table)))
         return rows[:1] if self.is_first else rows
 
     async def first(self, *values: Any):
@@ -93,6 +101,129 @@ class Prepared:
             raise PreparedQueryError("declare the query with first=True")
         rows = await self(*values)
         return rows[0] if rows else None
+
+    def bind(self, *values: Any) -> "Read":
+        """This query with these values, to await alone or to run with others by `together`."""
+        return Read(((self, values),), _first if self.is_first else _rows)
+
+
+def _frozen(sql: str, bound: list, query_type: str, table) -> QueryString:
+    compiled = QueryString("", query_type=query_type, table=table)
+    compiled._frozen_compiled_strings = (sql, bound)
+    return compiled
+
+
+def _rows(rows: list) -> list:
+    return rows
+
+
+def _first(rows: list):
+    return rows[0] if rows else None
+
+
+class Read:
+    """What one or more prepared queries answer, finished by a function of their rows.
+
+    Awaiting a `Read` runs it alone; `together(a, b, …)` runs several in one round trip to
+    PostgreSQL; `Read.joined` makes one `Read` of several."""
+
+    __slots__ = ("parts", "finish")
+
+    def __init__(self, parts: tuple[tuple[Prepared, tuple], ...], finish: Callable[..., Any]):
+        self.parts = parts
+        self.finish = finish
+
+    def __await__(self):
+        return _alone(self).__await__()
+
+    @staticmethod
+    def value(answer: Any) -> "Read":
+        """A read that asks nothing and answers `answer` (a query left out for this viewer)."""
+        return Read((), lambda: answer)
+
+    @staticmethod
+    def joined(*reads: "Read", then: Callable[..., Any]) -> "Read":
+        """One read of several: `then` gets each one's finished answer, in order."""
+        parts = tuple(part for read in reads for part in read.parts)
+        return Read(parts, lambda *results: then(*_finish_each(reads, results)))
+
+
+async def _alone(read: Read) -> Any:
+    return (await together(read))[0]
+
+
+def _finish_each(reads: tuple[Read, ...], results: tuple | list) -> list:
+    finished, start = [], 0
+    for read in reads:
+        end = start + len(read.parts)
+        finished.append(read.finish(*results[start:end]))
+        start = end
+    return finished
+
+
+async def together(*reads: Read) -> list:
+    """Run the reads' queries — on PostgreSQL in one statement, so one round trip instead of one
+    per query — and return each read's finished answer, in order.
+
+    Each query becomes ``ARRAY(SELECT q FROM (<its SQL>) q)``: an array of anonymous records,
+    which asyncpg decodes field by field with the same codecs as a query of its own, so the rows
+    come back as the query alone would give them (its ORDER BY kept), and go through the same
+    Piccolo result processing.  On SQLite, which has no round trips, the queries run in turn."""
+    parts = [part for read in reads for part in read.parts]
+    engine = current_engine()
+    if len(parts) <= 1 or engine.engine_type != "postgres":
+        results = [await prepared(*values) for prepared, values in parts]
+    else:
+        results = await _in_one_statement(engine, parts)
+    return _finish_each(reads, results)
+
+
+_COMBINED: dict[tuple, tuple[str, list[list[str]]]] = {}
+_PARAMETER = re.compile(r"(?<![\w$\"])\$(\d+)")  # $1, not the `$` of a join alias such as "case$company"
+
+
+async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list:
+    from tenants.scope import current_tenant_or_none
+
+    bound_parts = [prepared._bound(engine, values) for prepared, values in parts]
+    tenant = current_tenant_or_none()
+    key = (tenant.id if tenant else None, tuple((id(prepared), len(values)) for prepared, values in parts))
+    combined = _COMBINED.get(key)
+    if combined is None:
+        selects, names, offset = [], [], 0
+        for index, (_, sql, bound, _, _) in enumerate(bound_parts):
+            names.append(await _column_names(engine, sql))
+            shifted = _PARAMETER.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+            selects.append(f"ARRAY(SELECT q FROM ({shifted}) q) AS r{index}")
+            offset += len(bound)
+        combined = ("SELECT " + ", ".join(selects), names)
+        _COMBINED[key] = combined
+    sql, names = combined
+    values = [value for part in bound_parts for value in part[2]]
+    row = (await engine.run_querystring(_frozen(sql, values, "select", None)))[0]
+    results = []
+    for index, (query, _, _, _, _) in enumerate(bound_parts):
+        columns = names[index]
+        rows = await query._process_results([dict(zip(columns, record)) for record in row[index]])
+        results.append(rows[:1] if parts[index][0].is_first else rows)
+    return results
+
+
+async def _column_names(engine, sql: str) -> list[str]:
+    """The names of a statement's result columns, as PostgreSQL describes them."""
+    transaction = engine.current_transaction.get()
+    if transaction is not None:
+        statement = await transaction.connection.prepare(sql)
+    elif engine.pool is not None:
+        async with engine.pool.acquire() as connection:
+            statement = await connection.prepare(sql)
+    else:
+        connection = await engine.get_new_connection()
+        try:
+            statement = await connection.prepare(sql)
+        finally:
+            await connection.close()
+    return [attribute.name for attribute in statement.get_attributes()]
 
 
 _CHECK = os.environ.get("QINQING_CHECK_PREPARED") == "1"

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
@@ -85,14 +85,16 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
             kind = TransactionType.immediate if write else TransactionType.deferred
             async with engine.transaction(transaction_type=kind):
                 yield tenant
+        elif engine.current_transaction.get() is None:
+            async with TenantTransaction(engine, tenant.id):
+                yield tenant
         else:
-            async with engine.transaction():
-                await _set_pg_tenant(engine, tenant.id)
-                try:
-                    yield tenant
-                finally:
-                    if outer is not None and outer.id != tenant.id and engine.current_transaction.get() is not None:
-                        await _set_pg_tenant(engine, outer.id)
+            await _set_pg_tenant(engine, tenant.id)
+            try:
+                yield tenant
+            finally:
+                if outer is not None and outer.id != tenant.id and engine.current_transaction.get() is not None:
+                    await _set_pg_tenant(engine, outer.id)
     finally:
         _current.reset(token)
 
@@ -100,6 +102,32 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
 async def _set_pg_tenant(engine: PostgresEngine, tenant_id: int) -> None:
     tx = engine.current_transaction.get()
     await tx.connection.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+
+
+class TenantTransaction(PostgresTransaction):
+    """A PostgreSQL transaction that sets `app.tenant_id` in the same round trip as its BEGIN.
+
+    Piccolo begins through asyncpg's transaction object, one round trip, and the tenant took a
+    second; here both go as one simple-protocol message.  The tenant id is an integer written
+    into the SQL, never text from a request.  COMMIT and ROLLBACK are sent the same way, since
+    asyncpg's transaction object did not begin this one."""
+
+    __slots__ = ("tenant_id",)
+
+    def __init__(self, engine: PostgresEngine, tenant_id: int):
+        super().__init__(engine, allow_nested=False)
+        self.tenant_id = int(tenant_id)
+
+    async def begin(self):
+        await self.connection.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{self.tenant_id}', true)")
+
+    async def commit(self):
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self):
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
 
 
 T = TypeVar("T", bound=Table)

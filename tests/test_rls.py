@@ -26,11 +26,13 @@ async def test_raw_sql_inside_a_tenant_sees_only_that_tenant():
         assert tenants == {jiaojiang.id}
         assert await conn.fetchval("SELECT count(*) FROM membership WHERE tenant_id = $1", luqiao.id) == 0
         # Writing into another tenant is refused by the policy's check.
+        savepoint = await engine.current_transaction.get().savepoint()
         with pytest.raises(Exception) as info:
-            async with conn.transaction():
-                await conn.execute("INSERT INTO department (tenant_id, code, name_zh, name_en) VALUES ($1, 'x', 'x', 'x')",
-                                   luqiao.id)
+            await conn.execute("INSERT INTO department (tenant_id, code, name_zh, name_en) VALUES ($1, 'x', 'x', 'x')",
+                               luqiao.id)
         assert "row-level security" in str(info.value)
+        await savepoint.rollback_to()
+        assert await conn.fetchval("SELECT current_setting('app.tenant_id')") == str(jiaojiang.id)
 
 
 async def test_without_a_tenant_nothing_is_visible():
@@ -87,3 +89,38 @@ async def test_a_pooled_connection_comes_back_without_the_last_requests_tenant(a
     finally:
         await close_pool()
 
+
+
+async def test_a_case_page_asks_postgresql_six_times(app, monkeypatch):
+    """Round trips are the case page's main cost: the tenant; BEGIN with the tenant set for
+    row-level security; the session with its holder's memberships; the case as its viewer may see
+    it; its page, timeline and records in one statement (`core.prepared.together`); COMMIT."""
+    from asyncpg.connection import Connection
+
+    from core.db import close_pool, start_pool
+    from tests.cases_helpers import Api
+    from tests.helpers import Browser
+
+    asked: list[str] = []
+    for name in ("execute", "_execute"):
+        original = getattr(Connection, name)
+
+        async def counted(self, query, *args, _original=original, _name=name, **kwargs):
+            if _name == "_execute" or not args:
+                asked.append(query)
+            return await _original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, name, counted)
+    await start_pool()
+    browser = Browser(app)
+    try:
+        assert (await browser.login("dispatcher@luqiao", "luqiao")).status_code in (302, 303)
+        case_id = (await Api(app, "luqiao").submit())["id"]  # a new case: no refusal or objection to look up
+        for _ in range(2):  # the second time with every statement already prepared
+            asked.clear()
+            page = await browser.get(f"/t/luqiao/cases/{case_id}")
+            assert page.status_code == 200 and "办理记录" in page.text
+        assert len(asked) == 6, "\n".join(q[:80] for q in asked)
+    finally:
+        await browser.close()
+        await close_pool()

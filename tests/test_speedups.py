@@ -156,3 +156,49 @@ async def test_a_kept_search_count_moves_with_the_record(app):
     await api.submit(title="园区排水沟堵塞", description="请尽快清理。")
     assert await total("排水") == before + 1
     assert await total("园区排水沟") >= 1
+
+
+async def test_reads_run_together_answer_as_each_alone_in_one_round_trip(app, monkeypatch):
+    from core.cases import attachments, queries
+    from core.cases.tables import Case
+    from core.db import current_engine, is_postgres
+    from core.open311 import intake
+    from core.prepared import Read, together
+    from tenants.scope import scoped
+
+    await Api(app, "luqiao").anonymous()  # a case with an Open311 intake
+    for slug in ("luqiao", "jiaojiang"):
+        async with in_tenant(slug):
+            refused = await scoped(Case).select(Case.id).where(Case.refused_count > 0).first()
+            newest = await scoped(Case).select(Case.id).order_by(Case.id, ascending=False).first()
+            assert refused and newest, slug
+
+            def reads():
+                case_ids = (refused["id"], newest["id"])
+                return [read for case_id in case_ids for read in (
+                    queries.case_page_row(case_id), queries.timeline(case_id), queries.timeline(case_id, True),
+                    queries.refusals_of(case_id, final_only=False), queries.refusals_of(case_id, final_only=True),
+                    queries.reviews_of(case_id), attachments.list_for(case_id), intake(case_id))] + [
+                    queries.choices(), queries.case_page_row(10**9), Read.value("left out")]
+
+            alone = [await read for read in reads()]
+            engine = current_engine()
+            calls = []
+            run = type(engine).run_querystring
+
+            async def counted(self, querystring, *args, **kwargs):
+                calls.append(querystring)
+                return await run(self, querystring, *args, **kwargs)
+
+            monkeypatch.setattr(type(engine), "run_querystring", counted)
+            answers = await together(*reads())
+            monkeypatch.undo()
+
+        assert answers == alone, slug
+        timeline = answers[1]
+        assert [e["seq"] for e in timeline] == sorted(e["seq"] for e in timeline) and len(timeline) > 1
+        assert answers[3] and answers[3][0]["signoffs"], "the refused case shows its refusal and sign-offs"
+        assert answers[-2] is None and answers[-1] == "left out"
+        asked = sum(len(read.parts) for read in reads())
+        assert len(calls) == (1 if is_postgres() else asked), (slug, len(calls), asked)
+    assert alone[-3]["departments"] != [] and alone[-3] == answers[-3]  # jiaojiang's own catalogue

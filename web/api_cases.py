@@ -16,6 +16,7 @@ from core.cases.access import load_visible_case
 from core.cases.search import contains
 from core.errors import UserError
 from core.paging import window
+from core.prepared import together
 from tenants.scope import scoped
 from web.api import READ_ERRORS, WRITE_ERRORS
 from web.rendering import current_user
@@ -83,15 +84,15 @@ def summary(row: dict) -> CaseSummary:
 async def case_detail(user, case_id: int, case=None) -> CaseDetail:
     """`case`: the case already in hand (the one just submitted), so it is not read again."""
     case = case or await load_visible_case(user, case_id)
-    row = await queries.case_row(case.id)
     company_view = queries.is_company_view(user)
-    refusals = await queries.refusals_of(case.id, final_only=company_view)
+    row, timeline, refusals = await together(queries.case_row(case.id), queries.timeline(case.id, company_view),
+                                             queries.refusals_of(case.id, final_only=company_view))
     return CaseDetail(
         **msgspec.structs.asdict(summary(row)), description=case.description, resolution=case.resolution,
         rating=case.rating,
         timeline=[TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
                                 reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
-                  for e in await queries.timeline(case.id, company_view)],
+                  for e in timeline],
         refusals=[{"reason": r["reason"], "basis": r["basis"], "status": r["status"],
                    "signoffs": [{"level": s["level"], "decision": s["decision"], "signer": s["signer_name"],
                                  "comment": s["comment"]} for s in r["signoffs"]]} for r in refusals],

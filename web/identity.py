@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from core.clock import as_utc, now
 from core.i18n import N_, gettext
 from core.plugins import get_plugin_manager
-from core.prepared import Prepared
+from core.prepared import Prepared, together
 from core.tables import ApiToken, Membership, Session, User
 from tenants.scope import current_tenant, scoped
 
@@ -117,7 +117,8 @@ def _user_columns(fk):
     return [getattr(fk, name).as_alias(f"user_{name}") for name in USER_FIELDS]
 
 
-_MEMBERSHIPS = Prepared(lambda user_id: scoped(Membership).select(Membership.role, Membership.department).where(
+_MEMBERSHIP_COLUMNS = (Membership.role, Membership.department)
+_MEMBERSHIPS = Prepared(lambda user_id: scoped(Membership).select(*_MEMBERSHIP_COLUMNS).where(
     Membership.user == user_id))
 _SESSION = Prepared(lambda key_hash: scoped(Session).select(Session.id, Session.expires_at,
                                                            *_user_columns(Session.user)).where(
@@ -125,24 +126,26 @@ _SESSION = Prepared(lambda key_hash: scoped(Session).select(Session.id, Session.
 _TOKEN = Prepared(lambda token_hash: scoped(ApiToken).select(ApiToken.id, ApiToken.last_used_at,
                                                             *_user_columns(ApiToken.user)).where(
     (ApiToken.token_hash == token_hash) & ApiToken.revoked_at.is_null()), first=True)
+# The memberships of whoever holds the session or token, read in the same round trip as it.
+_SESSION_MEMBERSHIPS = Prepared(lambda key_hash: scoped(Membership).select(*_MEMBERSHIP_COLUMNS).where(
+    Membership.user.is_in(scoped(Session).select(Session.user).where(Session.key_hash == key_hash))))
+_TOKEN_MEMBERSHIPS = Prepared(lambda token_hash: scoped(Membership).select(*_MEMBERSHIP_COLUMNS).where(
+    Membership.user.is_in(scoped(ApiToken).select(ApiToken.user).where(ApiToken.token_hash == token_hash))))
 
 
 async def load_user(user_id: int, via: str, session_id: int | None = None) -> CurrentUser | None:
     user = await User.select(*(getattr(User, name) for name in USER_FIELDS)).where(User.id == user_id).first()
-    return await _current_user(user, via, session_id) if user else None
+    return _current_user(user, await _MEMBERSHIPS(user["id"]), via, session_id) if user else None
 
 
-async def _current_user(user: dict, via: str, session_id: int | None) -> CurrentUser | None:
+def _current_user(user: dict, memberships: list[dict], via: str, session_id: int | None) -> CurrentUser | None:
     """The user with their roles on the current tenant; None when inactive or without a role here."""
-    if not user["active"]:
-        return None
-    rows = await _MEMBERSHIPS(user["id"])
-    if not rows:
+    if not user["active"] or not memberships:
         return None
     manager = get_plugin_manager()
     enabled = manager.enabled_for(current_tenant())
     roles, permissions, departments = set(), set(), set()
-    for row in rows:
+    for row in memberships:
         definition = manager.roles.get(row["role"])
         if definition is None or manager.role_plugin(row["role"]) not in enabled:
             continue
@@ -165,23 +168,25 @@ def _user_of(row: dict) -> dict:
 
 async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
     """Return (user, expired) for a session cookie value on the current tenant."""
-    row = await _SESSION.first(digest(key))
+    key_hash = digest(key)
+    row, memberships = await together(_SESSION.bind(key_hash), _SESSION_MEMBERSHIPS.bind(key_hash))
     if row is None:
         return None, False
     if as_utc(row["expires_at"]) <= now():
         await scoped(Session).delete().where(Session.id == row["id"])
         return None, True
-    return await _current_user(_user_of(row), "session", row["id"]), False
+    return _current_user(_user_of(row), memberships, "session", row["id"]), False
 
 
 async def user_from_token(token: str) -> CurrentUser | None:
-    row = await _TOKEN.first(digest(token))
+    token_hash = digest(token)
+    row, memberships = await together(_TOKEN.bind(token_hash), _TOKEN_MEMBERSHIPS.bind(token_hash))
     if row is None:
         return None
     used = now()
     if row["last_used_at"] is None or used - as_utc(row["last_used_at"]) >= TOKEN_USE_RESOLUTION:
         await scoped(ApiToken).update({ApiToken.last_used_at: used}).where(ApiToken.id == row["id"])
-    return await _current_user(_user_of(row), "token", None)
+    return _current_user(_user_of(row), memberships, "token", None)
 
 
 async def start_session(user_id: int) -> str:

@@ -56,7 +56,7 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
 
 # -- guards -------------------------------------------------------------------------------------
 
-def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def _check_login(connection: ASGIConnection) -> None:
     state = connection.scope.get("state", {})
     if state.get("user") is None:
         if state.get("auth_error") == "invalid_token":
@@ -64,11 +64,17 @@ def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise UserError(401, "Please log in first.")
 
 
+# Guards are coroutines: Litestar runs a plain-function guard in a worker thread, a hop per
+# request that costs more than the check itself.
+async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _check_login(connection)
+
+
 def requires(permission: str):
     """A guard: the user must be logged in here and hold `permission`."""
 
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        login_required(connection, handler)
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        _check_login(connection)
         if not current_user(connection).can(permission):
             raise UserError(403, "You are not allowed to do this.")
 

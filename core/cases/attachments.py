@@ -13,7 +13,7 @@ from core.cases.tables import Attachment, Case
 from core.config import get_settings
 from core.errors import UserError
 from core.filetypes import MAX_ATTACHMENT_BYTES, AttachmentRejected, check_attachment
-from core.prepared import Prepared
+from core.prepared import Prepared, Read
 from tenants.scope import current_tenant, scoped
 
 
@@ -55,8 +55,8 @@ _LIST = Prepared(lambda case_id: scoped(Attachment).select(
 ).where(Attachment.case == case_id).order_by(Attachment.id))
 
 
-async def list_for(case_id: int) -> list[dict]:
-    return await _LIST(case_id)
+def list_for(case_id: int) -> Read:
+    return _LIST.bind(case_id)
 
 
 async def read(case: Case, attachment_id: int) -> tuple[dict, bytes]:

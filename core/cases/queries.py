@@ -11,7 +11,7 @@ from core.cases.audit import KeptUntilChange
 from core.cases.search import matches
 from core.cases.tables import Case, Event, Refusal, Review, SignOff
 from core.paging import window
-from core.prepared import Prepared
+from core.prepared import Prepared, Read
 from core.tables import Category, Department, User
 from tenants.scope import scoped
 
@@ -159,14 +159,14 @@ _CASE_PAGE_ROW = Prepared(lambda case_id: scoped(Case).select(
 ).where(Case.id == case_id), first=True)
 
 
-async def case_row(case_id: int) -> dict | None:
-    """One case with the console's columns (the API's summary)."""
-    return await _CASE_ROW.first(case_id)
+def case_row(case_id: int) -> Read:
+    """One case with the console's columns (the API's summary), or None."""
+    return _CASE_ROW.bind(case_id)
 
 
-async def case_page_row(case_id: int) -> dict | None:
-    """One case with everything its page shows besides the timeline and records."""
-    return await _CASE_PAGE_ROW.first(case_id)
+def case_page_row(case_id: int) -> Read:
+    """One case with everything its page shows besides the timeline and records, or None."""
+    return _CASE_PAGE_ROW.bind(case_id)
 
 
 def _timeline(company_view: bool) -> Prepared:
@@ -185,8 +185,8 @@ def _timeline(company_view: bool) -> Prepared:
 _TIMELINE = {view: _timeline(view) for view in (False, True)}
 
 
-async def timeline(case_id: int, company_view: bool = False) -> list[dict]:
-    return await _TIMELINE[company_view](case_id)
+def timeline(case_id: int, company_view: bool = False) -> Read:
+    return _TIMELINE[company_view].bind(case_id)
 
 
 _REFUSALS = Prepared(lambda case_id: scoped(Refusal).select().where(Refusal.case == case_id).order_by(Refusal.id))
@@ -197,22 +197,25 @@ _SIGNOFFS = Prepared(lambda case_id: scoped(SignOff).select(
 _REVIEWS = Prepared(lambda case_id: scoped(Review).select().where(Review.case == case_id).order_by(Review.id))
 
 
-async def refusals_of(case_id: int, final_only: bool) -> list[dict]:
+def refusals_of(case_id: int, final_only: bool) -> Read:
     """The case's refusals, each with its sign-offs (the company sees final refusals and their
     signatures only)."""
-    refusals = [r for r in await _REFUSALS(case_id) if not final_only or r["status"] == "final"]
-    signoffs: dict[int, list[dict]] = {r["id"]: [] for r in refusals}
-    if refusals:
-        for row in await _SIGNOFFS(case_id):
+
+    def attach(refusal_rows: list[dict], signoff_rows: list[dict]) -> list[dict]:
+        refusals = [r for r in refusal_rows if not final_only or r["status"] == "final"]
+        signoffs: dict[int, list[dict]] = {r["id"]: [] for r in refusals}
+        for row in signoff_rows:
             if row["refusal"] in signoffs and (not final_only or row["decision"] == "signed"):
                 signoffs[row.pop("refusal")].append(row)
-    for refusal in refusals:
-        refusal["signoffs"] = signoffs[refusal["id"]]
-    return refusals
+        for refusal in refusals:
+            refusal["signoffs"] = signoffs[refusal["id"]]
+        return refusals
+
+    return Read.joined(_REFUSALS.bind(case_id), _SIGNOFFS.bind(case_id), then=attach)
 
 
-async def reviews_of(case_id: int) -> list[dict]:
-    return await _REVIEWS(case_id)
+def reviews_of(case_id: int) -> Read:
+    return _REVIEWS.bind(case_id)
 
 
 _DEPARTMENTS = Prepared(lambda: scoped(Department).select(Department.id, Department.code, Department.name_zh,
@@ -222,9 +225,10 @@ _CATEGORIES = Prepared(lambda: scoped(Category).select(
     Category.lead_department).where(Category.active == True).order_by(Category.id))  # noqa: E712
 
 
-async def choices() -> dict:
+def choices() -> Read:
     """Departments and categories for filters and forms."""
-    return {"departments": await _DEPARTMENTS(), "categories": await _CATEGORIES()}
+    return Read.joined(_DEPARTMENTS.bind(), _CATEGORIES.bind(),
+                       then=lambda departments, categories: {"departments": departments, "categories": categories})
 
 
 async def user_names(ids: list[int]) -> dict[int, str]:

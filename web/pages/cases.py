@@ -17,6 +17,7 @@ from core.cases.tables import Company, Refusal, Review
 from core.errors import UserError
 from core.open311 import intake as open311_intake
 from core.plugins import get_plugin_manager
+from core.prepared import Read, together
 from tenants.scope import scoped
 from web.rendering import current_user, login_required, page
 
@@ -163,14 +164,17 @@ class CasePages(Controller):
 async def _case_page(request: Request, case_id: int, fragment: bool = False) -> object:
     user = current_user(request)
     case = await load_visible_case(user, case_id)
-    row = await queries.case_page_row(case.id)
     company_view = queries.is_company_view(user)
+    row, timeline, refusals, reviews, files, choices, intake = await together(
+        queries.case_page_row(case.id), queries.timeline(case.id, company_view),
+        queries.refusals_of(case.id, final_only=company_view), queries.reviews_of(case.id),
+        attachments.list_for(case.id), queries.choices(),
+        Read.value(None) if company_view else open311_intake(case.id))
     context = dict(
-        case=row, timeline=await queries.timeline(case.id, company_view), actions=await lifecycle.available_actions(user, case),
-        refusals=await queries.refusals_of(case.id, final_only=company_view), reviews=await queries.reviews_of(case.id),
-        files=await attachments.list_for(case.id), statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
-        level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **await queries.choices(),
-        intake=None if company_view else await open311_intake(case.id),
+        case=row, timeline=timeline, actions=await lifecycle.available_actions(user, case), refusals=refusals,
+        reviews=reviews, files=files, statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
+        level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **choices,
+        intake=intake,
     )
     if fragment:
         return page(request, "cases/_case.html", **context)
