@@ -1,18 +1,35 @@
-"""One measured speed-up for Piccolo's query building.
+"""Two measured speed-ups for Piccolo's query building.
 
 `ForeignKey.__getattribute__` asks `name not in dir(self)` on every public attribute read of a
 foreign-key column, and `dir()` builds and sorts the column's ~80 attribute names each time
 (7 µs).  Building a query with joins reads such attributes hundreds of times, so this check was
 about a tenth of a case page's CPU time (`py-spy`, `bench/run`).  The module-level `dir` that
 function sees is replaced by an object answering the same membership question from the
-instance's `__dict__` and a cached set of its class's names; nothing else in Piccolo changes.
+instance's `__dict__` and a cached set of its class's names.
+
+`convert_to_sql_value` runs for every value of every row an insert writes, and imports three
+names and asks two abstract-class `isinstance` questions each time, to change nothing for a
+plain value (a tenth of a submission's CPU time).  `plain_sql_value` answers plain values
+(strings, numbers, dates, None; not for a JSON column, which dumps them) at once and hands every
+other value to Piccolo's own function.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
 from functools import cache
 
-from piccolo.columns import column_types
+from piccolo import table as piccolo_table
+from piccolo.columns import column_types, combination
+from piccolo.query import mixins
+from piccolo.utils import sql_values
+
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, datetime.datetime, datetime.date, datetime.time,
+                    datetime.timedelta, decimal.Decimal, uuid.UUID})
+_JSON = (column_types.JSON, column_types.JSONB)
+_piccolos = sql_values.convert_to_sql_value
 
 
 @cache
@@ -35,5 +52,15 @@ class _Names:
         return iter(dir(self.obj))
 
 
+def plain_sql_value(value, column):
+    """Piccolo's `convert_to_sql_value`, quick for a plain value."""
+    kind = type(value)
+    if kind in _PLAIN and (kind is str or value is None or not isinstance(column, _JSON)):
+        return value
+    return _piccolos(value, column)
+
+
 def install() -> None:
     column_types.dir = _Names  # the module global shadows the builtin for ForeignKey.__getattribute__
+    for module in (sql_values, piccolo_table, mixins, combination):  # each imported the function by name
+        module.convert_to_sql_value = plain_sql_value

@@ -125,7 +125,7 @@ class Read:
     """What one or more prepared queries answer, finished by a function of their rows.
 
     Awaiting a `Read` runs it alone; `together(a, b, …)` runs several in one round trip to
-    PostgreSQL; `Read.joined` makes one `Read` of several."""
+    PostgreSQL; `then` adds a step to its answer; `Read.joined` makes one `Read` of several."""
 
     __slots__ = ("parts", "finish")
 
@@ -135,6 +135,11 @@ class Read:
 
     def __await__(self):
         return _alone(self).__await__()
+
+    def then(self, step: Callable[[Any], Any]) -> "Read":
+        """This read with `step` applied to its answer."""
+        finish = self.finish
+        return Read(self.parts, lambda *results: step(finish(*results)))
 
     @staticmethod
     def value(answer: Any) -> "Read":

@@ -202,3 +202,39 @@ async def test_reads_run_together_answer_as_each_alone_in_one_round_trip(app, mo
         asked = sum(len(read.parts) for read in reads())
         assert len(calls) == (1 if is_postgres() else asked), (slug, len(calls), asked)
     assert alone[-3]["departments"] != [] and alone[-3] == answers[-3]  # jiaojiang's own catalogue
+
+
+def test_quick_sql_values_are_what_piccolo_would_write():
+    import datetime
+    import decimal
+    import enum
+    import uuid
+
+    from core.cases.tables import Case, Company
+    from core.inspections.tables import Inspection
+    from core.piccolo_speedups import _piccolos, plain_sql_value
+    from core.tables import Category
+
+    class Colour(str, enum.Enum):
+        RED = "red"
+
+    company = Company(_ignore_missing=True, id=7, name="x")
+    values = ["文本", 3, 2.5, True, None, b"raw", datetime.datetime(2026, 11, 28, 9, 30, tzinfo=datetime.timezone.utc),
+              datetime.date(2026, 11, 28), decimal.Decimal("1.5"), uuid.UUID(int=5), {"a": [1, "二"]}, [1, 2],
+              Colour.RED, company]
+    columns = [Case.title, Case.refused_count, Inspection.params, Case.company, Case.due_date, Category.active]
+    for column in columns:
+        for value in values:
+            try:
+                expected = _piccolos(value, column)
+            except ValueError as refused:  # a Table instance for a plain column: refused both ways
+                import pytest
+
+                with pytest.raises(ValueError, match=str(refused)[:30]):
+                    plain_sql_value(value, column)
+                continue
+            assert plain_sql_value(value, column) == expected, (column, value)
+    from piccolo import table
+
+    assert table.convert_to_sql_value is plain_sql_value  # installed where inserts convert their values
+    assert plain_sql_value({"a": 1}, Inspection.params) == '{"a": 1}' and plain_sql_value(company, Case.company) == 7

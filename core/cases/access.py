@@ -7,13 +7,17 @@ from piccolo.columns.combination import Where
 from core.cases.tables import Case, CompanyMember
 from core.errors import UserError
 from core.tables import Membership
-from core.prepared import Prepared
+from core.prepared import Prepared, Read
 from tenants.scope import scoped
 
 
-async def company_ids_of(user_id: int) -> list[int]:
-    rows = await scoped(CompanyMember).select(CompanyMember.company).where(CompanyMember.user == user_id)
-    return [r["company"] for r in rows]
+_COMPANY_IDS = Prepared(lambda user_id: scoped(CompanyMember).select(CompanyMember.company).where(
+    CompanyMember.user == user_id))
+
+
+def company_ids_of(user_id: int) -> Read:
+    """The ids of the companies `user_id` acts for."""
+    return _COMPANY_IDS.bind(user_id).then(lambda rows: [r["company"] for r in rows])
 
 
 async def visibility(user) -> Where | None:
@@ -45,12 +49,15 @@ async def load_visible_case(user, case_id: int) -> Case:
     return case
 
 
+_MEMBERS = Prepared(lambda role: scoped(Membership).select(Membership.user).where(Membership.role == role))
+_DEPARTMENT_MEMBERS = Prepared(lambda role, department_id: scoped(Membership).select(Membership.user).where(
+    (Membership.role == role) & (Membership.department == department_id)))
+
+
 async def members_with_role(role: str, department_id: int | None = None) -> list[int]:
     """User ids holding `role` in the tenant (within `department_id` when given)."""
-    query = scoped(Membership).select(Membership.user).where(Membership.role == role)
-    if department_id is not None:
-        query = query.where(Membership.department == department_id)
-    return sorted({r["user"] for r in await query})
+    rows = await (_MEMBERS(role) if department_id is None else _DEPARTMENT_MEMBERS(role, department_id))
+    return sorted({r["user"] for r in rows})
 
 
 async def company_users(company_id: int) -> list[int]:

@@ -16,13 +16,14 @@ from typing import Awaitable, Callable
 from core.cases import inputs, notices, states as S
 from core.cases.access import company_ids_of, load_visible_case
 from core.cases.audit import append_event
-from core.cases.tables import Case, Company, Extension, Objection, Refusal
+from core.cases.tables import Case, Company, CompanyMember, Extension, Objection, Refusal
 from core.clock import now, today
 from core.contrib import CaseEvent
 from core.db import reserve_id
 from core.errors import UserError
 from core.oversight import tally
 from core.plugins import get_plugin_manager
+from core.prepared import Prepared, Read, together
 from core.tables import Category, Department
 from core.workdays import load_calendar
 from tenants.scope import current_tenant, scoped
@@ -68,12 +69,15 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     if on_behalf and not user.can("case.submit_on_behalf"):
         raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
     new = inputs.parse(inputs.NewCase, data)
-    category = await scoped(Category).objects().where((Category.code == new.category) & (Category.active == True)).first()  # noqa: E712
+    wants_company = not anonymous or bool(new.company)
+    company_reads = _company_reads(user, new.company) if wants_company else (Read.value([]), Read.value(None))
+    category, own, company = await together(_CATEGORY.bind(new.category), *company_reads)
     if category is None and new.category.isdigit():
         category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
     if category is None:
         raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
-    company = None if anonymous and not new.company else await _company_for(user, new.company, on_behalf)
+    if wants_company:
+        _check_company(new.company, company, own, on_behalf)
     fields = dict(company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
                   category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
                   search_text=search_text(new.title, new.description, company.name if company else ""))
@@ -106,16 +110,36 @@ def search_text(*parts: str) -> str:
     return index_text(*parts)
 
 
-async def _company_for(user, code: str, on_behalf: bool) -> Company:
-    own = await company_ids_of(user.id)
+_CATEGORY = Prepared(lambda code: scoped(Category).objects().where(
+    (Category.code == code) & (Category.active == True)), first=True)  # noqa: E712
+_COMPANY_BY_CODE = Prepared(lambda credit_code: scoped(Company).objects().where(Company.credit_code == credit_code),
+                            first=True)
+# The submitter's own company, when the case names none (the lowest id, if they act for several).
+_OWN_COMPANY = Prepared(lambda user_id: scoped(Company).objects().where(Company.id.is_in(
+    scoped(CompanyMember).select(CompanyMember.company).where(CompanyMember.user == user_id))).order_by(Company.id),
+                        first=True)
+
+
+def _company_reads(user, code: str) -> tuple[Read, Read]:
+    """The submitter's companies (needed only to check a named one) and the company meant."""
     if code:
-        company = await scoped(Company).objects().where(Company.credit_code == code.upper()).first()
-        if company is None or (not on_behalf and company.id not in own):
-            raise UserError(400, "Unknown company: %(credit_code)s.", code="unknown_company", credit_code=code)
-        return company
-    if not own:
+        return company_ids_of(user.id), _COMPANY_BY_CODE.bind(code.upper())
+    return Read.value([]), _OWN_COMPANY.bind(user.id)
+
+
+async def _company_for(user, code: str, on_behalf: bool) -> Company:
+    own, company = await together(*_company_reads(user, code))
+    _check_company(code, company, own, on_behalf)
+    return company
+
+
+def _check_company(code: str, company: Company | None, own: list[int], on_behalf: bool) -> None:
+    """The company a case is filed for is the one `code` names, which must be the submitter's own
+    unless filed on its behalf; without a code, the submitter's own."""
+    if code and (company is None or (not on_behalf and company.id not in own)):
+        raise UserError(400, "Unknown company: %(credit_code)s.", code="unknown_company", credit_code=code)
+    if not code and company is None:
         raise UserError(400, "Name the company (its unified social credit code).", code="company_required")
-    return await scoped(Company).objects().where(Company.id == own[0]).first()
 
 
 def _first_role(user) -> str:
