@@ -19,8 +19,8 @@ from core.cases import lifecycle, states as S
 from core.cases.tables import Case, Open311Request
 from core.clock import TZ, as_utc, now
 from core.errors import UserError
-from core.prepared import Prepared, Read
 from core.i18n import N_, current_locale, gettext
+from core.prepared import Prepared, Read
 from core.tables import Category
 from core.uscc import InvalidCreditCode, validate_uscc
 from tenants.scope import scoped

@@ -93,14 +93,12 @@ class Prepared:
     async def __call__(self, *values: Any) -> list:
         engine = current_engine()
         query, sql, bound, query_type, table = self._bound(engine, values)
-        rows = await query._process_results(await engine.run_querystring(_frozen(sql, bound, query_type, table)))
-        return rows[:1] if self.is_first else rows
+        return await query._process_results(await engine.run_querystring(_frozen(sql, bound, query_type, table)))
 
     async def first(self, *values: Any):
         if not self.is_first:
             raise PreparedQueryError("declare the query with first=True")
-        rows = await self(*values)
-        return rows[0] if rows else None
+        return _first(await self(*values))
 
     def bind(self, *values: Any) -> "Read":
         """This query with these values, to await alone or to run with others by `together`."""
@@ -209,8 +207,7 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
     results = []
     for index, (query, _, _, _, _) in enumerate(bound_parts):
         columns = names[index]
-        rows = await query._process_results([dict(zip(columns, record)) for record in row[index]])
-        results.append(rows[:1] if parts[index][0].is_first else rows)
+        results.append(await query._process_results([dict(zip(columns, record)) for record in row[index]]))
     return results
 
 

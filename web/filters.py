@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-
 from functools import cache
 
 from babel import Locale
+from babel.dates import format_date, format_datetime
 from jinja2 import pass_context
 from markupsafe import Markup
-from babel.dates import format_date, format_datetime
 
 from core.clock import TZ, as_utc
-from core.i18n import current_locale
+from core.i18n import current_locale, gettext
 
 
 def fromjson(value: str | None) -> dict:
@@ -57,8 +56,6 @@ def template_gettext():
     """The templates' `_()` and `gettext()`: Jinja's new-style gettext (the text is always a
     format string, escaped when autoescaping), with each translated text without parameters kept
     per locale — a page asks for a hundred of them on every render."""
-    from core.i18n import gettext
-
     kept: dict[tuple[str, str, bool], str] = {}
 
     @pass_context
