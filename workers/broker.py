@@ -23,6 +23,8 @@ _broker: dramatiq.Broker | None = None
 # A live worker calls Redis at least once a second, so 15 s is safe; the check runs on 5% of calls.
 REDIS_HEARTBEAT_TIMEOUT_MS = 15_000
 REDIS_MAINTENANCE_CHANCE = 50_000  # out of 1,000,000
+# A live worker whose connection broke gives back, itself, what the break stranded in its own
+# ack set (workers.redis_recovery): maintenance would wait for it to die.
 
 
 class DatabasePool(Middleware):
@@ -64,9 +66,9 @@ def make_broker(url: str | None) -> dramatiq.Broker:
     if not url:
         broker = StubBroker()
     elif url.startswith(("redis://", "rediss://")):
-        from dramatiq.brokers.redis import RedisBroker
+        from workers.redis_recovery import RecoveringRedisBroker
 
-        broker = RedisBroker(url=url, heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
+        broker = RecoveringRedisBroker(url=url, heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
                              maintenance_chance=REDIS_MAINTENANCE_CHANCE)
     else:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
