@@ -8,6 +8,8 @@ from pathlib import Path
 
 SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 DURATION = re.compile(r"duration: ([\d.]+) ms")
+# What PostgreSQL's own foreign-key triggers run for each referencing row written.
+FOREIGN_KEY_CHECK = re.compile(r'Query Text: SELECT 1 FROM ONLY "\w+"\."\w+" x WHERE .* FOR KEY SHARE OF x')
 
 
 def plan_blocks(path: Path, offset: int, database: str) -> list[str]:
@@ -35,6 +37,10 @@ def seq_scans(blocks: list[str]) -> dict[str, int]:
         for table in SEQ_SCAN.findall(block):
             counts[table] = counts.get(table, 0) + 1
     return counts
+
+
+def is_foreign_key_check(block: str) -> bool:
+    return bool(FOREIGN_KEY_CHECK.search(block))
 
 
 def block_ms(block: str) -> float:

@@ -163,16 +163,19 @@ def _plan_lines(results: dict) -> list[str]:
              f"At {results['sizes'][-1]['label']}: each path taken three times with `auto_explain` logging the plan "
              f"of every statement (full log: `{results['meta']['explain_log']}`). A large table has more than "
              f"{LARGE_ROWS:,} rows; the small ones (tenants, departments, categories, a tenant's chain head…) "
-             f"are cheaper to read whole, and the planner does.", "",
-             "| path | statements per request | sequential scans of large tables | of small tables | slowest statement |",
-             "| --- | ---: | --- | --- | ---: |"]
+             f"are cheaper to read whole, and the planner does. Foreign-key checks are the statements "
+             f"PostgreSQL's own triggers run for each row written.", "",
+             "| path | statements per request | foreign-key checks | sequential scans of large tables | of small tables "
+             "| slowest statement |",
+             "| --- | ---: | ---: | --- | --- | ---: |"]
     offenders = []
     for name, found in explains.items():
         scans = found["seq_scans"]
         large = [f"{t} ({v['rows']:,} rows)" for t, v in sorted(scans.items()) if v["rows"] > LARGE_ROWS]
         small = [t for t, v in sorted(scans.items()) if v["rows"] <= LARGE_ROWS]
         offenders += [f"{LABELS.get(name, name)}: {t}" for t in large]
-        lines.append(f"| {LABELS.get(name, name)} | {found['statements']:g} | {', '.join(large) or 'none'} | "
+        lines.append(f"| {LABELS.get(name, name)} | {found['statements']:g} | {found['checks']:g} | "
+                     f"{', '.join(large) or 'none'} | "
                      f"{', '.join(small) or 'none'} | {_fmt(found['slowest_ms'], ' ms')} |")
     lines += ["", f"Sequential scans of large tables on the hot paths: {'; '.join(offenders) or 'none'}."]
     for name, found in explains.items():
