@@ -95,14 +95,24 @@ async def write_transaction():
             yield tx
 
 
-async def reserve_id(table) -> int | None:
+_NEXT_ID: dict[str, object] = {}
+
+
+def reserve_id(table):
     """A new primary key for `table` taken from its sequence (PostgreSQL), so a row whose other
-    columns derive from its id is written once; None on SQLite, which has no sequences."""
-    engine = current_engine()
-    if not isinstance(engine, PostgresEngine):
-        return None
-    rows = await table.raw(f"SELECT nextval(pg_get_serial_sequence('{table._meta.tablename}', 'id')) AS id")
-    return rows[0]["id"]
+    columns derive from its id is written once; None on SQLite, which has no sequences.  A read
+    (`core.prepared.Read`): await it, or run it with others.  The id is taken even if the row is
+    never written — sequence numbers have gaps, as after any rolled-back insert."""
+    from core.prepared import Prepared, Read
+
+    if not isinstance(current_engine(), PostgresEngine):
+        return Read.value(None)
+    name = table._meta.tablename
+    prepared = _NEXT_ID.get(name)
+    if prepared is None:
+        prepared = _NEXT_ID[name] = Prepared(
+            lambda: table.raw(f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) AS id"))
+    return prepared.bind().then(lambda rows: rows[0]["id"])
 
 
 def in_transaction() -> bool:

@@ -211,6 +211,29 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
     return results
 
 
+async def write_together(*queries: Query) -> None:
+    """Run writes whose answers nobody reads (inserts, updates, deletes) — on PostgreSQL as one
+    statement, so one round trip: each but the last a data-modifying WITH clause, the last the
+    statement itself.  PostgreSQL runs every clause to completion whether or not the statement
+    reads it, but all of them see the database as it was before the statement: no write may
+    depend on another's effect (foreign keys are checked at the end, so a row may refer to one
+    written beside it).  Inserted objects do not get their ids back.  On SQLite they run in turn."""
+    engine = current_engine()
+    if len(queries) <= 1 or engine.engine_type != "postgres":
+        for query in queries:
+            await query
+        return
+    statements, values = [], []
+    for query in queries:
+        for querystring in query.querystrings:
+            sql, args = querystring.compile_string(engine_type=engine.engine_type)
+            statements.append(_PARAMETER.sub(lambda m, o=len(values): f"${int(m.group(1)) + o}", sql))
+            values.extend(args)
+    *clauses, last = statements
+    sql = "WITH " + ", ".join(f"w{index} AS ({clause})" for index, clause in enumerate(clauses)) + " " + last
+    await engine.run_querystring(_frozen(sql, values, "insert", None))
+
+
 async def _column_names(engine, sql: str) -> list[str]:
     """The names of a statement's result columns, as PostgreSQL describes them."""
     transaction = engine.current_transaction.get()

@@ -124,3 +124,36 @@ async def test_a_case_page_asks_postgresql_six_times(app, monkeypatch):
     finally:
         await browser.close()
         await close_pool()
+
+
+async def test_a_submission_asks_postgresql_eleven_times(app, monkeypatch):
+    """The tenant; BEGIN with the tenant set; the token with its holder's memberships; the
+    category, the company, the new case's id and the dispatchers in one statement; the case; the
+    chain head's next numbers; the event with the head's new hash in one statement; the case's
+    tally row; its notices in the outbox; the case as the answer shows it; COMMIT."""
+    from asyncpg.connection import Connection
+
+    from core.db import close_pool, start_pool
+    from tests.cases_helpers import Api
+
+    asked: list[str] = []
+    for name in ("execute", "_execute"):
+        original = getattr(Connection, name)
+
+        async def counted(self, query, *args, _original=original, _name=name, **kwargs):
+            if _name == "_execute" or not args:
+                asked.append(query)
+            return await _original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, name, counted)
+    await start_pool()
+    api = Api(app, "luqiao")
+    try:
+        for _ in range(2):  # the second time with the token issued and every statement prepared
+            asked.clear()
+            case = await api.submit()
+        assert case["status"] == "submitted"
+        assert len(asked) == 11, "\n".join(q[:80] for q in asked)
+    finally:
+        await close_pool()
+

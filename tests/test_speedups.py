@@ -238,3 +238,37 @@ def test_quick_sql_values_are_what_piccolo_would_write():
 
     assert table.convert_to_sql_value is plain_sql_value  # installed where inserts convert their values
     assert plain_sql_value({"a": 1}, Inspection.params) == '{"a": 1}' and plain_sql_value(company, Case.company) == 7
+
+
+async def test_writes_run_together_land_as_if_in_turn_in_one_round_trip(app, monkeypatch):
+    from core.cases.audit import append_events, chain_head, verify_tenant
+    from core.cases.tables import Company, CompanyMember
+    from core.db import current_engine, is_postgres, reserve_id
+    from core.prepared import write_together
+    from core.tables import User
+    from tenants.scope import scoped
+
+    async with in_tenant("luqiao"):
+        engine, calls, run = current_engine(), [], type(current_engine()).run_querystring
+
+        async def counted(self, querystring, *args, **kwargs):
+            calls.append(querystring)
+            return await run(self, querystring, *args, **kwargs)
+
+        seq_before, _ = await chain_head()
+        monkeypatch.setattr(type(engine), "run_querystring", counted)
+        events = await append_events([{"action": "note", "data": {"n": 1}}, {"action": "note", "data": {"n": 2}}])
+        monkeypatch.undo()
+        # the chain head moves, and its hash is the last event's, written beside the events
+        assert await chain_head() == (seq_before + 2, events[-1].hash)
+        assert len(calls) == (2 if is_postgres() else 3)  # reserve the numbers; then events and head together
+        assert (await verify_tenant()).ok
+
+        # a row may refer to one written in the same statement (foreign keys are checked at its end)
+        company_id = await reserve_id(Company) or 10**6
+        user = await User.select(User.id).where(User.username == "company@luqiao").first()
+        await write_together(
+            scoped(Company).insert({"id": company_id, "name": "同写测试公司", "credit_code": "91331004MA2A000001"}),
+            scoped(CompanyMember).insert({"company": company_id, "user": user["id"]}))
+        members = await scoped(CompanyMember).select(CompanyMember.user).where(CompanyMember.company == company_id)
+        assert members == [{"user": user["id"]}]

@@ -54,10 +54,11 @@ _DEPARTMENT_MEMBERS = Prepared(lambda role, department_id: scoped(Membership).se
     (Membership.role == role) & (Membership.department == department_id)))
 
 
-async def members_with_role(role: str, department_id: int | None = None) -> list[int]:
-    """User ids holding `role` in the tenant (within `department_id` when given)."""
-    rows = await (_MEMBERS(role) if department_id is None else _DEPARTMENT_MEMBERS(role, department_id))
-    return sorted({r["user"] for r in rows})
+def members_with_role(role: str, department_id: int | None = None) -> Read:
+    """User ids holding `role` in the tenant (within `department_id` when given); a read, to await
+    or to run with others (`core.prepared.together`)."""
+    read = _MEMBERS.bind(role) if department_id is None else _DEPARTMENT_MEMBERS.bind(role, department_id)
+    return read.then(lambda rows: sorted({r["user"] for r in rows}))
 
 
 async def company_users(company_id: int) -> list[int]:

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from core.cases.tables import AuditHead, Event
 from core.clock import as_utc, now
-from core.prepared import Prepared
+from core.prepared import Prepared, write_together
 from tenants.scope import current_tenant, scoped
 
 GENESIS = "0" * 64
@@ -74,9 +74,11 @@ async def append_events(entries: list[dict]) -> list[Event]:
         rows.append(scoped(Event).new(seq=seq, created_at=created_at, prev_hash=prev, hash=digest, **fields))
         prev = digest
     if rows:
-        for start in range(0, len(rows), INSERT_BATCH):  # bound parameters stay under each engine's limit
-            await Event.insert(*rows[start:start + INSERT_BATCH])
-        await scoped(AuditHead).update({AuditHead.last_hash: prev})
+        batches = [Event.insert(*rows[start:start + INSERT_BATCH])  # bound parameters stay under the limit
+                   for start in range(0, len(rows), INSERT_BATCH)]
+        for batch in batches[:-1]:
+            await batch
+        await write_together(batches[-1], scoped(AuditHead).update({AuditHead.last_hash: prev}))
     return rows
 
 

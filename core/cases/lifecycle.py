@@ -14,7 +14,7 @@ from datetime import date
 from typing import Awaitable, Callable
 
 from core.cases import inputs, notices, states as S
-from core.cases.access import company_ids_of, load_visible_case
+from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.audit import append_event
 from core.cases.tables import Case, Company, CompanyMember, Extension, Objection, Refusal
 from core.clock import now, today
@@ -71,7 +71,9 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     new = inputs.parse(inputs.NewCase, data)
     wants_company = not anonymous or bool(new.company)
     company_reads = _company_reads(user, new.company) if wants_company else (Read.value([]), Read.value(None))
-    category, own, company = await together(_CATEGORY.bind(new.category), *company_reads)
+    # One round trip: the category, the company, the new case's id and who is told of it.
+    category, own, company, case_id, dispatchers = await together(
+        _CATEGORY.bind(new.category), *company_reads, reserve_id(Case), members_with_role("dispatcher"))
     if category is None and new.category.isdigit():
         category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
     if category is None:
@@ -81,8 +83,7 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     fields = dict(company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
                   category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
                   search_text=search_text(new.title, new.description, company.name if company else ""))
-    case_id = await reserve_id(Case)  # the number derives from the id: one write where a sequence exists
-    if case_id is not None:
+    if case_id is not None:  # the number derives from the id: one write where a sequence exists
         case = await scoped(Case).add(id=case_id, number=_case_number(case_id), **fields)
     else:
         case = await scoped(Case).add(number="", **fields)
@@ -92,10 +93,9 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
         "category": category.code, "on_behalf": on_behalf})
     await tally.add_new(case, company.township if company else None)
     if company is None:
-        await notices.to_role("dispatcher", None, case,
-                              "New case %(number)s names no company: attach one, then dispatch it.")
+        await notices.to_users(dispatchers, case, "New case %(number)s names no company: attach one, then dispatch it.")
     else:
-        await notices.to_role("dispatcher", None, case, "New case %(number)s is waiting for dispatch.")
+        await notices.to_users(dispatchers, case, "New case %(number)s is waiting for dispatch.")
     return case
 
 
