@@ -165,8 +165,8 @@ def _plan_lines(results: dict) -> list[str]:
              f"{LARGE_ROWS:,} rows; the small ones (tenants, departments, categories, a tenant's chain head…) "
              f"are cheaper to read whole, and the planner does. Foreign-key checks are the statements "
              f"PostgreSQL's own triggers run for each row written.", "",
-             "| path | statements per request | foreign-key checks | sequential scans of large tables | of small tables "
-             "| slowest statement |",
+             "| path | statements per request | foreign-key checks | sequential scans of large tables "
+             "| of small tables | slowest statement |",
              "| --- | ---: | ---: | --- | --- | ---: |"]
     offenders = []
     for name, found in explains.items():

@@ -56,14 +56,16 @@ def test_the_slow_plans_shown_are_over_the_limit_slowest_first_and_once_per_stat
 def _results(scans):
     return {"sizes": [{"label": "1M cases (100 × 10,000)"}],
             "meta": {"explain_ms": 20, "explain_log": "var/bench/explain.log"},
-            "explain": {"case_page": {"statements": 6.0, "checks": 0.0, "seq_scans": scans, "slowest_ms": 3.2, "plans": []}}}
+            "explain": {"case_page": {"statements": 6.0, "checks": 0.0, "seq_scans": scans, "slowest_ms": 3.2,
+                                      "plans": []}}}
 
 
 def test_the_report_names_a_large_table_read_whole_and_passes_small_ones():
     text = "\n".join(_plan_lines(_results({"case_file": {"scans": 1, "rows": 1_000_000},
                                            "tenant": {"scans": 2, "rows": 100}})))
     assert "| Case page with its timeline | 6 | 0 | case_file (1,000,000 rows) | tenant | 3.20 ms |" in text
-    assert "Sequential scans of large tables on the hot paths: Case page with its timeline: case_file (1,000,000 rows)." in text
+    assert ("Sequential scans of large tables on the hot paths: "
+            "Case page with its timeline: case_file (1,000,000 rows).") in text
 
     clean = "\n".join(_plan_lines(_results({"tenant": {"scans": 2, "rows": 100}})))
     assert "Sequential scans of large tables on the hot paths: none." in clean

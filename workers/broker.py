@@ -69,7 +69,7 @@ def make_broker(url: str | None) -> dramatiq.Broker:
         from workers.redis_recovery import RecoveringRedisBroker
 
         broker = RecoveringRedisBroker(url=url, heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
-                             maintenance_chance=REDIS_MAINTENANCE_CHANCE)
+                                       maintenance_chance=REDIS_MAINTENANCE_CHANCE)
     else:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

@@ -78,7 +78,7 @@ class RecoveringRedisBroker(RedisBroker):
     def recover(self, queue_name: str) -> int:
         """Put back on `queue_name` what this worker fetched and no worker thread holds; returns
         how many.  Raises ConnectionClosed while Redis is unreachable (the consumer thread tries
-        again a second later)."""
+        again after Dramatiq's restart delay, 3 s)."""
         delayed = queue_name.endswith(".DQ")
         try:
             fetched = {member.decode() for member in
