@@ -15,7 +15,8 @@ import redis
 from workers.redis_recovery import RecoveringRedisBroker
 
 BROKER_URL = os.environ.get("BROKER_URL") or ""
-pytestmark = pytest.mark.skipif(not BROKER_URL.startswith("redis"), reason="runs on the Redis broker")
+pytestmark = pytest.mark.skipif(not BROKER_URL.startswith("redis"),
+                                reason="needs Redis: runs when TEST_BROKER_URL is a redis:// URL (.ci/run sets it)")
 QUEUE = "recovery"
 
 

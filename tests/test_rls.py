@@ -91,15 +91,9 @@ async def test_a_pooled_connection_comes_back_without_the_last_requests_tenant(a
 
 
 
-async def test_a_case_page_asks_postgresql_six_times(app, monkeypatch):
-    """Round trips are the case page's main cost: the tenant; BEGIN with the tenant set for
-    row-level security; the session with its holder's memberships; the case as its viewer may see
-    it; its page, timeline and records in one statement (`core.prepared.together`); COMMIT."""
+def _statements_sent(monkeypatch) -> list[str]:
+    """Every statement asyncpg sends from now on (a simple-protocol message counts once)."""
     from asyncpg.connection import Connection
-
-    from core.db import close_pool, start_pool
-    from tests.cases_helpers import Api
-    from tests.helpers import Browser
 
     asked: list[str] = []
     for name in ("execute", "_execute"):
@@ -111,6 +105,18 @@ async def test_a_case_page_asks_postgresql_six_times(app, monkeypatch):
             return await _original(self, query, *args, **kwargs)
 
         monkeypatch.setattr(Connection, name, counted)
+    return asked
+
+
+async def test_a_case_page_asks_postgresql_six_times(app, monkeypatch):
+    """Round trips are the case page's main cost: the tenant; BEGIN with the tenant set for
+    row-level security; the session with its holder's memberships; the case as its viewer may see
+    it; its page, timeline and records in one statement (`core.prepared.together`); COMMIT."""
+    from core.db import close_pool, start_pool
+    from tests.cases_helpers import Api
+    from tests.helpers import Browser
+
+    asked = _statements_sent(monkeypatch)
     await start_pool()
     browser = Browser(app)
     try:
@@ -131,21 +137,10 @@ async def test_a_submission_asks_postgresql_eleven_times(app, monkeypatch):
     category, the company, the new case's id and the dispatchers in one statement; the case; the
     chain head's next numbers; the event with the head's new hash in one statement; the case's
     tally row; its notices in the outbox; the case as the answer shows it; COMMIT."""
-    from asyncpg.connection import Connection
-
     from core.db import close_pool, start_pool
     from tests.cases_helpers import Api
 
-    asked: list[str] = []
-    for name in ("execute", "_execute"):
-        original = getattr(Connection, name)
-
-        async def counted(self, query, *args, _original=original, _name=name, **kwargs):
-            if _name == "_execute" or not args:
-                asked.append(query)
-            return await _original(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(Connection, name, counted)
+    asked = _statements_sent(monkeypatch)
     await start_pool()
     api = Api(app, "luqiao")
     try:
