@@ -160,8 +160,8 @@ def _plan_lines(results: dict) -> list[str]:
         return []
     limit = results["meta"]["explain_ms"]
     lines = ["", "## Query plans of the hot paths (auto_explain, EXPLAIN ANALYZE of the app's own statements)", "",
-             f"At {results['sizes'][-1]['label']}: each path taken three times with `auto_explain` logging the plan "
-             f"of every statement (full log: `{results['meta']['explain_log']}`). A large table has more than "
+             f"At {results['sizes'][-1]['label']}: each path taken once to warm it, then three times with "
+             f"`auto_explain` logging the plan of every statement (full log: `{results['meta']['explain_log']}`). A large table has more than "
              f"{LARGE_ROWS:,} rows; the small ones (tenants, departments, categories, a tenant's chain head…) "
              f"are cheaper to read whole, and the planner does. Foreign-key checks are the statements "
              f"PostgreSQL's own triggers run for each row written.", "",
