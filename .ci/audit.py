@@ -8,12 +8,14 @@ For every `name==version` pin in requirements.lock:
 2. if that endpoint answers 404 (it does through some registry proxies), ask the project endpoint,
    <index>/<name>/json: when its `info.version` (the newest release) is the pinned version, its
    `vulnerabilities` apply to exactly our version and the pin is audited;
-3. otherwise the pin cannot be audited from here: it passes only if .ci/audit-reviewed.toml lists it
-   with exactly the pinned version, the date it was reviewed by hand, the source consulted and why.
+3. otherwise the pin cannot be audited from here (a newer release came out since the lock): it is
+   reported, not failed; .ci/audit-reviewed.toml may record a hand review of exactly that version.
 
-A vulnerability counts unless it is withdrawn.  Exit status: 0 when no vulnerability and every pin
-is audited or reviewed; 1 otherwise; 2 when PyPI cannot be reached at all.  The last line of the
-text output is a one-line verdict.  Standard library only; does not import the project.
+A vulnerability counts unless it is withdrawn.  Exit status: 1 when a known vulnerability is found,
+the lock has no pins or the reviewed file is malformed; 2 when PyPI cannot be reached at all; 0
+otherwise.  A release published upstream never turns the run red by itself: the verdict depends on
+the commit and on PyPI's advisories, not on the date.  `make lock` moves the pins forward.  The last
+line of the text output is a one-line verdict.  Standard library only; does not import the project.
 """
 
 from __future__ import annotations
@@ -219,8 +221,8 @@ def build_report(pins_found: list[dict], odd: list[str], reviewed: dict[str, dic
                                  f" changed and update {review_path.name} ({why})")
         else:
             counts["unaudited"] += 1
-            unaudited.append(f"{pin['name']} {pin['version']}: could not be audited ({why}); review it by hand"
-                             f" and list it in {review_path.name}")
+            unaudited.append(f"{pin['name']} {pin['version']}: could not be audited ({why}); `make lock` moves"
+                             f" it forward, or review it by hand in {review_path.name}")
     for line in odd:
         counts["unaudited"] += 1
         unaudited.append(f"{line!r}: not a `name==version` pin, cannot be audited")
@@ -229,22 +231,22 @@ def build_report(pins_found: list[dict], odd: list[str], reviewed: dict[str, dic
         notes.append(f"{review_path.name} lists {name}, which is not in {lock.name}")
     counts["vulnerabilities"] = len(vulnerabilities)
 
-    problems = vulnerabilities or unaudited or stale_reviews or review_problems
+    behind = len(unaudited) + len(stale_reviews)
     if pins_found and counts["unreachable"] == len(pins_found):
         code, verdict = 2, f"ERROR: {index} could not be reached at all; nothing was audited"
     elif not pins_found and not odd:
         code, verdict = 1, f"FAILED: no pins found in {lock}"
-    elif problems:
+    elif vulnerabilities or review_problems:
         parts = [f"{len(vulnerabilities)} known vulnerabilit{'y' if len(vulnerabilities) == 1 else 'ies'}"]
-        if unaudited or stale_reviews:
-            parts.append(f"{len(unaudited) + len(stale_reviews)} pin(s) neither audited nor reviewed")
         if review_problems:
             parts.append(f"{len(review_problems)} problem(s) in {review_path.name}")
         code, verdict = 1, f"FAILED: {'; '.join(parts)} (of {counts['pins']} locked pins)"
     else:
         code, verdict = 0, (f"OK: no known vulnerability in {counts['pins']} locked pins"
                             f" ({counts['audited']} audited against PyPI's advisories,"
-                            f" {counts['reviewed']} reviewed by hand)")
+                            f" {counts['reviewed']} reviewed by hand"
+                            + (f", {behind} not auditable from here: reported above, run `make lock`" if behind
+                               else "") + ")")
     return {"lock": str(lock), "reviewed_file": str(review_path), "index_url": index, "counts": counts,
             "vulnerabilities": vulnerabilities, "unaudited": unaudited, "stale_reviews": stale_reviews,
             "review_file_problems": review_problems, "notes": notes, "pins": pins_found,
@@ -263,8 +265,8 @@ def print_text(report: dict) -> None:
               + (f" ({c['unreachable']} because the index could not be reached)" if c["unreachable"] else ""))
     print(f"  {c['vulnerabilities']} known vulnerabilit{'y' if c['vulnerabilities'] == 1 else 'ies'} found")
     sections = [("Vulnerabilities", report["vulnerabilities"]),
-                ("Not audited and not reviewed", report["unaudited"]),
-                ("Review out of date", report["stale_reviews"]),
+                ("Not audited and not reviewed (reported, not failed)", report["unaudited"]),
+                ("Review out of date (reported, not failed)", report["stale_reviews"]),
                 (f"Problems in {Path(report['reviewed_file']).name}", report["review_file_problems"]),
                 ("Notes", report["notes"])]
     for title, lines in sections:
