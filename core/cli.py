@@ -307,9 +307,7 @@ def cmd_user(args) -> None:
 # -- audit ------------------------------------------------------------------------------------
 
 def cmd_audit(args) -> None:
-    from core.cases.audit import verify_tenant
     from tenants.registry import all_tenants, load_tenant
-    from tenants.scope import tenant_scope
 
     async def run() -> bool:
         await _check_database()
@@ -322,17 +320,32 @@ def cmd_audit(args) -> None:
             tenants = await all_tenants()
         ok = True
         for tenant in tenants:
-            async with tenant_scope(tenant, write=False):
-                result = await verify_tenant()
-            if result.ok:
-                print(f"{tenant.slug}: ok ({result.checked} events)")
-            else:
+            problem, said = await _verify_record(tenant)
+            if problem:
                 ok = False
-                print(f"{tenant.slug}: BROKEN — {result.problem}", file=sys.stderr)
+                print(f"{tenant.slug}: BROKEN — {problem}", file=sys.stderr)
+            else:
+                print(f"{tenant.slug}: ok ({said})")
         return ok
 
     if not asyncio.run(run()):
         raise SystemExit(1)
+
+
+async def _verify_record(tenant) -> tuple[str, str]:
+    """(the first problem or "", what was checked): the chain, then every case replayed."""
+    from core.cases.audit import verify_tenant
+    from core.cases.replay import check_cases
+    from tenants.scope import tenant_scope
+
+    async with tenant_scope(tenant, write=False):
+        chain = await verify_tenant()
+        if not chain.ok:
+            return chain.problem, ""
+        cases, mismatch = await check_cases()
+    if mismatch is not None:
+        return str(mismatch), ""
+    return "", f"{chain.checked} events, {cases} cases replayed"
 
 
 # -- parser -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from core.cases.companies import add_member, register_company
 from core.cases.search import index_text
 from core.cases.tables import Case, Refusal, Review, SignOff
 from core.oversight import tally
-from core.tables import Category, Membership, User
+from core.tables import Category, Department, Membership, User
 from core.uscc import check_character
 from tenants.scope import current_tenant, scoped
 
@@ -81,7 +81,7 @@ async def load_demo_cases() -> None:
     if actors["company"]:
         await add_member(companies[0].id, actors["company"], liaison=True)
     categories = await scoped(Category).select(Category.id, Category.code, Category.lead_department,
-                                               Category.deadline_days)
+                                               Category.deadline_days, Category.lead_department.code.as_alias("dept"))
     leaders = {r["department"]: r["user"] for r in await scoped(Membership).select(
         Membership.user, Membership.department).where(Membership.role == "leader")}
     total = _case_count(tenant)
@@ -107,7 +107,7 @@ async def _chunk(rng, tenant, companies, categories, actors, leaders, start, ind
         handler=actors["handler"] if path["accepted"] else None, submitted_at=t0,
         dispatched_at=t0 + timedelta(hours=4) if path["status"] != S.SUBMITTED else None,
         accepted_at=next((at for action, at, *_ in path["steps"] if action == "accept"), None),
-        due_date=(t0 + timedelta(days=cat["deadline_days"] + 2)).date() if path["status"] != S.SUBMITTED else None,
+        due_date=_due(cat, t0) if path["status"] != S.SUBMITTED else None,
         escalated=path["escalated"], escalated_to=leaders.get(cat["lead_department"]) if path["escalated"] else None,
         overturned=path["overturned"], refused_count=path["refused"], redispatch_count=int(path["overturned"]),
         rating=path["rating"], closed_at=path["closed_at"], resolved_at=path["resolved_at"],
@@ -127,12 +127,37 @@ async def _chunk(rng, tenant, companies, categories, actors, leaders, start, ind
             if action == "sign":
                 role, reason = reason, ""
             events.append({"case": case_id, "actor": actors.get(role), "actor_role": role, "action": action,
-                           "reason": reason, "before": before, "after": after, "created_at": at})
+                           "reason": reason, "before": before, "after": after, "created_at": at,
+                           "data": _event_data(action, after, role, cat, t0, path)})
             before = after
         await _records(case_id, path, actors)
     await append_events(events)
 
 
+def _due(category: dict, t0: datetime):
+    return (t0 + timedelta(days=category["deadline_days"] + 2)).date()
+
+
+def _event_data(action: str, after: str, role: str, category: dict, t0: datetime, path: dict) -> dict:
+    """What the step itself would have put on the record (see core.cases.steps), so that replaying
+    the record gives the case row (`qinqing audit verify`)."""
+    due = str(_due(category, t0))
+    if action == "submit":
+        return {"category": category["code"], "on_behalf": False}
+    if action == "dispatch":
+        return {"department": category["dept"], "due": due}
+    if action == "refuse":
+        return {"basis": BASIS}
+    if action == "sign":
+        return {"level": role}
+    if action == "rule":
+        return {"verdict": "overturned", "due": due} if after == S.DISPATCHED else {"verdict": "upheld"}
+    if action == "rate":
+        return {"rating": path["rating"]}
+    return {}
+
+
+BASIS = "《台州市路桥区企业扶持政策实施细则》第五条"
 _ROLE_OF = {"submit": "company", "dispatch": "dispatcher", "accept": "handler", "refuse": "handler",
             "sign": "dept_head", "request-review": "dispatcher", "schedule-hearing": "reviewer",
             "rule": "reviewer", "resolve": "handler", "rate": "company", "escalate": "dispatcher"}
@@ -190,7 +215,7 @@ async def _records(case_id: int, path: dict, actors: dict) -> None:
         return
     times = {a: t for a, t, _, _ in path["steps"]}
     refusal = await scoped(Refusal).add(case=case_id, filed_by=actors["handler"], reason="不符合现行政策规定",
-                                        basis="《台州市路桥区企业扶持政策实施细则》第五条", stage="done", status="final",
+                                        basis=BASIS, stage="done", status="final",
                                         created_at=times["refuse"], completed_at=times["sign"])
     await SignOff.insert(*[scoped(SignOff).new(refusal=refusal.id, level=level, signer=actors[level],
                                                decision="signed", created_at=times["refuse"])
