@@ -1,8 +1,7 @@
 """Reading an uploaded company list (企业名单导入) from CSV or Excel (.xlsx).
 
-The format comes from the content, never the file name: a zip with ``xl/workbook.xml`` is a
-workbook (openpyxl, read-only, cached values); anything else must be CSV text in UTF-8 (BOM or
-not) or GBK/GB18030, delimited by comma, tab or semicolon.  Row 1 is the header (表头); columns
+The file is read lazily by :mod:`core.spreadsheets` (format by content, row cap applied while
+reading, never past row ``max_rows + 1``).  Row 1 is the header (表头); columns
 are found by Chinese or English name (:data:`FIELDS`: 企业名称/name and 统一社会信用代码/credit_code
 required, 行业, 所属镇街, 地址, 联系人, 联系电话, 邮箱, 企业联络员 optional), others are ignored and
 blank rows skipped.  A row's problems are :class:`RowError` objects (English ``N_`` msgid plus params, for
@@ -12,24 +11,20 @@ raise :class:`ImportFileError`.
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
-import io
-import itertools
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Iterator
-
-import openpyxl
+from typing import Iterator
 
 from core.i18n import N_
+from core.spreadsheets import (MSG_BAD_XLSX, MSG_EMPTY, MSG_FORMAT, MSG_XLS, ImportFileError,  # noqa: F401
+                               Source, data_rows, header_key, read_table)
 from core.uscc import InvalidCreditCode, validate_uscc
 
-__all__ = ["CompanyRow", "ImportFileError", "ImportReport", "RowError", "count_data_rows",
+__all__ = ["CompanyRow", "ImportFileError", "ImportReport", "RowError", "company_rows", "count_data_rows",
            "iter_company_file", "parse_company_file"]
+
+MAX_ROWS = 20000
 
 #: field → (accepted header names, longest value); the first name is the one shown to users.
 FIELDS: dict[str, tuple[tuple[str, ...], int]] = {
@@ -53,23 +48,10 @@ MSG_TOO_LONG = N_("At most %(max)s characters are allowed.")
 MSG_PHONE = N_("%(value)s is not a mobile number or a landline number such as 0576-82345678.")
 MSG_EMAIL = N_("%(value)s is not a valid e-mail address.")
 MSG_DUPLICATE = N_("The credit code %(code)s already appears in row %(row)s.")
-MSG_EMPTY = N_("The file is empty.")
 MSG_NO_ROWS = N_("The file has a header but no company rows.")
-MSG_FORMAT = N_("The file is neither a CSV file (UTF-8 or GBK) nor an Excel workbook (.xlsx).")
-MSG_XLS = N_("Old Excel files (.xls) cannot be read; save the file as .xlsx or CSV.")
-MSG_BAD_XLSX = N_("The Excel workbook could not be read.")
 MSG_MISSING = N_("Required columns are missing: %(columns)s.")
 MSG_TWICE = N_("The column %(column)s appears more than once.")
 MSG_TOO_MANY = N_("The file has more than %(max)s company rows.")
-
-
-class ImportFileError(ValueError):
-    """A problem with the whole file: ``message`` is an English msgid, ``params`` fill it."""
-
-    def __init__(self, message: str, params: dict | None = None) -> None:
-        super().__init__(message, params or {})
-        self.message = message
-        self.params = dict(params or {})
 
 
 @dataclass(frozen=True)
@@ -104,76 +86,6 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a phone number typed into Excel comes back as 13812345678.0
-    return "" if value is None else str(value).strip()
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-def _csv_text(data: bytes) -> str:
-    """The text of a CSV file: UTF-8 with a BOM, else UTF-8, else GB18030 (a superset of GBK)."""
-    if data.startswith(codecs.BOM_UTF8):
-        data, encodings = data[len(codecs.BOM_UTF8):], ("utf-8",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        with contextlib.suppress(UnicodeDecodeError):
-            text = data.decode(encoding)
-            if not _CONTROL.search(text, 0, 8192):  # binary that happens to decode is not text
-                return text
-    raise ImportFileError(MSG_FORMAT)
-
-
-def read_table(data: bytes) -> Iterator[list[str]]:
-    """Every row of the file, header first, as stripped strings (the format decided by content)."""
-    if not data.strip():
-        raise ImportFileError(MSG_EMPTY)
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise ImportFileError(MSG_XLS)
-    if data.startswith(b"PK\x03\x04"):
-        yield from _xlsx_rows(data)
-        return
-    if b"\x00" in data[:8192]:
-        raise ImportFileError(MSG_FORMAT)
-    text = _csv_text(data)
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", "\t", ";"), key=first.count)
-    try:
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            yield [_cell(v) for v in row]
-    except csv.Error as exc:
-        raise ImportFileError(MSG_FORMAT) from exc
-
-
-def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "xl/workbook.xml" not in archive.namelist():
-                raise zipfile.BadZipFile("not a workbook")
-    except zipfile.BadZipFile as exc:
-        raise ImportFileError(MSG_FORMAT) from exc
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on a damaged package
-        raise ImportFileError(MSG_BAD_XLSX) from exc
-    try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            yield [_cell(v) for v in row]
-    except Exception as exc:
-        raise ImportFileError(MSG_BAD_XLSX) from exc
-    finally:
-        book.close()
-
-
-def header_key(text: str) -> str:
-    key = unicodedata.normalize("NFKC", text).strip().strip("*").strip()
-    key = re.sub(r"\s*\(.*\)$", "", key)  # "联系电话（选填）" → "联系电话"
-    return re.sub(r"[\s\-]+", "_", key.lower())
-
-
 _ALIASES = {header_key(n): f for f, (names, _) in FIELDS.items() for n in names}
 
 
@@ -190,14 +102,12 @@ def _columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
-def _data_rows(data: bytes) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
-    table = read_table(data)
+def _data_rows(source: Source, max_rows: int) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
+    table = read_table(source)
     header = next(table, None)
     if header is None or not any(header):
         raise ImportFileError(MSG_EMPTY)
-    columns = _columns(header)
-    rows = ((n, r) for n, r in enumerate(table, start=2) if any(r))
-    return columns, rows
+    return _columns(header), data_rows(table, max_rows, MSG_TOO_MANY)
 
 
 def _check_row(number: int, values: dict[str, str]) -> list[RowError]:
@@ -220,29 +130,25 @@ def _check_row(number: int, values: dict[str, str]) -> list[RowError]:
     return errors
 
 
-def count_data_rows(filename: str, data: bytes) -> int:
-    """How many non-blank rows follow the header (for a progress bar); checks the header too."""
-    _, rows = _data_rows(data)
+def count_data_rows(filename: str, source: Source, max_rows: int = MAX_ROWS) -> int:
+    """How many non-blank rows follow the header; checks the header, and refuses (without reading
+    further) a file with more than ``max_rows``."""
+    _, rows = _data_rows(source, max_rows)
     return sum(1 for _ in rows)
 
 
-def iter_company_file(
-    filename: str, data: bytes, max_rows: int = 20000
-) -> Iterator[tuple[int, CompanyRow | None, list[RowError]]]:
-    """Yield ``(row_number, row or None, errors)`` for each non-blank data row, in order.
+def company_rows(source: Source, max_rows: int = MAX_ROWS) -> Iterator[tuple[int, CompanyRow | None, list[RowError]]]:
+    """Yield ``(row_number, row or None, errors)`` for each non-blank data row, in one pass.
 
-    Every whole-file problem (format, header, no rows, more than ``max_rows`` rows) is raised as
-    :class:`ImportFileError` before the first row is yielded.  ``filename`` is not used to decide
-    the format.
+    Whole-file problems raise :class:`ImportFileError` as soon as they are read: the header first,
+    too many rows on reading row ``max_rows + 1`` (after the rows before it were yielded), no rows
+    at the end.
     """
-    columns, rows = _data_rows(data)
-    count = sum(1 for _ in itertools.islice(rows, max_rows + 1))  # a first pass, stopping early
-    if count > max_rows:
-        raise ImportFileError(MSG_TOO_MANY, {"max": max_rows})
-    if not count:
-        raise ImportFileError(MSG_NO_ROWS)
+    columns, rows = _data_rows(source, max_rows)
     first_seen: dict[str, int] = {}  # credit code → the row it first appeared in
-    for number, cells in _data_rows(data)[1]:
+    count = 0
+    for number, cells in rows:
+        count += 1
         cells += [""] * (max(columns.values()) + 1 - len(cells))
         values = {f: cells[columns[f]] if f in columns else "" for f in FIELDS}
         for name in ("contact_phone", "email"):  # full-width (全角) digits and stray spaces
@@ -254,12 +160,26 @@ def iter_company_file(
                 errors.append(RowError(number, "credit_code", MSG_DUPLICATE, {"code": code, "row": first_seen[code]}))
             first_seen.setdefault(code, number)
         yield number, (None if errors else CompanyRow(row_number=number, **values)), errors
+    if not count:
+        raise ImportFileError(MSG_NO_ROWS)
 
 
-def parse_company_file(filename: str, data: bytes, max_rows: int = 20000) -> ImportReport:
+def iter_company_file(
+    filename: str, source: Source, max_rows: int = MAX_ROWS
+) -> Iterator[tuple[int, CompanyRow | None, list[RowError]]]:
+    """As :func:`company_rows`, but every whole-file problem is raised before the first row is
+    yielded (a first pass counts, stopping at row ``max_rows + 1``).  ``filename`` is not used to
+    decide the format.
+    """
+    if not count_data_rows(filename, source, max_rows):
+        raise ImportFileError(MSG_NO_ROWS)
+    yield from company_rows(source, max_rows)
+
+
+def parse_company_file(filename: str, source: Source, max_rows: int = MAX_ROWS) -> ImportReport:
     """Read the whole file: the valid rows and every row error (see :func:`iter_company_file`)."""
     report = ImportReport()
-    for _, row, errors in iter_company_file(filename, data, max_rows):
+    for _, row, errors in iter_company_file(filename, source, max_rows):
         if row is not None:
             report.rows.append(row)
         report.errors.extend(errors)

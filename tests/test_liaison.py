@@ -3,6 +3,7 @@ history and bulk pairing, needs filed as core cases on the company's behalf, fol
 salon totals, who sees which companies, and 404 where the plugin is off."""
 
 import io
+import json
 import random
 import uuid
 from datetime import timedelta
@@ -13,12 +14,12 @@ import pytest
 
 from core.cases.companies import add_member, register_company
 from core.cases.demo import demo_credit_code
-from core.cases.tables import Case
+from core.cases.tables import Case, ImportJob
 from core.clock import today
 from core.errors import UserError
 from core.plugins import get_plugin_manager
 from core.tables import Notification, User
-from plugins.liaison import pairing, salons, work
+from plugins.liaison import pairing, pairing_import, salons, work
 from plugins.liaison.demo import load_demo
 from plugins.liaison.tables import FollowUp, Pairing, PairingChange, Salon, SalonSeat
 from tenants.onboarding import ensure_membership, ensure_user
@@ -106,26 +107,39 @@ async def test_pair_reassign_keeps_history_and_bulk_pairing_reports_the_bad_row(
         assert [(h["previous_name"], h["reason"]) for h in history] == [(None, ""), (f"测试{a1[:12]}", "原助企员调岗")]
         assert {c2, c3, c4} <= {r["id"] for r in await pairing.unpaired()}
 
-    # A CSV file through the page: the bad row (unknown company) is reported, the others applied.
+    # A CSV file through the page: stored and queued, read by the worker; the bad row (unknown
+    # company) is reported, the others applied.
     b = Browser(app)
     assert (await b.login(COORDINATOR, SLUG)).status_code == 303
     csv = f"统一社会信用代码,助企员,原因\n{code2},{a1},\n91330000000000000X,{a1},\n{code3},{a2},\n".encode()
     response = await b.post(f"/t/{SLUG}/liaison/pairings/import", files={"file": ("pairs.csv", csv, "text/csv")})
-    assert response.status_code == 200, response.text
-    assert 'data-row="3"' in response.text and 'data-row="2"' not in response.text
+    assert response.status_code == 303, response.text
+    job_url = response.headers["location"]
+    assert 'hx-trigger="every 1s"' in (await b.get(job_url, headers={"HX-Request": "true"})).text
+    await process_background()
+    done = await b.get(job_url)
+    assert 'data-status="done"' in done.text
+    assert 'data-row="3"' in done.text and 'data-row="2"' not in done.text
     # An Excel workbook: an unknown assistant on row 2 is reported; row 3 (a reassignment) applied.
     async with in_tenant(SLUG):
         coordinator = await as_user(COORDINATOR)
-        report = await pairing.bulk_pair(coordinator, "pairs.xlsx", workbook(
+        job = await pairing_import.start_pairing_import(coordinator, "pairs.xlsx", workbook(
             [["统一社会信用代码", "助企员", "原因"], [code4, "nobody@pengjie", ""], [code2, a2, "按片区调整"]]))
-        assert report.applied == 1 and [(e["row"], e["field"]) for e in report.errors] == [(2, "assistant")]
+    await process_background()
+    async with in_tenant(SLUG):
+        job = await scoped(ImportJob).objects().where(ImportJob.id == job.id).first()
+        assert (job.status, job.created, job.updated, job.unchanged) == ("done", 0, 1, 0)
+        assert [(e["row"], e["field"]) for e in json.loads(job.errors)] == [(2, "assistant")]
         paired = {r["company"]: r["assistant"] for r in await scoped(Pairing).select().where(
             Pairing.company.is_in([c2, c3, c4]))}
         assert paired == {c2: a2_id, c3: a2_id}
         changes = await scoped(PairingChange).select().where(PairingChange.company == c2).order_by(PairingChange.id)
         assert [(c["previous"], c["assistant"], c["reason"]) for c in changes] == [
-            (None, a1_id, pairing.BULK_REASON), (a1_id, a2_id, "按片区调整")]
+            (None, a1_id, pairing_import.BULK_REASON), (a1_id, a2_id, "按片区调整")]
         assert c4 in {r["id"] for r in await pairing.unpaired()}
+        with pytest.raises(UserError) as forbidden:  # only a coordinator queues a bulk pairing
+            await pairing_import.start_pairing_import(await as_user(a1), "pairs.csv", csv)
+        assert forbidden.value.status_code == 403
 
 
 # -- requests through the assistant ---------------------------------------------------------------

@@ -1,82 +1,58 @@
-"""Importing the company registry from CSV or XLSX (批量导入) in the background: the file is
-checked whole first (a bad file is refused at once), then rows are applied in chunks, each chunk
-its own transaction and outbox message, so the page can show progress and a per-row report."""
+"""Importing the company registry from CSV or XLSX (批量导入) in the background
+(:mod:`core.cases.import_jobs`): the request stores the file and queues the job; the worker reads
+and checks the whole file first (a bad file, or one with more than :data:`MAX_ROWS` rows, fails the
+job with nothing applied), then registers the rows in chunks, so the page shows progress and a
+per-row report."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import uuid
+from pathlib import Path
+from typing import IO, Iterator
 
+from core.cases import import_jobs
 from core.cases.companies import register_company
 from core.cases.tables import ImportJob
-from core.clock import now
-from core.company_import import ImportFileError, count_data_rows, iter_company_file
-from core.config import get_settings
-from core.errors import UserError
-from tenants.scope import current_tenant, scoped
+from core.company_import import MAX_ROWS, company_rows
 from workers.actors import actor
-from workers.outbox import enqueue
 
-CHUNK = 1000
+KIND = "companies"
 MAX_BYTES = 20 * 1024 * 1024
 
 
-def _path(key: str):
-    return get_settings().var_dir / "imports" / str(current_tenant().id) / key
+async def start_import(user_id: int, filename: str, upload: bytes | IO[bytes]) -> ImportJob:
+    return await import_jobs.queue_import(KIND, "import_companies", user_id, filename, upload, MAX_BYTES)
 
 
-async def start_import(user_id: int, filename: str, data: bytes) -> ImportJob:
-    if len(data) > MAX_BYTES:
-        raise UserError(413, "The request is too large.")
-    try:
-        total = count_data_rows(filename, data)
-        for _ in iter_company_file(filename, data):  # whole-file problems surface before the first row
-            break
-    except ImportFileError as exc:
-        raise UserError(400, exc.message, code="import_file", **exc.params) from None
-    key = uuid.uuid4().hex
-    path = _path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    job = await scoped(ImportJob).add(filename=filename[:255], storage_key=key, status="queued", total=total,
-                                      created_by=user_id)
-    await enqueue("import_companies", job_id=job.id, offset=0)
-    return job
+def _rows(path: Path) -> Iterator[list]:
+    """Each data row as ``[row_number, fields or None, errors]`` (run in a worker thread)."""
+    for number, row, errors in company_rows(path, MAX_ROWS):
+        fields = dataclasses.asdict(row) if row is not None else None
+        yield [number, fields, list(import_jobs.error_dicts(errors))]
 
 
 @actor("import_companies")
 async def import_companies(job_id: int, offset: int) -> None:
-    job = await scoped(ImportJob).objects().where(ImportJob.id == job_id).first()
-    if job is None or job.status in ("done", "failed"):
+    job = await import_jobs.open_job(job_id)
+    if job is None or (job.status == "queued" and not await import_jobs.prepare(job, _rows)):
         return
-    data = _path(job.storage_key).read_bytes()
     errors = json.loads(job.errors or "[]")
-    seen = 0
-    for index, (number, row, row_errors) in enumerate(iter_company_file(job.filename, data)):
-        if index < offset:
+    chunk = import_jobs.spooled(job, offset)
+    for _, fields, row_errors in chunk:
+        errors += row_errors
+        if fields is None:
             continue
-        if index >= offset + CHUNK:
-            break
-        seen += 1
-        errors += [{"row": e.row_number, "field": e.field, "message": e.message, "params": e.params}
-                   for e in row_errors]
-        if row is not None:
-            _, created = await register_company(
-                row.credit_code, row.name, industry=row.industry, township=row.township, address=row.address,
-                contact_name=row.contact_name, contact_phone=row.contact_phone, email=row.email,
-                liaison_name=row.liaison)
-            if created:
-                job.created += 1
-            else:
-                job.updated += 1
-    job.processed = offset + seen
+        _, created = await register_company(
+            fields["credit_code"], fields["name"], industry=fields["industry"], township=fields["township"],
+            address=fields["address"], contact_name=fields["contact_name"], contact_phone=fields["contact_phone"],
+            email=fields["email"], liaison_name=fields["liaison"])
+        if created:
+            job.created += 1
+        else:
+            job.updated += 1
     job.errors = json.dumps(errors, ensure_ascii=False)
-    if job.processed < job.total:
-        job.status = "running"
-        await enqueue("import_companies", job_id=job.id, offset=job.processed)
-    else:
-        job.status, job.finished_at = "done", now()
-    await job.save()
+    await import_jobs.advance(job, "import_companies", offset + len(chunk))
 
 
 ACTORS = [import_companies]

@@ -213,9 +213,11 @@ class AuditHead(Table, tablename="audit_head"):
 
 
 class ImportJob(Table, tablename="import_job"):
-    """A company list being imported in the background, with its progress and row errors."""
+    """A file being imported in the background (a company list, or a plugin's, by `kind`), with its
+    progress, row errors and, when the whole file is refused, the reason (`message`)."""
 
     tenant_id = tenant_fk()
+    kind = Varchar(length=40, default="companies")
     filename = Varchar(length=255)
     storage_key = Varchar(length=64)
     status = Varchar(length=20)  # queued | running | done | failed
@@ -223,7 +225,10 @@ class ImportJob(Table, tablename="import_job"):
     processed = Integer(default=0)
     created = Integer(default=0)
     updated = Integer(default=0)
+    unchanged = Integer(default=0)
     errors = Text(default="[]")  # JSON list of {row, field, message, params}
+    message = Text(default="")  # msgid of a whole-file problem (status failed)
+    message_params = Text(default="{}")  # JSON filling `message`
     created_by = ForeignKey(references=User, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)

@@ -89,7 +89,9 @@ def qinqing_scheduled_jobs():
 
 @hookimpl
 def qinqing_actors():
-    return []
+    from plugins.liaison.pairing_import import ACTORS
+
+    return ACTORS
 
 
 @hookimpl

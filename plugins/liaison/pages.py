@@ -7,18 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
+from core.cases.import_jobs import job_view
+from core.cases.tables import ImportJob
 from core.errors import UserError
 from core.tables import Category
-from plugins.liaison import pairing, salons, views, work
+from plugins.liaison import pairing, pairing_import, salons, views, work
 from plugins.liaison.access import visible_company
 from plugins.liaison.tables import (CHANNEL_LABELS, FIELD_LABELS, NEED_LABELS, PERSON_LABELS, SEAT_LABELS,
                                     Person)
 from tenants.scope import scoped
 from web.rendering import current_user, login_required, page, requires
+from web.uploads import upload_limit, uploaded_file
 
 LABELS = dict(channels=CHANNEL_LABELS, need_labels=NEED_LABELS, person_labels=PERSON_LABELS,
               field_labels=FIELD_LABELS, seat_labels=SEAT_LABELS)
@@ -75,13 +77,20 @@ class LiaisonPages(Controller):
                            _number(data.get("assistant"), "assistant"), data.get("reason", ""))
         return _back(request, "network")
 
-    @post("/pairings/import", name="liaison_pair_import")
-    async def pair_import(self, request: Request, data: MultipartBody[dict[str, Any]]) -> object:
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise UserError(400, "Choose a file to attach.", code="file_required")
-        report = await pairing.bulk_pair(current_user(request), upload.filename, await upload.read())
-        return page(request, "liaison/import.html", report=report)
+    @post("/pairings/import", name="liaison_pair_import", **upload_limit(pairing_import.MAX_BYTES))
+    async def pair_import(self, request: Request, data: MultipartBody[dict[str, Any]]) -> Redirect:
+        """Store the file and queue the bulk pairing; the job's page shows progress and the report."""
+        upload = uploaded_file(data)
+        job = await pairing_import.start_pairing_import(current_user(request), upload.filename, upload.file)
+        return _back(request, f"imports/{job.id}")
+
+    @get("/imports/{job_id:int}", name="liaison_pair_import_job", guards=[requires("liaison.coordinate")])
+    async def pair_import_job(self, request: Request, job_id: FromPath[int]) -> object:
+        job = await scoped(ImportJob).select().where(
+            (ImportJob.id == job_id) & (ImportJob.kind == pairing_import.KIND)).first()
+        if job is None:
+            raise UserError(404, "Not found.")
+        return page(request, "liaison/import.html", fragment="liaison/_import.html", job=job_view(job))
 
     @post("/people", name="liaison_person_add", guards=[requires("liaison.coordinate")])
     async def add_person(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:

@@ -3,21 +3,21 @@ progress display and a per-row error report."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Redirect
 
-from core.cases.company_jobs import start_import
+from core.cases.company_jobs import KIND, MAX_BYTES, start_import
+from core.cases.import_jobs import job_view
 from core.cases.search import contains
 from core.cases.tables import Company, ImportJob
 from core.errors import UserError
 from core.paging import window
 from tenants.scope import scoped
 from web.rendering import current_user, page, requires
+from web.uploads import upload_limit, uploaded_file
 
 
 class CompanyPages(Controller):
@@ -35,22 +35,22 @@ class CompanyPages(Controller):
             query, count = query.where(clause), count.where(clause)
         page_no, _ = window(page_no, 50)
         rows = await query.order_by(Company.id).limit(50).offset((page_no - 1) * 50)
-        jobs = await scoped(ImportJob).select().order_by(ImportJob.id, ascending=False).limit(5)
+        jobs = await scoped(ImportJob).select().where(ImportJob.kind == KIND).order_by(
+            ImportJob.id, ascending=False).limit(5)
         return page(request, "companies/index.html", rows=rows, total=await count, q=q, page_no=page_no, jobs=jobs)
 
-    @post("/import", name="companies_import")
+    @post("/import", name="companies_import", **upload_limit(MAX_BYTES))
     async def upload(self, request: Request,
                      data: MultipartBody[dict[str, Any]]) -> Redirect:
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise UserError(400, "Choose a file to attach.", code="file_required")
-        job = await start_import(current_user(request).id, upload.filename, await upload.read())
+        """Store the file and queue its import; the job's page shows progress (nothing parsed here)."""
+        upload = uploaded_file(data)
+        job = await start_import(current_user(request).id, upload.filename, upload.file)
         return Redirect(path=f"{request.scope['state']['tenant_root']}companies/imports/{job.id}", status_code=303)
 
     @get("/imports/{job_id:int}", name="companies_import_job")
     async def job(self, request: Request, job_id: FromPath[int]) -> object:
-        job = await scoped(ImportJob).select().where(ImportJob.id == job_id).first()
+        job = await scoped(ImportJob).select().where((ImportJob.id == job_id) & (ImportJob.kind == KIND)).first()
         if job is None:
             raise UserError(404, "Not found.")
-        job["error_list"] = json.loads(job["errors"] or "[]")
+        job = job_view(job)
         return page(request, "companies/job.html", fragment="companies/_job.html", job=job)
