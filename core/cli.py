@@ -309,6 +309,8 @@ def cmd_user(args) -> None:
 def cmd_audit(args) -> None:
     from tenants.registry import all_tenants, load_tenant
 
+    documents = _anchor_documents(args.anchors) if getattr(args, "anchors", None) else {}
+
     async def run() -> bool:
         await _check_database()
         if args.tenant:
@@ -316,11 +318,22 @@ def cmd_audit(args) -> None:
             if tenant is None:
                 _fail(f"no tenant {args.tenant!r}", 1)
             tenants = [tenant]
+        elif documents:
+            tenants = []
+            for slug in documents:
+                tenant = await load_tenant(slug)
+                if tenant is None:
+                    _fail(f"{args.anchors}: no tenant {slug!r} here", 1)
+                tenants.append(tenant)
         else:
             tenants = await all_tenants()
+        if args.audit_command == "anchor":
+            return await _anchor(tenants)
         ok = True
         for tenant in tenants:
-            problem, said = await _verify_record(tenant)
+            if documents and tenant.slug not in documents:
+                _fail(f"{args.anchors}: holds no anchors of {tenant.slug}", 1)
+            problem, said = await _verify_record(tenant, documents.get(tenant.slug), args.key)
             if problem:
                 ok = False
                 print(f"{tenant.slug}: BROKEN — {problem}", file=sys.stderr)
@@ -332,8 +345,41 @@ def cmd_audit(args) -> None:
         raise SystemExit(1)
 
 
-async def _verify_record(tenant) -> tuple[str, str]:
-    """(the first problem or "", what was checked): the chain, then every case replayed."""
+def _anchor_documents(path: str) -> dict[str, dict]:
+    """The signed heads saved from a public page (anchors.json; or a list of them), by tenant."""
+    import json
+
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _fail(f"no such file: {path}", 1)
+    except ValueError as exc:
+        _fail(f"{path}: not JSON ({exc})", 1)
+    documents = loaded if isinstance(loaded, list) else [loaded]
+    if not all(isinstance(d, dict) and isinstance(d.get("tenant"), str) and isinstance(d.get("anchors"), list)
+               for d in documents):
+        _fail(f"{path}: not the signed heads of a public page (anchors.json)", 1)
+    return {d["tenant"]: d for d in documents}
+
+
+async def _anchor(tenants) -> bool:
+    """`qinqing audit anchor`: sign the chain heads now (the scheduler does it daily)."""
+    from core.cases.anchors import anchor_tenant, key_path
+    from tenants.scope import tenant_scope
+
+    for tenant in tenants:
+        async with tenant_scope(tenant):
+            anchor = await anchor_tenant()
+        print(f"{tenant.slug}: " + (f"head {anchor.seq} signed" if anchor else "nothing new to sign (or the "
+                                    "record does not verify: see `qinqing audit verify`)"))
+    print(f"signing key: {key_path()}")
+    return True
+
+
+async def _verify_record(tenant, anchors: dict | None = None, key: str | None = None) -> tuple[str, str]:
+    """(the first problem or "", what was checked): the chain, every case replayed, and the chain
+    held to the signed heads published earlier (`anchors`)."""
+    from core.cases.anchors import check_anchors
     from core.cases.audit import verify_tenant
     from core.cases.replay import check_cases
     from tenants.scope import tenant_scope
@@ -343,9 +389,13 @@ async def _verify_record(tenant) -> tuple[str, str]:
         if not chain.ok:
             return chain.problem, ""
         cases, mismatch = await check_cases()
-    if mismatch is not None:
-        return str(mismatch), ""
-    return "", f"{chain.checked} events, {cases} cases replayed"
+        if mismatch is not None:
+            return str(mismatch), ""
+        held = await check_anchors(anchors, key) if anchors is not None else None
+    if held is not None and held.problem:
+        return held.problem, ""
+    return "", f"{chain.checked} events, {cases} cases replayed" + (
+        f", {held.checked} signed heads hold" if held is not None else "")
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -390,7 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="check the tamper-evident record")
     asub = p.add_subparsers(dest="audit_command", required=True)
-    a = asub.add_parser("verify", help="verify every tenant's event chain")
+    a = asub.add_parser("verify", help="verify every tenant's event chain and replay its cases")
+    a.add_argument("--tenant")
+    a.add_argument("--anchors", metavar="FILE", help="also hold the chain to signed heads saved earlier (anchors.json)")
+    a.add_argument("--key", help="the public key (hex) the anchors must be signed with (default: each anchor's)")
+    a = asub.add_parser("anchor", help="sign every tenant's chain head now (the scheduler does it daily)")
     a.add_argument("--tenant")
     p.set_defaults(func=cmd_audit)
 

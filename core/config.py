@@ -61,6 +61,7 @@ class Settings:
     log_format: str = "json"  # LOG_FORMAT: json | text
     log_level: str = "INFO"
     template_reload: bool = False  # TEMPLATE_RELOAD=on: re-read templates when they change (development)
+    audit_key_file: Path | None = None  # AUDIT_KEY_FILE: the Ed25519 key signing the chain heads (存证)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -141,6 +142,14 @@ def _secret_key(var_dir: Path, env: dict) -> str:
     return key
 
 
+def _under(root: Path, value: str | None) -> Path | None:
+    """A path setting: absolute as given, or relative to the project root."""
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else root / path
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read settings; `env` defaults to the process environment plus `.env`."""
     if env is None:
@@ -173,6 +182,7 @@ def load_settings(env: dict | None = None) -> Settings:
         log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
         log_level=_choice(env, "LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
         template_reload=_choice(env, "TEMPLATE_RELOAD", ("off", "on")) == "on",
+        audit_key_file=_under(ROOT, env.get("AUDIT_KEY_FILE")) or var_dir / "audit_signing_key.pem",
         base_url=(env.get("BASE_URL") or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or 8000}").rstrip("/"),
     )
 

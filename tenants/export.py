@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.cases.anchors import published
 from core.cases.audit import verify_tenant
 from core.config import get_settings
 from core.db import current_engine, is_postgres
@@ -85,6 +86,7 @@ async def _write(tenant: TenantContext, writer: ArchiveWriter, progress: Progres
     columns.update(app_user=column_names(User), tenant=column_names(Tenant))
     progress(f"  {'app_user':<24} {len(users):>7} rows (users with a membership or named by a row)")
     chain = await verify_tenant()
+    anchors = await published()
     if not chain.ok:
         progress(f"warning: the record of {tenant.slug} does not verify ({chain.problem}); "
                  "the archive cannot be imported until it does")
@@ -96,7 +98,8 @@ async def _write(tenant: TenantContext, writer: ArchiveWriter, progress: Progres
         "tenant": {"slug": tenant.slug, "name_zh": tenant.name_zh, "name_en": tenant.name_en, "kind": tenant.kind,
                    "parent": parent["slug"] if parent else None, "children": children},
         "tables": counts, "columns": columns, "not_carried": NOT_CARRIED,
-        "audit": {"events": counts.get("case_event", 0), "verified": chain.ok},
+        "audit": {"events": counts.get("case_event", 0), "verified": chain.ok,
+                  "anchors": anchors},  # the signed heads as published (anchors.json)
     }
 
 

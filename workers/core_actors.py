@@ -78,6 +78,14 @@ async def index_history() -> None:
     await record_all()
 
 
+async def audit_anchors() -> None:
+    """Sign every tenant's chain head (存证), once a day."""
+    from core.cases.anchors import anchor_all
+
+    await anchor_all()
+
+
 JOBS = [ScheduledJob("purge_expired_sessions", 3600, purge_expired_sessions),
         ScheduledJob("case_deadlines", 3600, case_deadlines),
-        ScheduledJob("index_history", 86400, index_history)]
+        ScheduledJob("index_history", 86400, index_history),
+        ScheduledJob("audit_anchors", 86400, audit_anchors)]

@@ -212,6 +212,18 @@ class AuditHead(Table, tablename="audit_head"):
     last_hash = Varchar(length=64, default="")
 
 
+class AuditAnchor(Table, tablename="audit_anchor"):
+    """A signed chain head (存证): the tenant's head at `seq`, signed with the installation's
+    Ed25519 key (kept outside the database) and published; see `core.cases.anchors`."""
+
+    tenant_id = tenant_fk()
+    seq = Integer()
+    hash = Varchar(length=64)
+    signed_at = Timestamptz()
+    signature = Varchar(length=128)  # hex, 64 bytes
+    public_key = Varchar(length=64)  # hex, 32 bytes: the key that signed
+
+
 class ImportJob(Table, tablename="import_job"):
     """A file being imported in the background (a company list, or a plugin's, by `kind`), with its
     progress, row errors and, when the whole file is refused, the reason (`message`)."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from litestar.params import QueryParameter
 from litestar import Controller, Request, get
-from litestar.response import ServerSentEvent, Template
+from litestar.response import Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from core.i18n import N_, gettext
@@ -86,7 +86,17 @@ class PublicPage(Controller):
             "satisfaction_rate", "avg_days")}
         months = [{k: m[k] for k in ("month", "reported", "completed", "refused", "satisfaction_rate")}
                   for m in data["months"]]
+        from core.cases.anchors import PUBLISHED_ON_PAGE, published
         from core.oversight.policies import adopted_policies
 
         return page(request, "screen/public.html", figures=public, months=months, definitions=data["definitions"],
-                    policies=await adopted_policies())
+                    policies=await adopted_policies(), anchors=await published(PUBLISHED_ON_PAGE))
+
+    @get("/anchors.json", name="public_anchors")
+    async def anchors(self, request: Request) -> Response:
+        """Every signed chain head (存证) with its public key, to be saved and checked later
+        (`qinqing audit verify --anchors anchors.json`)."""
+        from core.cases.anchors import published
+
+        return Response(await published(), media_type="application/json", headers={
+            "Content-Disposition": 'attachment; filename="anchors.json"'})
