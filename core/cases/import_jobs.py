@@ -31,6 +31,7 @@ from workers.outbox import enqueue
 CHUNK = 1000
 MB = 1024 * 1024
 MSG_TOO_LARGE = N_("The file is larger than %(max)s MB; split it or remove unused sheets and rows.")
+MSG_GONE = N_("The uploaded file is no longer stored; upload it again.")
 
 
 class TooLarge(Exception):
@@ -95,6 +96,8 @@ async def open_job(job_id: int) -> ImportJob | None:
 
 
 def _spool(rows: Callable[[Path], Iterable[list]], source: Path, target: Path) -> int:
+    if not source.exists():  # a retry after the job's end was recorded but not committed
+        raise ImportFileError(MSG_GONE)
     count = 0
     with open(target, "w", encoding="utf-8") as out:
         for row in rows(source):

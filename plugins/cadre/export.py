@@ -7,6 +7,7 @@ import io
 from litestar.response import Response
 from openpyxl import Workbook
 
+from core.export_cells import xlsx_row
 from core.i18n import N_, gettext
 from plugins.cadre.evidence import FIELDS
 from plugins.cadre.labels import OUTCOMES, RATINGS
@@ -23,10 +24,10 @@ async def campaign_xlsx(campaign_id: int) -> Response:
     ws = wb.create_sheet(gettext(N_("Evidence sheets")))
     ws.append([gettext(h) for h in HEAD] + [gettext(label) for _, label in FIELDS] + [gettext(t) for t in TAIL])
     for s in data["sheets"]:
-        ws.append([s["name"], s["post"], s["rank"], s["department_name"]]
-                  + [s["evidence"].get(key) for key, _ in FIELDS]
-                  + [s["average"], gettext(RATINGS[s["rating"]]) if s["rating"] else "",
-                     gettext(OUTCOMES[s["outcome"]]) if s["outcome"] else "", s["outcome_reason"]])
+        ws.append(xlsx_row(ws, [s["name"], s["post"], s["rank"], s["department_name"]]
+                           + [s["evidence"].get(key) for key, _ in FIELDS]
+                           + [s["average"], gettext(RATINGS[s["rating"]]) if s["rating"] else "",
+                              gettext(OUTCOMES[s["outcome"]]) if s["outcome"] else "", s["outcome_reason"]]))
     totals = wb.create_sheet(gettext(N_("Outcomes")))
     totals.append([gettext(N_("Outcome")), gettext(N_("Total"))] + [gettext(RATINGS[r]) for r in RATINGS])
     for key, label in OUTCOMES.items():

@@ -9,6 +9,7 @@ import json
 
 from openpyxl import Workbook
 
+from core.export_cells import xlsx_row
 from core.i18n import N_, gettext
 from plugins.mediation.service import load, visible_ids, yuan
 from plugins.mediation.tables import (STATUS_LABELS, Agreement, Dispute, DisputeEvent, Instalment, Measure, Party,
@@ -96,7 +97,8 @@ async def export_xlsx(user) -> bytes:
     for r in await list_disputes(user):
         r = dict(r, status=gettext(STATUS_LABELS.get(r["status"], r["status"])), claimed=r["claimed_fen"] / 100,
                  settled=(r["settled_fen"] or 0) / 100)
-        ws.append([str(r[k]) if k in ("opened_on", "closed_on") and r[k] else r[k] for k, _ in EXPORT_COLUMNS])
+        ws.append(xlsx_row(ws, [str(r[k]) if k in ("opened_on", "closed_on") and r[k] else r[k]
+                                for k, _ in EXPORT_COLUMNS]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from core.cases import queries, states as S
 from core.errors import UserError
+from core.export_cells import csv_value, xlsx_row
 from core.i18n import N_, gettext
 from core.oversight.screen import payload
 from web.pages.cases import _filter_from
@@ -54,7 +55,7 @@ def _respond(kind: str, name: str, header: list[str], body: list[list]) -> Respo
         ws = wb.create_sheet(name)
         ws.append(header)
         for row in body:
-            ws.append(row)
+            ws.append(xlsx_row(ws, row))
         buf = io.BytesIO()
         wb.save(buf)
         content, media = buf.getvalue(), XLSX
@@ -62,7 +63,8 @@ def _respond(kind: str, name: str, header: list[str], body: list[list]) -> Respo
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(header)
-        writer.writerows([[v.isoformat() if isinstance(v, (date, datetime)) else v for v in row] for row in body])
+        writer.writerows([[v.isoformat() if isinstance(v, (date, datetime)) else csv_value(v) for v in row]
+                          for row in body])
         content, media = ("\ufeff" + text.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
     else:
         raise UserError(404, "Not found.")
