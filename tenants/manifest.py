@@ -99,6 +99,8 @@ def parse_manifest(text: str) -> Manifest:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError([Problem("TOML", N_("not valid TOML: %(detail)s"), detail=str(exc))]) from None
+    except RecursionError:  # tomllib recurses once per nesting level: bad input, not our fault
+        raise ManifestError([Problem("TOML", N_("not valid TOML: nested too deeply"))]) from None
     try:
         return msgspec.convert(data, Manifest)
     except msgspec.ValidationError as exc:

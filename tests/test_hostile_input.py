@@ -510,6 +510,103 @@ async def _one_of_each(resources: dict) -> dict:
     return ids
 
 
+# -- malformed input answers 4xx, never 500 -------------------------------------------------------
+
+def _nested_json(depth: int) -> bytes:
+    return b'{"title": "t", "description": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+async def test_malformed_json_bodies_are_400_with_the_standard_body_and_store_nothing(app, tenant):
+    token = await token_for(f"company@{SLUG}", SLUG)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    bodies = [b'{"title":"\xff\xfe"}', b'{"title": "t", "description": "\xed\xa0\x80"}', _nested_json(1_000),
+              b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000]
+    async with in_tenant(SLUG):
+        before = await scoped(Case).count()
+        case_id = (await scoped(Case).select(Case.id).first())["id"]
+    client = (await browser(app, "company")).client
+    for lang, message in (("zh_CN", "请求无效。"), ("en", "The request is not valid.")):
+        client.cookies.set("lang", lang)
+        for url in (f"{T}/api/v1/cases", f"{T}/api/v1/cases/{case_id}/rate"):
+            for body in bodies:
+                response = await client.post(url, content=body, headers=headers)
+                assert response.status_code == 400, (url, body[:20], response.status_code)
+                assert response.json() == {"code": "bad_request", "message": message, "details": []}, body[:20]
+    async with in_tenant(SLUG):
+        assert await scoped(Case).count() == before
+
+
+async def test_a_deeply_nested_manifest_is_refused_with_its_problem_listed(app, tenant):
+    from core.tables import OnboardingJob
+    from tests.test_system_console import console, upload
+
+    b = await console(app)
+    before = await OnboardingJob.count()
+    for text in ("x = " + "[" * 5_000 + "]" * 5_000, "x = " + "{a = " * 5_000 + "1" + "}" * 5_000):
+        for action in ("validate", "apply"):
+            for as_file in (True, False):
+                response = await upload(b, action, text, as_file=as_file)
+                assert response.status_code == 400, (text[:10], action, as_file, response.status_code)
+                assert "data-problems" in response.text and "嵌套" in response.text, response.text[:500]
+    assert await OnboardingJob.count() == before
+
+
+async def test_a_deeply_nested_calendar_file_is_refused():
+    from core.workdays import CalendarFileError, parse_overrides
+
+    with pytest.raises(CalendarFileError):
+        parse_overrides("holidays = " + "[" * 5_000 + "]" * 5_000)
+
+
+async def test_every_page_asked_for_its_htmx_fragment_by_any_role_answers_below_500(app, tenant):
+    from litestar.routes import HTTPRoute
+
+    from tests.test_isolation import PARAM, PLAIN, RESOURCES
+
+    ids = await _one_of_each(RESOURCES)
+    urls = []
+    for route in app.app.routes:
+        if not isinstance(route, HTTPRoute) or "GET" not in route.route_handler_map:
+            continue
+        handler, _ = route.route_handler_map["GET"]
+        if handler.opt.get("no_transaction") or not route.path.startswith("/t/{tenant"):
+            continue
+        urls.append(PARAM.sub(lambda m: str(ids.get(m.group(1), PLAIN.get(m.group(1), 1))),
+                              route.path.replace("{tenant:str}", SLUG)))
+    assert f"{T}/mediation/" in urls or f"{T}/mediation" in urls
+    for role in ("dispatcher", "company", "handler"):
+        user = await browser(app, role)
+        for url in urls:
+            response = await user.client.get(url, headers={"HX-Request": "true"})
+            assert response.status_code < 500, (role, url, response.status_code)
+    dispatcher = await browser(app, "dispatcher")
+    response = await dispatcher.client.get(f"{T}/mediation/", headers={"HX-Request": "true"})
+    assert response.status_code == 403 and "您无权执行此操作" in response.text
+
+
+async def test_an_attachment_name_with_line_breaks_is_cleaned_on_upload_and_encoded_on_download(app, tenant):
+    company = await browser(app, "company")
+    await company.get(f"{T}/cases/new")
+    evil = 'evil\r\nX-Injected: yes\r\n\r\n<b>"报告".pdf'
+    response = await company.client.post(f"{T}/cases", data={
+        "_csrf_token": company.csrf, "category": "municipal", "title": "换行附件", "description": "见附件"},
+        files=[("files", (evil, PDF, "application/pdf"))])
+    assert response.status_code == 303, response.text[:300]
+    case_id = int(response.headers["location"].rsplit("/", 1)[1])
+    async with in_tenant(SLUG):
+        row = await scoped(Attachment).select().where(Attachment.case == case_id).first()
+        assert not any(ch in row["filename"] for ch in "\r\n\x00") and row["filename"].endswith(".pdf")
+        # A name stored before names were cleaned is still served safely.
+        await scoped(Attachment).update({Attachment.filename: evil}).where(Attachment.id == row["id"])
+    download = await company.client.get(f"{T}/cases/{case_id}/attachments/{row['id']}")
+    assert download.status_code == 200 and download.content == PDF
+    disposition = download.headers["content-disposition"]
+    assert "x-injected" not in download.headers
+    assert not any(ch in disposition for ch in "\r\n\x00"), disposition
+    assert disposition.startswith("attachment; filename=\"") and "filename*=utf-8''" in disposition
+    assert "%0D%0A" in disposition and "%E6%8A%A5%E5%91%8A" in disposition  # RFC 5987, nothing lost
+
+
 # -- formula injection in exports -----------------------------------------------------------------
 
 # A leading tab or CR is trimmed from a title as it is typed; the helper's own test covers those.

@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
         openapi_config=OpenAPIConfig(title="qinqing API", version="1", path="/schema",
                                      render_plugins=[JsonRenderPlugin()], components=api.COMPONENTS),
         request_max_body_size=settings.max_body_bytes,
+        request_class=errors.BodyCheckedRequest,
         lifespan=[_lifespan(settings, embedded_worker, db_pool)],
         debug=False,
     )

@@ -10,7 +10,7 @@ import logging
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -34,6 +34,18 @@ MESSAGES = {
     500: N_("Something went wrong on our side. The error has been logged."),
     503: N_("The service is not ready. Please try again shortly."),
 }
+
+
+class BodyCheckedRequest(Request):
+    """The app's request: a JSON body with invalid UTF-8 inside a string, or nested past the
+    decoder's depth, is bad input (400), not a fault of ours — msgspec raises UnicodeDecodeError
+    and RecursionError for these, which Litestar does not turn into a client error."""
+
+    async def json(self):
+        try:
+            return await super().json()
+        except (UnicodeDecodeError, RecursionError):
+            raise ClientException("malformed JSON body") from None
 
 
 def is_api(request: Request) -> bool:

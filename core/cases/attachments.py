@@ -4,6 +4,7 @@ may see the case."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from email.utils import encode_rfc2231
 from pathlib import Path
@@ -15,6 +16,17 @@ from core.errors import UserError
 from core.filetypes import MAX_ATTACHMENT_BYTES, AttachmentRejected, check_attachment
 from core.prepared import Prepared, Read
 from tenants.scope import current_tenant, scoped
+
+
+# Control characters (C0, DEL, C1), line separators and bidirectional overrides: never part of a
+# name a user means, and a CR LF in a name would break the download's headers.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def clean_filename(filename: str) -> str:
+    """The name an upload is kept under: its last path part, unprintable characters made spaces."""
+    name = Path(_UNPRINTABLE.sub(" ", filename or "").replace("\\", "/")).name.strip()
+    return name[:255] or "file"
 
 
 def _path(tenant_id: int, key: str) -> Path:
@@ -40,7 +52,7 @@ async def store(case: Case, user, filename: str, content: bytes) -> Attachment:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     row = await scoped(Attachment).add(
-        case=case.id, uploaded_by=user.id, filename=Path(filename).name[:255] or "file", kind=kind.kind,
+        case=case.id, uploaded_by=user.id, filename=clean_filename(filename), kind=kind.kind,
         mime=kind.mime, size=len(content), sha256=hashlib.sha256(content).hexdigest(), storage_key=key,
     )
     await append_event(case=case.id, actor=user.id, actor_role=sorted(user.roles)[0] if user.roles else "",
@@ -71,5 +83,7 @@ async def read(case: Case, attachment_id: int) -> tuple[dict, bytes]:
 
 
 def disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "ignore").decode() or "attachment"
-    return f"attachment; filename=\"{ascii_name.replace(chr(34), '')}\"; filename*={encode_rfc2231(filename, 'utf-8')}"
+    """`Content-Disposition` for a download: a printable-ASCII fallback name, and the exact name
+    percent-encoded as RFC 5987 `filename*`, so no stored name can break out of the header."""
+    fallback = "".join(ch for ch in filename if " " <= ch <= "~" and ch not in '"\\').strip() or "attachment"
+    return f"attachment; filename=\"{fallback}\"; filename*={encode_rfc2231(filename, 'utf-8')}"

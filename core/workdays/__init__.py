@@ -210,6 +210,8 @@ def parse_overrides(text: str) -> OverrideFile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CalendarFileError([f"TOML: {exc}"]) from None
+    except RecursionError:  # tomllib recurses once per nesting level: bad input, not our fault
+        raise CalendarFileError(["TOML: nested too deeply"]) from None
     problems = [f"{key}: unknown field (expected year, holidays, workdays, source)" for key in data
                 if key not in _KEYS]
     year = data.get("year")

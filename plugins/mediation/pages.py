@@ -9,6 +9,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response
 
 from core.cases.tables import Company
+from core.errors import UserError
 from core.plugins import get_plugin_manager
 from plugins.mediation import queries, service
 from plugins.mediation.api import run_step
@@ -30,6 +31,11 @@ def _can_see(user) -> bool:
     return user.can("mediation.view") or user.can("mediation.view_own") or user.has_role("company")
 
 
+def _wants_fragment(request: Request) -> bool:
+    """An htmx request for the docket table alone (a boosted link wants the whole page)."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
+
+
 class MediationPages(Controller):
     path = "/"
     guards = [login_required]
@@ -37,6 +43,8 @@ class MediationPages(Controller):
     @get("/", name="mediation_home")
     async def index(self, request: Request) -> object:
         user, q = current_user(request), request.query_params
+        if _wants_fragment(request) and not _can_see(user):
+            raise UserError(403, "You are not allowed to do this.")  # the fragment is the docket itself
         status = q.get("status", "") if q.get("status", "") in STATUS_LABELS else ""
         rows = await queries.list_disputes(user, status, q.get("mine") == "1") if _can_see(user) else None
         return page(request, "mediation/index.html", fragment="mediation/_table.html", rows=rows, status=status,
