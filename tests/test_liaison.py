@@ -332,3 +332,48 @@ async def test_demo_data_is_idempotent():
         assert before[0] > 0
         await load_demo()
         assert (await scoped(Pairing).count(), await scoped(Salon).count()) == before
+
+
+# -- filing on a company's behalf -----------------------------------------------------------------
+
+async def test_an_assistant_files_only_for_its_paired_companies_and_a_coordinator_for_any(app):
+    assistant, _ = await new_user("liaison_assistant")
+    other_assistant, _ = await new_user("liaison_assistant")
+    mine, my_code, _ = await new_company()
+    theirs, their_code, their_name = await new_company()
+    _, free_code, free_name = await new_company()
+    await pair(mine, assistant)
+    await pair(theirs, other_assistant)
+    async with in_tenant(SLUG):
+        before = await scoped(Case).count()
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+    async def file(username: str, code: str) -> httpx.Response:
+        token = await token_for(username, SLUG)
+        return await http.post(f"/t/{SLUG}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, json={
+            "category": "enterprise", "title": "代企业提交的诉求", "description": "助企员代为提交。", "company": code})
+
+    unknown = await file(assistant, "91330000000000000X")
+    for code, name in ((their_code, their_name), (free_code, free_name)):
+        refused = await file(assistant, code)
+        assert refused.status_code == 400 and name not in refused.text, refused.text
+        # Answered as a company that does not exist: not even its existence is revealed.
+        assert refused.json()["code"] == unknown.json()["code"] == "unknown_company"
+    b = Browser(app)
+    assert (await b.login(assistant, SLUG)).status_code == 303
+    await b.get(f"/t/{SLUG}/cases/new")
+    page = await b.client.post(f"/t/{SLUG}/cases", data={"_csrf_token": b.csrf, "category": "enterprise",
+                                                         "title": "代企业提交", "description": "见附件",
+                                                         "company": their_code}, files=[])
+    assert page.status_code == 400 and their_name not in page.text
+    async with in_tenant(SLUG):
+        assert await scoped(Case).count() == before
+
+    own = await file(assistant, my_code)
+    assert own.status_code == 201, own.text
+    for code in (their_code, free_code):
+        filed = await file(COORDINATOR, code)
+        assert filed.status_code == 201, filed.text
+    assert (await file("dispatcher@" + SLUG, free_code)).status_code == 201
+    async with in_tenant(SLUG):
+        assert await scoped(Case).count() == before + 4

@@ -50,7 +50,8 @@ def qinqing_roles():
                 frozenset({"liaison.view", "liaison.assist", "case.submit_on_behalf"})),
         RoleDef("liaison_runner", N_("Village runner"), frozenset({"liaison.view", "liaison.run"})),
         RoleDef("liaison_lead", N_("Industry lead"), frozenset({"liaison.view", "liaison.lead"})),
-        RoleDef("liaison_coordinator", N_("Township coordinator"), frozenset({"liaison.view", "liaison.coordinate"})),
+        RoleDef("liaison_coordinator", N_("Township coordinator"),
+                frozenset({"liaison.view", "liaison.coordinate", "case.submit_on_behalf"})),
     ]
 
 
@@ -92,6 +93,17 @@ def qinqing_actors():
     from plugins.liaison.pairing_import import ACTORS
 
     return ACTORS
+
+
+@hookimpl
+def qinqing_case_event(tenant, event):
+    """A case filed on a company's behalf by an assistant must be for a company paired with them:
+    the check runs in the submission's transaction and refuses it (see `access.check_filing`)."""
+    if event.action != "submit" or not event.data.get("on_behalf") or event.actor_id is None:
+        return None
+    from plugins.liaison.access import check_filing
+
+    return check_filing(tenant, event.case_id, event.actor_id)
 
 
 @hookimpl

@@ -3,13 +3,17 @@
 A coordinator (``liaison.coordinate``) sees every company; an assistant only the companies paired
 with them; a company user only its own company (and so only its own assistant and records).
 Anything else answers 404, so another assistant's companies are not even revealed to exist.
+Filing a case on a company's behalf follows the same line: an assistant files only for the
+companies paired with them, a coordinator (or a dispatcher) for any.
 """
 
 from __future__ import annotations
 
 from core.cases.access import company_ids_of, members_with_role
-from core.cases.tables import Company
+from core.cases.tables import Case, Company
 from core.errors import UserError
+from core.plugins import get_plugin_manager
+from core.tables import Membership
 from plugins.liaison.tables import Pairing
 from tenants.scope import scoped
 
@@ -56,3 +60,32 @@ async def require_assistant_of(user, company_id: int) -> None:
         return
     if not user.can("liaison.assist") or await assistant_of(company_id) != user.id:
         raise UserError(403, "Only the company's own assistant can do this.")
+
+
+def _files_for_any(tenant, roles: set[str]) -> bool:
+    """Whether one of `roles`, besides the assistant's, files for any company (a dispatcher's) or
+    coordinates the network; only roles of the modules the tenant enabled count."""
+    manager = get_plugin_manager()
+    enabled = manager.enabled_for(tenant)
+    for key in roles - {ASSISTANT}:
+        role = manager.roles.get(key)
+        if role and manager.role_plugin(key) in enabled and (
+                {"case.submit_on_behalf", "liaison.coordinate"} & role.permissions):
+            return True
+    return False
+
+
+async def check_filing(tenant, case_id: int, actor_id: int) -> None:
+    """Refuse a case an assistant filed for a company not paired with them, as core refuses an
+    unknown company (400, the code typed and no name), so neither the name nor the existence of
+    another assistant's company is revealed; the request's transaction then stores nothing."""
+    rows = await scoped(Membership).select(Membership.role).where(Membership.user == actor_id)
+    roles = {r["role"] for r in rows}
+    if ASSISTANT not in roles or _files_for_any(tenant, roles):
+        return
+    case = await scoped(Case).select(Case.company, Case.company.credit_code.as_alias("credit_code")).where(
+        Case.id == case_id).first()
+    if case is None or case["company"] is None or await assistant_of(case["company"]) == actor_id:
+        return
+    raise UserError(400, "Unknown company: %(credit_code)s.", code="unknown_company",
+                    credit_code=case["credit_code"])
