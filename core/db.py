@@ -20,6 +20,7 @@ from core.config import ConfigError, Settings, get_settings
 piccolo_speedups.install()
 
 OWNER_ENV = "QINQING_DB_OWNER"
+SQLITE_BUSY_SECONDS = 15  # a writer waits this long for the lock, then the request answers 503
 
 
 def as_owner() -> bool:
@@ -32,7 +33,7 @@ def make_engine(settings: Settings | None = None, owner: bool | None = None) -> 
     db = settings.database
     if db.engine == "sqlite":
         db.path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(db.path), timeout=30)
+        return SQLiteEngine(path=str(db.path), timeout=SQLITE_BUSY_SECONDS)
     config = db.asyncpg_config()
     if not owner:
         config["server_settings"] = {"role": settings.app_role}
@@ -67,8 +68,11 @@ async def check_reachable(engine: Engine) -> None:
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` (or what caused it) means the database cannot be reached just now — down,
-    restarting, or the connection cut — rather than a bug: callers answer 503 and retry."""
+    """Whether `exc` (or what caused it) means the database cannot be had just now — down,
+    restarting, the connection cut, or SQLite's lock busy — rather than a bug: callers answer 503
+    and retry."""
+    import sqlite3
+
     import asyncpg
 
     kinds = (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
@@ -79,6 +83,8 @@ def database_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
             return True
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return True  # SQLite's write lock still held when the busy timeout ran out
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
 

@@ -100,6 +100,20 @@ class ApiToken(Table, tablename="api_token"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class IdempotencyKey(Table, tablename="idempotency_key"):
+    """A write request's `Idempotency-Key` and the answer it got, so a client that saw no answer
+    can send it again without the step being taken twice (kept 24 hours)."""
+
+    tenant_id = tenant_fk()
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
+    key = Varchar(length=200)
+    fingerprint = Varchar(length=64)  # sha256 of method, path and body
+    status = Integer(default=0)
+    content_type = Varchar(length=100, default="")
+    body = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class Notification(Table, tablename="notification"):
     """An in-app notification (站内消息) for one user of one tenant."""
 

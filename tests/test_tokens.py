@@ -104,3 +104,18 @@ async def test_last_used_is_kept_to_five_minutes_without_a_write_per_request(cli
             ApiToken.token_hash == digest(token))
     assert (await client.get("/t/luqiao/api/v1/me", headers=auth)).status_code == 200
     assert await last_used() > first
+
+
+async def test_a_token_whose_requests_fail_is_still_seen_used(client):
+    """Its use is written after the request, in a transaction of its own: a 4xx (rolled back)
+    does not undo it, and a read request never writes inside its own transaction."""
+    from core.tables import ApiToken
+    from tests.helpers import in_tenant
+    from web.identity import digest
+
+    token = await token_for("inspector@luqiao", "luqiao")
+    response = await client.get("/t/luqiao/api/v1/cases/999999999", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    async with in_tenant("luqiao"):
+        row = await ApiToken.select(ApiToken.last_used_at).where(ApiToken.token_hash == digest(token)).first()
+    assert row["last_used_at"] is not None

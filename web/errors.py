@@ -10,7 +10,7 @@ import logging
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions import ClientException, InternalServerException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -97,7 +97,21 @@ def out_of_range(exc: Exception) -> bool:
     return isinstance(exc, (OverflowError, PostgresDataError, ArgumentError))
 
 
+def unavailable_response(request: Request) -> Response:
+    """503 with Retry-After: the database is down, restarting or (SQLite) its write lock is busy."""
+    return render_error(request, 503, CODES[503], gettext(MESSAGES[503]), [], {"Retry-After": "5"})
+
+
+def client_left(exc: Exception) -> bool:
+    """The client closed the connection before its request body arrived: nobody to answer."""
+    return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
+
+
 def exception_handler(request: Request, exc: Exception) -> Response:
+    if client_left(exc):
+        # Not a fault of ours, and nothing is stored (the request's transaction rolls back).
+        log.info("client disconnected before sending all of %s %s", request.method, request.url.path)
+        exc = UserError(400, "The request was cut off before it was complete.", code="client_disconnected")
     if out_of_range(exc):
         log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
         exc = UserError(400, "A number or date in the request is out of range.", code="out_of_range")
@@ -106,7 +120,7 @@ def exception_handler(request: Request, exc: Exception) -> Response:
         # The database is down or restarting: not a bug; the client may retry shortly.
         log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
                     exc.__class__.__name__, exc)
-        return render_error(request, 503, CODES[503], gettext(MESSAGES[503]), [], {"Retry-After": "5"})
+        return unavailable_response(request)
     if status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     state = request.scope.get("state", {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,8 @@ from core.plugins import get_plugin_manager
 from core.prepared import Prepared, together
 from core.tables import ApiToken, Membership, Session, User
 from tenants.scope import current_tenant, scoped
+
+log = logging.getLogger(__name__)
 
 SESSION_HOURS = 12
 MAX_FAILURES = 5
@@ -173,7 +176,7 @@ async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
     if row is None:
         return None, False
     if as_utc(row["expires_at"]) <= now():
-        await scoped(Session).delete().where(Session.id == row["id"])
+        _note_upkeep("session", row["id"], None)
         return None, True
     return _current_user(_user_of(row), memberships, "session", row["id"]), False
 
@@ -185,8 +188,38 @@ async def user_from_token(token: str) -> CurrentUser | None:
         return None
     used = now()
     if row["last_used_at"] is None or used - as_utc(row["last_used_at"]) >= TOKEN_USE_RESOLUTION:
-        await scoped(ApiToken).update({ApiToken.last_used_at: used}).where(ApiToken.id == row["id"])
+        _note_upkeep("token", row["id"], used)
     return _current_user(_user_of(row), memberships, "token", None)
+
+
+# Bookkeeping seen while reading who is asking — a token's last use, an expired session to drop —
+# written after the request, in a transaction of its own: a read request never writes (on SQLite
+# a write inside a read transaction fails with "database is locked" under concurrency), and a
+# request that ends in an error does not undo it.
+_upkeep: dict[int, tuple[object, dict[tuple[str, int], object]]] = {}  # tenant id → (tenant, notes)
+
+
+def _note_upkeep(kind: str, row_id: int, value) -> None:
+    tenant = current_tenant()
+    _upkeep.setdefault(tenant.id, (tenant, {}))[1][(kind, row_id)] = value
+
+
+async def write_upkeep() -> None:
+    """Write what `user_from_token`/`user_from_session` noted; best effort (a lost "last used"
+    time is noted again on the token's next use), never raised to the caller."""
+    from tenants.scope import tenant_scope
+
+    while _upkeep:
+        _, (tenant, notes) = _upkeep.popitem()
+        try:
+            async with tenant_scope(tenant, write=True):
+                for (kind, row_id), value in sorted(notes.items(), key=lambda item: item[0]):
+                    if kind == "token":
+                        await scoped(ApiToken).update({ApiToken.last_used_at: value}).where(ApiToken.id == row_id)
+                    else:
+                        await scoped(Session).delete().where(Session.id == row_id)
+        except Exception:  # noqa: BLE001 - bookkeeping only; the next use notes it again
+            log.warning("could not record token use or session expiry for %s", tenant.slug, exc_info=True)
 
 
 async def start_session(user_id: int) -> str:

@@ -9,13 +9,21 @@ the response is a success — so a refused request leaves nothing half-stored.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
+
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from core.db import database_unavailable
+from core.errors import UserError
 from core.i18n import current_locale, normalize_locale
 from core.plugins import get_plugin_manager
 from tenants.registry import load_tenant
 from tenants.scope import TenantContext, _current, tenant_scope
-from web.identity import session_cookie_name, user_from_session, user_from_token
+from web import idempotency
+from web.errors import exception_handler, unavailable_response
+from web.identity import session_cookie_name, user_from_session, user_from_token, write_upkeep
 
 UNSCOPED_PREFIXES = ("/t/", "/static/", "/healthz", "/readyz", "/metrics", "/schema", "/system/", "/favicon")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -50,7 +58,17 @@ class HostRewrite:
                     scope.setdefault("state", {})
                     scope["state"] = {**scope["state"], "host_tenant": slug}
             send = _with_security_headers(send)
+            await in_fresh_context(self.app(scope, receive, send))
+            return
         await self.app(scope, receive, send)
+
+
+async def in_fresh_context(request) -> None:
+    """Run a request in a context of its own.  Otherwise a keep-alive connection's next request
+    can inherit what an earlier one set (its open transaction, its tenant): when uvicorn resumes
+    reading a large body it re-registers the socket reader from inside the request's task, and
+    asyncio keeps that task's context for the reader's later callbacks, which start the next request."""
+    await asyncio.get_running_loop().create_task(request, context=contextvars.Context())
 
 
 SECURITY_HEADERS = [
@@ -123,6 +141,7 @@ class TenantMiddleware:
                     async with tenant_scope(tenant, write=False):
                         await self._authenticate(scope, tenant, api=bool(opt.get("api")))
                     await self.app(scope, receive, send)
+                    await write_upkeep()
                 finally:
                     _current.reset(token)
                 return
@@ -163,10 +182,45 @@ class TenantMiddleware:
         try:
             async with tenant_scope(tenant, write=write):
                 await self._authenticate(scope, tenant, api)
-                await self.app(scope, receive, buffer)
-                if status["code"] >= 400 and not scope["state"].get("keep_changes"):
-                    raise _Rollback
+                key = idempotency.requested_key(scope) if write and api and scope["state"].get("user") else None
+                claim = await idempotency.claim(scope, receive, key, scope["state"]["user"].id) if key else None
+                if claim and claim.replay:
+                    buffered = claim.replay
+                else:
+                    await self.app(scope, claim.receive if claim else receive, buffer)
+                    if status["code"] >= 400 and not scope["state"].get("keep_changes"):
+                        raise _Rollback
+                    if claim:
+                        await claim.remember(buffered)
         except _Rollback:
             pass
+        except UserError as exc:  # a bad Idempotency-Key
+            buffered = await _answer(scope, lambda request: exception_handler(request, exc))
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # BEGIN or COMMIT could not get the database (SQLite's write lock held past the busy
+            # timeout, PostgreSQL restarting): nothing was stored; the client may retry.
+            logging.getLogger(__name__).warning("database unavailable on %s %s: %s: %s", scope["method"],
+                                                scope["path"], exc.__class__.__name__, exc)
+            buffered = await _answer(scope, unavailable_response)
         for message in buffered:
             await send(message)
+        await write_upkeep()
+
+
+async def _answer(scope: Scope, respond) -> list:
+    """The ASGI messages of `respond(request)`, an error answered outside the route handler."""
+    from litestar import Request
+
+    messages: list = []
+
+    async def collect(message):
+        messages.append(message)
+
+    async def no_body():
+        return {"type": "http.disconnect"}
+
+    request = Request(scope)
+    await respond(request).to_asgi_response(None, request)(scope, no_body, collect)
+    return messages

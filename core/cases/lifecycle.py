@@ -16,10 +16,10 @@ from typing import Awaitable, Callable
 from core.cases import inputs, notices, states as S
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.audit import append_event
-from core.cases.tables import Case, Company, CompanyMember, Extension, Objection, Refusal
+from core.cases.tables import Case, Company, CompanyMember, Extension, Objection, Refusal, SignOff
 from core.clock import now, today
 from core.contrib import CaseEvent
-from core.db import reserve_id
+from core.db import is_postgres, reserve_id
 from core.errors import UserError
 from core.oversight import tally
 from core.plugins import get_plugin_manager
@@ -149,9 +149,17 @@ def _first_role(user) -> str:
 # -- performing a step ----------------------------------------------------------------------------
 
 async def perform(user, case_id: int, name: str, data: dict | None = None, version: int | None = None) -> Case:
+    """Take step `name` on a case: one step at a time per case, on both engines.
+
+    PostgreSQL: the case row is locked for the step's transaction, so a concurrent step waits and
+    then sees what this one did.  SQLite: write transactions begin IMMEDIATE, so they run one after
+    another.  Either way the row is saved only if its version is still the one read: a step that
+    would overwrite another answers 409, never a lost or doubled write.
+    """
     spec = ACTIONS.get(name)
     if spec is None:
         raise UserError(404, "Not found.")
+    await lock_case(case_id)
     case = await load_visible_case(user, case_id)
     role = next((r for r in spec.roles if user.has_role(r)), None)
     if role is None:
@@ -163,15 +171,35 @@ async def perform(user, case_id: int, name: str, data: dict | None = None, versi
                         step_label=S.ACTION_LABELS[name], status_label=S.STATUS_LABELS[case.status])
     await _check_scope(spec.scope, case, user, role)
     step = Step(case=case, user=user, role=role, data=data or {}, event={"data": {}})
-    before = case.status
+    before, read_version = case.status, case.version or 0
     after = await spec.run(step)
     case.status = after
-    case.version = (case.version or 0) + 1
+    case.version = read_version + 1
     case.updated_at = now()
-    await case.save()
+    await save_unchanged_since(case, read_version)
     await _record(case, user, role, name, step.event.get("reason", ""), after, step.event["data"], before=before)
     await tally.refresh([case.id])
     return case
+
+
+_LOCK = Prepared(lambda case_id: scoped(Case).select(Case.id).where(Case.id == case_id).lock_rows(), first=True)
+_SAVED_COLUMNS = tuple(c for c in Case._meta.columns if c._meta.name not in ("id", "tenant_id"))
+
+
+async def lock_case(case_id: int) -> None:
+    """Hold the case row until the transaction ends (PostgreSQL; SQLite's write transactions
+    are serialised already)."""
+    if is_postgres():
+        await _LOCK.first(case_id)
+
+
+async def save_unchanged_since(case: Case, read_version: int) -> None:
+    """Write the case row only if nobody changed it since it was read at `read_version`."""
+    values = {column: getattr(case, column._meta.name) for column in _SAVED_COLUMNS}
+    saved = await scoped(Case).update(values).where((Case.id == case.id) & (Case.version == read_version)).returning(
+        Case.id)
+    if not saved:
+        raise UserError(409, "This case changed since you opened it. Reload the page and try again.", code="stale")
 
 
 async def _check_scope(scope: str, case: Case, user, role: str) -> None:
@@ -232,7 +260,8 @@ async def available_actions(user, case: Case) -> list[str]:
         names.append(name)
     if case.status == S.REFUSAL_PENDING:
         refusal = await open_refusal(case.id)
-        if refusal is None or not user.has_role(refusal.stage):
+        if refusal is None or not user.has_role(refusal.stage) or user.id == refusal.filed_by or await scoped(
+                SignOff).exists().where((SignOff.refusal == refusal.id) & (SignOff.signer == user.id)):
             names = [n for n in names if n not in ("sign", "send-back")]
     if "decide-objection" in names and await _pending(Objection, case.id) is None:
         names.remove("decide-objection")

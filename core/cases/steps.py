@@ -164,12 +164,23 @@ async def _refuse(step: Step) -> str:
 
 
 async def _signing(step: Step) -> Refusal:
+    """The pending refusal, if `step.user` may sign it at its current level: holds that level's
+    role, and is neither who refused nor a signer of an earlier level (separation of duties)."""
     refusal = await open_refusal(step.case.id)
     if refusal is not None and step.user.has_role(refusal.stage):
         step.role = refusal.stage
     if refusal is None or refusal.stage != step.role:
+        stage = refusal.stage if refusal else ""
+        if stage in S.SIGN_LEVELS and any(step.user.has_role(level)
+                                          for level in S.SIGN_LEVELS[:S.SIGN_LEVELS.index(stage)]):
+            raise UserError(409, "This level has already signed the refusal; it now waits for the %(level_label)s.",
+                            code="already_signed", level_label=S.LEVEL_LABELS[stage])
         raise UserError(403, "This refusal is waiting for the sign-off of the %(level_label)s.",
-                        level_label=S.LEVEL_LABELS.get(refusal.stage if refusal else "", "?"))
+                        level_label=S.LEVEL_LABELS.get(stage, "?"))
+    if step.user.id == refusal.filed_by or await scoped(SignOff).exists().where(
+            (SignOff.refusal == refusal.id) & (SignOff.signer == step.user.id)):
+        raise UserError(403, "Who refuses a case and each of its signers must be different people.",
+                        code="separation_of_duties")
     return refusal
 
 
