@@ -180,6 +180,17 @@ class SystemSession(Table, tablename="system_session"):
     expires_at = Timestamptz()
 
 
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed logins in a row per username, known or not (so the answers do not tell which), and
+    the lock they set.  Global like `app_user`, holding no tenant's data; written only by single
+    atomic statements (`web.identity`).  `app_user.failed_logins`/`locked_until` are no longer used."""
+
+    username = Varchar(length=150, unique=True)
+    failures = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class OnboardingJob(Table, tablename="onboarding_job"):
     """A manifest applied from the system console (入驻) in the background, with its progress.
 

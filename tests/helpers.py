@@ -11,30 +11,59 @@ DEMO_PASSWORD = "demo-Pass-2026"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]*)"')
 
 
+def _area(url: str) -> str:
+    """Which session a URL belongs to (a tenant's, the console's, or none): CSRF tokens are bound to it."""
+    match = re.match(r"^(?:https?://[^/]+)?(/t/[^/]+/|/system/)", url)
+    return match.group(1) if match else ""
+
+
 class Browser:
+    """Keeps cookies, and the CSRF token of each session it has seen a page of (a token is bound to
+    the session cookie of its tenant or of the console, so it is re-read from a page after a login
+    or logout, as a browser would after following the redirect)."""
+
     def __init__(self, app, host: str = "testserver"):
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}")
-        self.csrf = ""
+        self.tokens: dict[str, str] = {}
+        self.csrf = ""  # the token of the page seen last
 
     async def get(self, url: str, **kwargs) -> httpx.Response:
         response = await self.client.get(url, **kwargs)
+        self._read_token(str(response.request.url.path) if response.request else url, response)
+        return response
+
+    def _read_token(self, url: str, response: httpx.Response) -> None:
         match = CSRF_RE.search(response.text) if "text/html" in response.headers.get("content-type", "") else None
         if match and match.group(1):
-            self.csrf = match.group(1)
-        return response
+            self.csrf = self.tokens[_area(url)] = match.group(1)
+
+    def token_for(self, url: str) -> str:
+        return self.tokens.get(_area(url), "")
+
+    async def _fresh_token(self, url: str) -> str:
+        area = _area(url)
+        if not self.tokens.get(area):
+            await self.get("/healthz")
+            await self.get(area + "login" if area else "/")
+        return self.tokens.get(area) or self.csrf
 
     async def post(self, url: str, data: dict | None = None, csrf: bool = True, htmx: bool = False, **kwargs):
         data = dict(data or {})
-        if csrf:
-            if not self.csrf:
-                await self.get("/healthz")
-                await self.get(re.sub(r"^(/t/[^/]+/).*", r"\1login", url) if url.startswith("/t/") else "/")
-            data.setdefault("_csrf_token", self.csrf)
         headers = kwargs.pop("headers", {})
+        if csrf:
+            token = await self._fresh_token(url)
+            data.setdefault("_csrf_token", token)
+            if htmx:
+                headers["X-CSRFToken"] = token
         if htmx:
             headers["HX-Request"] = "true"
-            headers["X-CSRFToken"] = self.csrf
-        return await self.client.post(url, data=data, headers=headers, **kwargs)
+        response = await self.client.post(url, data=data, headers=headers, **kwargs)
+        self._read_token(url, response)
+        if any(c.lstrip().startswith("qqs_") for c in response.headers.get_list("set-cookie")):
+            self.tokens.pop(_area(url), None)  # a new session (or none): its pages carry a new token
+            area = _area(url)
+            await self.get(area + "login" if area else "/")
+        return response
 
     async def login(self, username: str, tenant: str, password: str = DEMO_PASSWORD) -> httpx.Response:
         await self.get(f"/t/{tenant}/login")

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -38,6 +39,7 @@ from web.pages.screen import PublicPage, ScreenPages, screen_stream
 from web.pages.system import system_router
 from web.pages.home import HomeController
 from web.pages.profile import ProfileController
+from web.csrf import SessionCSRFMiddleware
 from web.open311 import JurisdictionRewrite, open311_router
 from web.options import allow_every_method
 from web.tenancy import HostRewrite, TenantMiddleware
@@ -139,10 +141,11 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
             system_router(),
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
-        middleware=[metrics.RouteLabel(), TenantMiddleware],
+        # Last in the list, so innermost: where Litestar's own CSRF check (csrf_config) would sit.
+        middleware=[metrics.RouteLabel(), TenantMiddleware, DefineMiddleware(SessionCSRFMiddleware, config=CSRFConfig(
+            secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=True, header_name="x-csrftoken",
+            exclude=[r"/t/[^/]+/api/", r"^(/t/[^/]+)?/open311/v2/"]))],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager, settings.template_reload))),
-        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=False,
-                               header_name="x-csrftoken", exclude=[r"/t/[^/]+/api/", r"^(/t/[^/]+)?/open311/v2/"]),
         exception_handlers={HTTPException: errors.exception_handler, Exception: errors.exception_handler},
         openapi_config=OpenAPIConfig(title="qinqing API", version="1", path="/schema",
                                      render_plugins=[JsonRenderPlugin()], components=api.COMPONENTS),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
+import random
 import secrets
+import weakref
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Awaitable, Callable
 
@@ -14,10 +18,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.clock import as_utc, now
+from core.db import is_postgres
 from core.i18n import N_, gettext
 from core.plugins import get_plugin_manager
 from core.prepared import Prepared, together
-from core.tables import ApiToken, Membership, Session, User
+from core.tables import ApiToken, LoginThrottle, Membership, Session, User
 from tenants.scope import current_tenant, scoped
 
 log = logging.getLogger(__name__)
@@ -50,31 +55,107 @@ class LoginRefused(Exception):
 async def check_login(username: str, password: str, may_enter: Callable[[User], Awaitable[bool]]) -> User:
     """The user whose password this is and who `may_enter` here, or `LoginRefused`.
 
-    Five failures in a row lock the account for 15 minutes; an unknown username costs the same
-    time as a wrong password, so timing does not tell which it was.  The failure counter is
-    written at once: the caller keeps it even though it answers with an error."""
+    Five failures in a row lock the username for 15 minutes — any username, known or not, so the
+    answers (status, message, lock) and the time taken (an unknown name is checked against a dummy
+    hash) do not tell whether an account exists.  The lock is checked before the slow password
+    check, and again by the single statement that records the attempt (`_record`), so parallel
+    guesses cannot count more than five failures or slip a right password in while locked.  The
+    caller keeps the record (`keep_changes`) even though it answers with an error."""
     if not username or not password:
         raise LoginRefused(400, gettext("Enter your username and password."))
-    locked = gettext("This account is locked after too many failed logins. Try again in %(minutes)s minutes.")
-    user = await User.objects().where(User.username == username).first()
-    if user is not None and user.locked_until and as_utc(user.locked_until) > now():
-        minutes = max(1, int((as_utc(user.locked_until) - now()).total_seconds() // 60) + 1)
-        raise LoginRefused(429, locked % {"minutes": minutes})
-    ok = verify_password(user.password_hash if user else _dummy_hash(), password[:1024])
-    if not (user is not None and ok and user.active and await may_enter(user)):
-        if user is not None:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.failed_logins = 0
-                user.locked_until = now() + timedelta(minutes=LOCK_MINUTES)
-                await user.save([User.failed_logins, User.locked_until])
-                raise LoginRefused(429, locked % {"minutes": LOCK_MINUTES})
-            await user.save([User.failed_logins])
-        raise LoginRefused(401, gettext("Wrong username or password."))
-    user.failed_logins = 0
-    user.locked_until = None
-    await user.save([User.failed_logins, User.locked_until])
-    return user
+    async with _verify_slot():  # waiting for a slot, a burst of guesses may find the lock set meanwhile
+        locked_until = await _locked_until(username)
+        if locked_until is not None:
+            raise LoginRefused(429, _locked_message(locked_until))
+        user = await User.objects().where(User.username == username).first()
+        ok = await asyncio.to_thread(_password_matches, user, password)
+    if user is not None and ok and user.active and await may_enter(user):
+        if await _record(username, success=True) is None:  # locked meanwhile by a parallel guess
+            raise LoginRefused(429, _locked_message(await _locked_until(username)))
+        return user
+    row = await _record(username, success=False)
+    if row is None:
+        raise LoginRefused(429, _locked_message(await _locked_until(username)))
+    if row["locked_until"] is not None:  # this failure set the lock
+        raise LoginRefused(429, _locked_message(as_utc(row["locked_until"])))
+    raise LoginRefused(401, gettext("Wrong username or password."))
+
+
+VERIFY_SLOTS = max(2, os.cpu_count() or 2)  # argon2 checks at once per process (each takes 64 MiB)
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _verify_slot() -> asyncio.Semaphore:
+    """This event loop's semaphore bounding the password checks in flight (off the loop, in threads)."""
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop)
+    if slot is None:
+        slot = _slots[loop] = asyncio.Semaphore(VERIFY_SLOTS)
+    return slot
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """In a worker thread: argon2 takes tens of milliseconds, and an unknown user costs the same."""
+    return verify_password(user.password_hash if user else _dummy_hash(), password[:1024])
+
+
+def _locked_message(until: datetime | None) -> str:
+    minutes = LOCK_MINUTES if until is None else max(1, int((until - now()).total_seconds() // 60) + 1)
+    return gettext("This account is locked after too many failed logins. Try again in %(minutes)s minutes.") % {
+        "minutes": min(minutes, LOCK_MINUTES)}
+
+
+async def _locked_until(username: str) -> datetime | None:
+    """When the username's lock ends, if it is locked now."""
+    rows = await LoginThrottle.raw("SELECT locked_until FROM login_throttle WHERE username = {}", username)
+    until = as_utc(rows[0]["locked_until"]) if rows else None
+    return until if until is not None and until > now() else None
+
+
+# One statement records an attempt, and only if the username is not locked: an upsert whose update
+# is conditioned on the lock.  On PostgreSQL a parallel attempt waits for the row and re-checks the
+# condition on the committed row (READ COMMITTED re-evaluates an UPDATE's WHERE); on SQLite write
+# transactions are serialised (BEGIN IMMEDIATE).  No row back: the username is locked.
+# `{ts}` types a parameter that PostgreSQL cannot infer (SQLite needs no cast, and must not get one).
+_FAILURE = f"""
+INSERT INTO login_throttle (username, failures, locked_until, updated_at) VALUES ({{}}, {{}}, {{}}{{ts}}, {{}})
+ON CONFLICT (username) DO UPDATE SET
+    failures = CASE WHEN login_throttle.failures + 1 >= {MAX_FAILURES} THEN 0 ELSE login_throttle.failures + 1 END,
+    locked_until = CASE WHEN login_throttle.failures + 1 >= {MAX_FAILURES} THEN {{}}{{ts}} ELSE NULL END,
+    updated_at = {{}}
+WHERE login_throttle.locked_until IS NULL OR login_throttle.locked_until <= {{}}
+RETURNING failures, locked_until"""
+_SUCCESS = """
+INSERT INTO login_throttle (username, failures, locked_until, updated_at) VALUES ({}, 0, NULL, {})
+ON CONFLICT (username) DO UPDATE SET failures = 0, locked_until = NULL, updated_at = {}
+WHERE login_throttle.locked_until IS NULL OR login_throttle.locked_until <= {}
+RETURNING failures, locked_until"""
+
+
+async def _record(username: str, success: bool) -> dict | None:
+    """Record a login attempt atomically; the row after it, or None if the username is locked."""
+    at = now()
+    if success:
+        rows = await LoginThrottle.raw(_SUCCESS, username, at, at, at)
+    else:
+        lock = at + timedelta(minutes=LOCK_MINUTES)
+        first_locks = MAX_FAILURES <= 1
+        sql = _FAILURE.replace("{ts}", "::timestamptz" if is_postgres() else "")
+        rows = await LoginThrottle.raw(sql, username, 0 if first_locks else 1, lock if first_locks else None,
+                                       at, lock, at, at)
+    if not success and random.random() < SWEEP_CHANCE:
+        await _sweep(at)
+    return rows[0] if rows else None
+
+
+SWEEP_CHANCE = 0.01  # one failed login in a hundred also drops the rows of names left alone for a day
+THROTTLE_MEMORY = timedelta(days=1)
+
+
+async def _sweep(at: datetime) -> None:
+    """Forget the failures of usernames (mostly unknown ones) not tried for a day and not locked."""
+    await LoginThrottle.delete().where((LoginThrottle.updated_at < at - THROTTLE_MEMORY) & (
+        LoginThrottle.locked_until.is_null() | (LoginThrottle.locked_until < at)))
 
 
 @lru_cache(maxsize=1)
