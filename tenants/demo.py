@@ -29,14 +29,14 @@ async def load_demo(password: str, manifests: list[str] | None = None) -> dict[s
                 Section.id).first() if dept_id else None
             dept_name = (await scoped(Department).select(Department.name_zh).where(
                 Department.id == dept_id).first() or {}).get("name_zh", "") if dept_id else ""
-            names = []
+            names, hashed = [], {}  # every demo account shares the demo password: hashed once
             for key, role in manager.roles.items():
                 if manager.role_plugin(key) not in enabled:
                     continue
                 username = f"{key}@{tenant.slug}"
                 in_dept = key in DEPARTMENT_ROLES
                 display = f"{dept_name if in_dept else tenant.name_zh} · {gettext(role.label)}"
-                user_id, _ = await ensure_user(username, display, password)
+                user_id, _ = await ensure_user(username, display, password, hashed=hashed)
                 if key == "system_admin":  # the demo's system administrators may use the system console
                     await User.update({User.is_system_admin: True}).where(User.id == user_id)
                 await ensure_membership(user_id, key, dept_id if key != "company" else None,

@@ -8,6 +8,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+from core.cases.staffing import Shortfall, shortfalls
 from core.db import write_transaction
 from core.plugins import get_plugin_manager
 from core.i18n import N_
@@ -22,6 +23,7 @@ class ApplyResult:
     tenant: TenantContext
     created: bool
     new_passwords: dict[str, str] = field(default_factory=dict)
+    warnings: list[Shortfall] = field(default_factory=list)  # departments that cannot staff their chain
 
 
 async def validate(text: str) -> Manifest:
@@ -48,6 +50,7 @@ async def _apply(m: Manifest, default_password: str | None) -> ApplyResult:
         departments, sections = await apply_departments(m)
         await apply_categories(m, departments)
         await apply_users(m.users, departments, sections, default_password, result.new_passwords)
+        result.warnings = await shortfalls()
     return result
 
 
@@ -115,13 +118,20 @@ async def apply_categories(m: Manifest, departments: dict[str, int]) -> None:
         })
 
 
-async def ensure_user(username: str, display_name: str, password: str, email: str = "") -> tuple[int, bool]:
+async def ensure_user(username: str, display_name: str, password: str, email: str = "",
+                      hashed: dict[str, str] | None = None) -> tuple[int, bool]:
+    """The user's id and whether it was created; `hashed` caches one hash per password (for a
+    password several new users share, such as a manifest's default one)."""
     from web.identity import hash_password
 
     row = await User.select(User.id).where(User.username == username).first()
     if row:
         return row["id"], False
-    user = User(username=username, display_name=display_name, email=email, password_hash=hash_password(password))
+    if hashed is None:
+        password_hash = hash_password(password)
+    else:
+        password_hash = hashed.get(password) or hashed.setdefault(password, hash_password(password))
+    user = User(username=username, display_name=display_name, email=email, password_hash=password_hash)
     await user.save()
     return user.id, True
 
@@ -137,10 +147,13 @@ async def ensure_membership(user_id: int, role: str, department_id: int | None, 
 
 async def apply_users(users: list[UserSpec], departments, sections, default_password: str | None,
                       new_passwords: dict[str, str]) -> None:
-    """Create or update `users` and their memberships; generated passwords go into `new_passwords`."""
+    """Create or update `users` and their memberships; generated passwords go into `new_passwords`.
+    Users given the default password share one hash of it (argon2 is slow; they share it anyway)."""
+    shared: dict[str, str] = {}
     for u in users:
         password = u.password or default_password or secrets.token_urlsafe(12)
-        user_id, created = await ensure_user(u.username, u.display_name, password, u.email)
+        user_id, created = await ensure_user(u.username, u.display_name, password, u.email,
+                                             hashed=shared if not u.password and default_password else None)
         if created and not (u.password or default_password):
             new_passwords[u.username] = password
         dept = departments.get(u.department) if u.department else None

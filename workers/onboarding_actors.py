@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from core.cases.staffing import shortfalls
 from core.clock import now
 from core.db import write_transaction
 from core.i18n import N_
@@ -105,6 +106,8 @@ async def onboard_tenant(job_id: int, step: str, offset: int = 0) -> None:
     elif step == "finish":
         if job.created:
             await Tenant.update({Tenant.active: True}).where(Tenant.id == tenant_id)
+        # Warnings, not errors (a district may add its staff later): kept where problems are.
+        job.problems = json.dumps([w.as_dict() for w in await shortfalls()], ensure_ascii=False)
         job.status, job.done_units, job.finished_at = "done", job.total_units, now()
         job.manifest = ""  # it may carry passwords: kept no longer than needed
     await job.save()

@@ -286,6 +286,9 @@ async def _escalate(step: Step) -> str:
     if step.case.escalated:
         raise UserError(409, "This case is already escalated.", code="already_escalated")
     form = inputs.parse(inputs.NeedReason, step.data)
+    if step.case.department and not await _leaders(step.case.department):  # never to nobody (see staffing)
+        raise UserError(409, "This case's department has no leader in charge to escalate it to. "
+                             "The tenant administrator must add one first.", code="no_leader")
     await escalate(step.case, form.reason)
     step.event["reason"] = form.reason
     return step.case.status

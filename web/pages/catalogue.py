@@ -1,5 +1,6 @@
 """The tenant admin's catalogue (办理目录): departments with their sections, and case categories
-with lead department, co-handling departments and deadline in working days."""
+with lead department, co-handling departments and deadline in working days; a notice names the
+departments that cannot staff their chain (缺员) and whom to add."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.params import URLEncodedBody
 from litestar.response import Redirect
 
 from core.cases.inputs import parse
+from core.cases.staffing import shortfalls
 from core.errors import UserError
 from core.tables import Category, Department, Section
 from tenants.scope import scoped
@@ -73,7 +75,7 @@ class CataloguePages(Controller):
         for c in categories:
             c["co_codes"] = ", ".join(json.loads(c["co_departments"] or "[]"))
         return page(request, "admin/catalogue.html", departments=departments, sections=sections,
-                    categories=categories)
+                    categories=categories, shortfalls=[s.as_dict() for s in await shortfalls()])
 
     def _back(self, request: Request) -> Redirect:
         return Redirect(path=f"{request.scope['state']['tenant_root']}admin/catalogue/", status_code=303)

@@ -1,7 +1,8 @@
 """Onboarding a district or township from the system console (控制台入驻): upload its manifest
 (a file, or text pasted into the form), validate it — every problem listed, nothing applied — and
 apply it as a background job whose progress the page polls with htmx.  The generated passwords
-of new users are shown once, to the administrator who started the job."""
+of new users are shown once, to the administrator who started the job; departments that cannot
+staff their chain are listed as warnings when it is done."""
 
 from __future__ import annotations
 
@@ -111,7 +112,9 @@ class OnboardingConsole(Controller):
         step_states = [{"label": STEPS[key], "state": "done" if job["status"] == "done" or i < current else
                         ("current" if i == current and job["status"] != "failed" else "pending")}
                        for i, key in enumerate(steps)]
+        problems = json.loads(job["problems"] or "[]")  # a failed job's; a done job's are staffing warnings
         return console_page(request, "system/job.html", fragment="system/_job.html", job=job,
                             percent=percent(job), steps=step_states, passwords=passwords,
-                            problems=json.loads(job["problems"] or "[]"),
+                            problems=problems if job["status"] == "failed" else [],
+                            shortfalls=problems if job["status"] == "done" else [],
                             starter=starter["display_name"] if starter else "")
