@@ -95,7 +95,7 @@ async def _decide_objection(step: Step) -> str:
         case = step.case
         case.department, case.handler, case.dispatched_at = dept.id, None, now()
         await _deadline(case)
-        step.event["data"]["department"] = dept.code
+        step.event["data"].update(department=dept.code, due=str(case.due_date))
         await notices.to_role("handler", dept.id, case, "Case %(number)s was dispatched to your department.")
         status = S.DISPATCHED
     await objection.save()
