@@ -19,7 +19,8 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
-from core.db import current_engine
+from core.db import SQLITE_BUSY_SECONDS, current_engine
+from core.sqlite_turn import write_turn
 
 
 class NoTenant(RuntimeError):
@@ -81,9 +82,12 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
     token = _current.set(tenant)
     engine = current_engine()
     try:
-        if isinstance(engine, SQLiteEngine):
-            kind = TransactionType.immediate if write else TransactionType.deferred
-            async with engine.transaction(transaction_type=kind):
+        if isinstance(engine, SQLiteEngine) and write:
+            async with write_turn(engine, SQLITE_BUSY_SECONDS), \
+                    engine.transaction(transaction_type=TransactionType.immediate):
+                yield tenant
+        elif isinstance(engine, SQLiteEngine):
+            async with engine.transaction(transaction_type=TransactionType.deferred):
                 yield tenant
         elif engine.current_transaction.get() is None:
             async with TenantTransaction(engine, tenant.id):

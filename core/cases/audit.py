@@ -48,12 +48,18 @@ def event_hash(tenant_id: int, seq: int, fields: dict, created_at: datetime, pre
 
 async def _advance_head(count: int) -> tuple[int, str]:
     """Reserve `count` sequence numbers; returns (first seq - 1, previous hash)."""
-    rows = await scoped(AuditHead).update({AuditHead.last_seq: AuditHead.last_seq + count}).returning(
-        AuditHead.last_seq, AuditHead.last_hash)
-    if not rows:
-        await scoped(AuditHead).add(last_seq=count, last_hash=GENESIS)
-        return 0, GENESIS
-    return rows[0]["last_seq"] - count, rows[0]["last_hash"] or GENESIS
+    for _ in range(2):
+        rows = await scoped(AuditHead).update({AuditHead.last_seq: AuditHead.last_seq + count}).returning(
+            AuditHead.last_seq, AuditHead.last_hash)
+        if rows:
+            return rows[0]["last_seq"] - count, rows[0]["last_hash"] or GENESIS
+        # The tenant's first event.  Two transactions may both find no head (PostgreSQL): the one
+        # whose insert waits on the other's unique key inserts nothing and advances that head.
+        created = await AuditHead.insert(scoped(AuditHead).new(last_seq=count, last_hash=GENESIS)).on_conflict(
+            action="DO NOTHING").returning(AuditHead.id)
+        if created:
+            return 0, GENESIS
+    raise RuntimeError("the tenant's audit head can be neither advanced nor created")
 
 
 async def append_events(entries: list[dict]) -> list[Event]:
