@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: lock run test test-browser test-load test-faults install migrate demo serve clean catalogs audit
+.PHONY: lock run test test-browser test-load test-load-sqlite test-faults install migrate demo serve clean catalogs audit
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
@@ -34,8 +34,13 @@ test-browser: install
 # Load and faults (marker `load`, left out of `make test`): real processes on PostgreSQL (a fresh
 # database on TEST_DATABASE_URL's server, else 127.0.0.1:5432; a private initdb cluster for the
 # faults) and a private redis-server.  The full load run is `python -m bench.load`.
+# test-load-sqlite: the same load on a SQLite file in a temporary directory, one `qinqing serve`
+# with its in-process worker.  Both print their figures (-rP: the passed test's output).
 test-load: install
-	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q --noconftest -m load tests/test_load.py $(PYTEST_ARGS)
+	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q -rP --noconftest -m load tests/test_load.py -k "not sqlite" $(PYTEST_ARGS)
+
+test-load-sqlite: install
+	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q -rP --noconftest -m load tests/test_load.py -k sqlite $(PYTEST_ARGS)
 
 test-faults: install
 	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q --noconftest -m load tests/test_faults.py $(PYTEST_ARGS)

@@ -1,27 +1,40 @@
-"""Load with nothing lost (压力测试 · 不丢不重): many companies filing at once on PostgreSQL + Redis.
+"""Load with nothing lost (压力测试 · 不丢不重): many companies filing at once, on PostgreSQL + Redis
+or on the embedded SQLite with its in-process worker.
 
     python -m bench.load                             # 10,000 cases, 200 clients, 10 tenants
     python -m bench.load --cases 1000 --clients 50   # the quick version (make test-load)
+    python -m bench.load --database-url sqlite:// --cases 1000 --clients 50   # SQLite (make test-load)
 
-Creates a fresh database `qinqing_load_<pid>` on `--database-url`'s server and a private Redis
-(or uses `--broker-url`), runs `qinqing migrate`, applies a generated manifest per tenant with
-`qinqing tenant apply` (a bureau with its section and signers, a dispatcher) and makes companies,
-company users and API tokens; starts two `qinqing serve` processes, two `qinqing worker`s and one
-`qinqing scheduler` (the outbox relay), and drives them over loopback with async httpx clients:
-each client submits cases (POST /t/<slug>/api/v1/cases) and, interleaved, dispatches one of its
-tenant's submitted cases every other turn and has the handler accept and refuse a dispatched one
-every fourth.  When the outbox is drained and the queue empty it checks that
+PostgreSQL: creates a fresh database `qinqing_load_<pid>` on `--database-url`'s server and a
+private Redis (or uses `--broker-url`); starts two `qinqing serve` processes, two `qinqing worker`s
+and one `qinqing scheduler` (the outbox relay).  SQLite (`sqlite://` for a file in the run's
+temporary var dir, or `sqlite:///PATH` for a new file there): no broker, one `qinqing serve`
+whose in-process worker relays and applies the outbox.  Either way it runs `qinqing migrate`,
+applies a generated manifest per tenant with `qinqing tenant apply` (a bureau with its section
+and signers, a dispatcher), makes companies, company users and API tokens, and drives the web
+processes over loopback with async httpx clients: each client submits cases (POST
+/t/<slug>/api/v1/cases) and reads each one back (GET …/cases/<id>), and, interleaved, lists its
+tenant's cases as the dispatcher and dispatches one submitted case every other turn, and has the
+handler accept and refuse a dispatched one every fourth.
 
-- every case is stored exactly once: per tenant as many as 201 answers, each title's nonce once,
-  one `submit` event per case;
+Every POST carries an `Idempotency-Key`; a request that got no answer (a dropped connection, a
+timeout) or a 503 is sent again with the same key (at most RETRIES times, after the 503's
+Retry-After), so a retry never files a case twice: the first answer comes back, marked
+`Idempotent-Replayed`.  The run reports the retries and the replays among them.  When the outbox
+is drained (and the queue empty) it checks that
+
+- every case is stored exactly once: per tenant as many as 201 answers, each title's nonce (sent
+  by the client) once and under the id its answer gave, none the client never sent, one
+  `submit` event per case;
 - every outbox message was sent and applied exactly once in effect: a `processed_message` row for
   each, none failed or dead-lettered, and exactly one notification per notification message;
 - `qinqing audit verify` passes for every tenant;
-- no request saw a 5xx (nor any other answer than the one expected, nor a dropped connection),
+- no request saw a 5xx (nor any other answer than the one expected, nor no answer after its
+  retries), and the web processes logged no error (a client that left is not a server error),
 
 prints throughput, latency percentiles and the counts, and exits 1 on any loss, duplicate or
-error.  Every process is stopped (by process group) and the database dropped, also on failure;
-the logs are kept and named when the run fails.
+error.  Every process is stopped (by process group) and the database dropped (the SQLite file
+removed), also on failure; the logs are kept and named when the run fails.
 """
 
 from __future__ import annotations
@@ -31,7 +44,10 @@ import asyncio
 import json
 import os
 import platform
+import random
+import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -45,8 +61,10 @@ from bench.procs import (RedisServer, Stack, Supervisor, app_env, apply_tenants,
                          exit_on_sigterm, provision, qinqing)
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-EXPECTED = {"submit": 201, "dispatch": 200, "accept": 200, "refuse": 200}
+EXPECTED = {"submit": 201, "dispatch": 200, "accept": 200, "refuse": 200}  # reads: 200
 QUEUE = "dramatiq:qinqing"
+RETRIES = 5  # a request is sent at most 1 + RETRIES times
+MAX_RETRY_AFTER = 10.0  # seconds: a longer Retry-After is cut to this
 
 
 # -- the driver ----------------------------------------------------------------------------------------
@@ -58,13 +76,19 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)  # (kind, status) → n; status 0 = no answer
     latencies: dict = field(default_factory=lambda: defaultdict(list))  # kind → seconds
     created: dict = field(default_factory=lambda: defaultdict(dict))  # slug → {nonce: case id}
+    sent: dict = field(default_factory=lambda: defaultdict(set))  # slug → nonces submitted, answered or not
+    retries: Counter = field(default_factory=Counter)  # (kind, why: "503" or the transport error) → n
+    replays: Counter = field(default_factory=Counter)  # kind → answers marked Idempotent-Replayed
+    five_xx: Counter = field(default_factory=Counter)  # every 5xx answer seen, retried or final: status → n
     samples: list = field(default_factory=list)  # the first unexpected answers, for the report
+    retry_samples: list = field(default_factory=list)  # why the first retries were needed
     seconds: float = 0.0
 
     def unexpected(self) -> int:
         return sum(n for (kind, status), n in self.statuses.items() if status != EXPECTED.get(kind, 200))
 
     def server_errors(self) -> int:
+        """Final answers ≥ 500 (after the retries)."""
         return sum(n for (_, status), n in self.statuses.items() if status >= 500)
 
     def dropped(self) -> int:
@@ -73,12 +97,23 @@ class Tally:
     def requests(self) -> int:
         return sum(self.statuses.values())
 
+    def retried(self) -> int:
+        return sum(self.retries.values())
+
 
 def percentile(values: list[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def retry_after(response) -> float:
+    """The seconds a 503 asks the client to wait (Retry-After in seconds; 1 if absent)."""
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(response.headers.get("retry-after", "1"))))
+    except ValueError:
+        return 1.0
 
 
 class Driver:
@@ -91,16 +126,45 @@ class Driver:
         self.to_refuse = {slug: deque() for slug in kits}
 
     async def call(self, http, kind: str, method: str, url: str, token: str, body: dict | None = None):
+        """One request as a careful client sends it: a POST carries a fresh Idempotency-Key, and
+        a request that got no answer or a 503 is sent again, the same key with it, up to RETRIES
+        times.  Counted once, by its last answer (status 0: none); its latency spans the retries."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"}
+        if method != "GET":
+            headers["Idempotency-Key"] = uuid.uuid4().hex
         started = time.perf_counter()
-        try:
-            response = await http.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
-        except Exception as exc:  # noqa: BLE001 - a dropped or refused connection is counted, not raised
-            self.tally.latencies[kind].append(time.perf_counter() - started)
-            self.tally.statuses[(kind, 0)] += 1
-            self._sample(kind, 0, f"{exc.__class__.__name__}: {exc}")
-            return None
+        response, failure = None, ""
+        for attempt in range(RETRIES + 1):
+            try:
+                response = await http.request(method, url, json=body, headers=headers)
+            except httpx.TransportError as exc:  # dropped, refused, timed out: safe to send again
+                response, why, wait = None, exc.__class__.__name__, min(5.0, 0.25 * 2 ** attempt)
+                failure = f"{why}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - anything else is counted, not raised nor retried
+                response, failure = None, f"{exc.__class__.__name__}: {exc}"
+                break
+            else:
+                if response.status_code >= 500:
+                    self.tally.five_xx[response.status_code] += 1
+                if response.status_code != 503:
+                    break
+                why, wait, failure = "503", retry_after(response), response.text[:300]
+            if attempt == RETRIES:
+                break
+            self.tally.retries[(kind, why)] += 1
+            if len(self.tally.retry_samples) < 10:
+                self.tally.retry_samples.append(f"{kind} {method} {url.split('/api/v1/')[-1]} → {failure[:200]}")
+            await asyncio.sleep(wait * random.uniform(1.0, 1.25))
         self.tally.latencies[kind].append(time.perf_counter() - started)
+        if response is None:
+            self.tally.statuses[(kind, 0)] += 1
+            self._sample(kind, 0, failure)
+            return None
         self.tally.statuses[(kind, response.status_code)] += 1
+        if response.headers.get("idempotent-replayed") == "true":
+            self.tally.replays[kind] += 1
         if response.status_code != EXPECTED.get(kind, 200):
             self._sample(kind, response.status_code, response.text[:300])
         return response
@@ -118,13 +182,17 @@ class Driver:
             if stop is not None and stop.is_set():
                 break
             nonce = uuid.uuid4().hex
+            self.tally.sent[slug].add(nonce)
             response = await self.call(http, "submit", "POST", api, company["token"], {
                 "category": "municipal", "title": f"压测诉求 {slug} {number}-{i} {nonce}",
                 "description": "厂区附近排水管淤积，雨天积水倒灌进车间，请尽快疏通。"})
             if response is not None and response.status_code == 201:
                 case_id = response.json()["id"]
                 self.tally.created[slug][nonce] = case_id
+                await self.call(http, "read", "GET", f"{api}/{case_id}", company["token"])
                 self.to_dispatch[slug].append(case_id)
+            if i % 2 == 1:
+                await self.call(http, "list", "GET", f"{api}?per_page=20", tokens["dispatcher"])
             if i % 2 == 0 and self.to_dispatch[slug]:
                 case_id = self.to_dispatch[slug].popleft()
                 response = await self.call(http, "dispatch", "POST", f"{api}/{case_id}/dispatch",
@@ -161,7 +229,51 @@ class Driver:
 
 # -- afterwards ------------------------------------------------------------------------------------------
 
-async def _backlog(conn) -> dict:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:////ABSOLUTE/PATH` URL (the form the run hands around); None for a
+    PostgreSQL URL."""
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite://") else None
+
+
+class Db:
+    """A connection to the run's database for the checks: asyncpg on PostgreSQL, the standard
+    library's sqlite3 on SQLite (the server is another process: a short blocking read is fine).
+    Queries are written once, with PostgreSQL's `$n` parameters; rows come back as dicts."""
+
+    def __init__(self, url: str):
+        self.url, self.path, self.conn = url, sqlite_path(url), None
+
+    async def __aenter__(self) -> "Db":
+        if self.path is not None:
+            self.conn = sqlite3.connect(self.path, timeout=30)
+            self.conn.row_factory = sqlite3.Row
+        else:
+            import asyncpg
+
+            self.conn = await asyncpg.connect(self.url)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self.path is not None:
+            self.conn.close()
+        else:
+            await self.conn.close()
+
+    async def fetch(self, sql: str, *args) -> list[dict]:
+        if self.path is not None:
+            return [dict(row) for row in self.conn.execute(re.sub(r"\$(\d+)", r"?\1", sql), args).fetchall()]
+        return [dict(row) for row in await self.conn.fetch(sql, *args)]
+
+    async def fetchrow(self, sql: str, *args) -> dict | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args):
+        row = await self.fetchrow(sql, *args)
+        return next(iter(row.values())) if row else None
+
+
+async def _backlog(conn: Db) -> dict:
     return dict(await conn.fetchrow("""
         SELECT (SELECT count(*) FROM outbox_message) AS outbox,
                (SELECT count(*) FROM outbox_message WHERE sent_at IS NULL) AS unsent,
@@ -172,17 +284,17 @@ async def _backlog(conn) -> dict:
 
 
 def queue_depth(redis_client) -> int:
-    """Messages still queued, delayed or being worked on (not yet acknowledged)."""
+    """Messages still queued, delayed or being worked on (not yet acknowledged); none without a
+    broker (SQLite's in-process worker applies a message as it relays it)."""
+    if redis_client is None:
+        return 0
     return sum(int(redis_client.hlen(f"{QUEUE}{suffix}.msgs")) for suffix in ("", ".DQ"))
 
 
 async def wait_drained(db_url: str, redis_client, timeout: float = 600, say=print) -> float:
     """Wait until every outbox row is sent and applied and the queue is empty; returns seconds."""
-    import asyncpg
-
     started, last = time.monotonic(), None
-    conn = await asyncpg.connect(db_url)
-    try:
+    async with Db(db_url) as conn:
         while True:
             state = await _backlog(conn)
             depth = queue_depth(redis_client)
@@ -194,47 +306,46 @@ async def wait_drained(db_url: str, redis_client, timeout: float = 600, say=prin
                 say(f"  draining: {state['unsent']} unsent, {state['unapplied']} not applied, {depth} queued")
                 last = time.monotonic()
             await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
 
 
 async def last_case_id(db_url: str) -> int:
-    import asyncpg
-
-    conn = await asyncpg.connect(db_url)
-    try:
-        return await conn.fetchval("SELECT coalesce(max(id), 0) FROM case_file")
-    finally:
-        await conn.close()
+    async with Db(db_url) as conn:
+        return await conn.fetchval("SELECT coalesce(max(id), 0) AS id FROM case_file")
 
 
 async def check_cases(db_url: str, tally: Tally, since: int = 0) -> tuple[dict, list[str]]:
-    """Every case stored exactly once: counts per tenant, nonces, one submit event per case.
-    Only cases after id `since` count (a fault run drives several loads on one database)."""
-    import asyncpg
-
+    """Every case stored exactly once, looked up in the database by the nonces the client put in
+    the titles: each answered 201 stored once under the id its answer gave, none the client never
+    sent, one submit event per case; each step recorded as often as it was answered 200.  A case
+    the client sent but never saw answered (its retries ran out) may be stored, once.  Only cases
+    after id `since` count (a fault run drives several loads on one database)."""
     problems, tenants = [], {}
-    conn = await asyncpg.connect(db_url)
-    try:
+    async with Db(db_url) as conn:
         rows = await conn.fetch("""SELECT t.slug, c.id, c.title FROM case_file c JOIN tenant t ON t.id = c.tenant_id
-                                   WHERE t.slug = ANY($1::text[]) AND c.id > $2""", list(tally.created) or [""], since)
-        stored = defaultdict(Counter)
+                                   WHERE c.id > $1""", since)
+        stored = defaultdict(lambda: defaultdict(list))  # slug → nonce → [case id]
         for row in rows:
-            stored[row["slug"]][row["title"].rsplit(" ", 1)[-1]] += 1
-        for slug, created in sorted(tally.created.items()):
-            answered, kept = len(created), sum(stored[slug].values())
-            tenants[slug] = {"201": answered, "stored": kept}
-            if answered != kept:
-                problems.append(f"{slug}: {answered} cases answered 201 but {kept} stored")
-            missing = [n for n in created if stored[slug][n] == 0]
-            doubled = [n for n, k in stored[slug].items() if k > 1]
-            extra = [n for n in stored[slug] if n not in created]
+            if row["slug"] in tally.created or row["slug"] in tally.sent:
+                stored[row["slug"]][row["title"].rsplit(" ", 1)[-1]].append(row["id"])
+        for slug in sorted(set(tally.created) | set(tally.sent)):
+            created, sent, kept = tally.created[slug], tally.sent[slug] | set(tally.created[slug]), stored[slug]
+            unanswered = [n for n in sent - set(created) if kept.get(n)]
+            tenants[slug] = {"sent": len(sent), "201": len(created), "stored": sum(map(len, kept.values())),
+                             "stored_unanswered": len(unanswered)}
+            missing = [n for n in created if not kept.get(n)]
+            doubled = [n for n, ids in kept.items() if len(ids) > 1]
+            moved = [n for n, case_id in created.items() if len(kept.get(n, [])) == 1 and kept[n][0] != case_id]
+            extra = [n for n in kept if n not in sent]
             if missing:
                 problems.append(f"{slug}: {len(missing)} cases answered 201 are missing (e.g. {missing[0]})")
             if doubled:
-                problems.append(f"{slug}: {len(doubled)} cases stored twice (e.g. {doubled[0]})")
+                problems.append(f"{slug}: {len(doubled)} cases stored more than once (e.g. {doubled[0]}: "
+                                f"ids {kept[doubled[0]]})")
+            if moved:
+                problems.append(f"{slug}: {len(moved)} cases stored under another id than answered "
+                                f"(e.g. {moved[0]})")
             if extra:
-                problems.append(f"{slug}: {len(extra)} cases stored that no 201 answered (e.g. {extra[0]})")
+                problems.append(f"{slug}: {len(extra)} cases stored that the client never sent (e.g. {extra[0]})")
         events = await conn.fetchrow("""
             SELECT count(*) FILTER (WHERE n <> 1) AS wrong, count(*) AS cases FROM (
               SELECT c.id, count(e.id) AS n FROM case_file c
@@ -242,24 +353,19 @@ async def check_cases(db_url: str, tally: Tally, since: int = 0) -> tuple[dict, 
                                      since)
         if events["wrong"]:
             problems.append(f"{events['wrong']} cases without exactly one submit event")
-        steps = dict(await conn.fetch('SELECT action, count(*) FROM case_event WHERE "case" > $1 GROUP BY action',
-                                      since))
+        steps = {row["action"]: row["n"] for row in await conn.fetch(
+            'SELECT action, count(*) AS n FROM case_event WHERE "case" > $1 GROUP BY action', since)}
         for kind in ("dispatch", "accept", "refuse"):
             answered = tally.statuses[(kind, 200)]
             if steps.get(kind, 0) != answered:
                 problems.append(f"{steps.get(kind, 0)} {kind} events recorded but {answered} answered 200")
-    finally:
-        await conn.close()
     return {"tenants": tenants, "events": steps}, problems
 
 
 async def check_messages(db_url: str, redis_client) -> tuple[dict, list[str]]:
     """Every outbox message sent and applied exactly once in effect."""
-    import asyncpg
-
     problems = []
-    conn = await asyncpg.connect(db_url)
-    try:
+    async with Db(db_url) as conn:
         row = dict(await conn.fetchrow("""
             SELECT (SELECT count(*) FROM outbox_message) AS outbox,
                    (SELECT count(*) FROM outbox_message WHERE sent_at IS NULL) AS unsent,
@@ -280,9 +386,7 @@ async def check_messages(db_url: str, redis_client) -> tuple[dict, list[str]]:
                      WHERE NOT EXISTS (SELECT 1 FROM outbox_message o WHERE o.message_id = n.source))
                      AS notifications_without_message
         """))
-    finally:
-        await conn.close()
-    row["dead_lettered"] = int(redis_client.zcard(f"{QUEUE}.XQ"))
+    row["dead_lettered"] = int(redis_client.zcard(f"{QUEUE}.XQ")) if redis_client is not None else 0
     row["queued"] = queue_depth(redis_client)
     for key, label in (("unsent", "outbox messages never sent"), ("unprocessed", "outbox messages never applied"),
                        ("processed_without_outbox", "applied messages with no outbox row"),
@@ -307,6 +411,30 @@ def check_audit(env: dict, slugs: list[str]) -> tuple[str, list[str]]:
     return out, [f"audit verify did not pass for {', '.join(missing)}"] if missing else []
 
 
+def logged_errors(supervisor: Supervisor, names: list[str]) -> tuple[int, list[str]]:
+    """Errors the processes `names` logged (JSON records at ERROR or above, tracebacks): a
+    client that left, a busy lock answered 503, are not errors and must not be logged as such."""
+    count, samples = 0, []
+    for name in names:
+        path = supervisor.log_dir / f"{name}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                bad = str(record.get("level", "")).upper() in ("ERROR", "CRITICAL")
+            else:  # a plain line: `ERROR - …` / `ERROR:…` (a logger outside `qinqing`), a traceback
+                bad = line.startswith(("Traceback", "ERROR", "CRITICAL"))
+            if bad:
+                count += 1
+                if len(samples) < 5:
+                    samples.append(f"{name}: {line[:400]}")
+    return count, samples
+
+
 def machine() -> str:
     mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal")), 0)
@@ -324,19 +452,27 @@ def latency_table(tally: Tally) -> dict:
 
 def report(summary: dict, say=print) -> None:
     t = summary["traffic"]
-    say(f"\n== load: {summary['cases']} cases by {summary['clients']} clients on {summary['tenants']} tenants "
-        f"({summary['date']}, {summary['machine']})")
+    say(f"\n== load ({summary['engine']}): {summary['cases']} cases by {summary['clients']} clients on "
+        f"{summary['tenants']} tenants ({summary['date']}, {summary['machine']})")
     say(f"  {t['requests']} requests in {t['seconds']:.1f}s: {t['requests_per_second']:.1f} req/s, "
         f"{t['cases_per_second']:.1f} cases/s; drained {summary['drain_seconds']:.1f}s later")
     for kind, row in summary["latency_ms"].items():
         say(f"  {kind:<9} n={row['n']:<6} p50={row['p50']}ms p95={row['p95']}ms p99={row['p99']}ms")
     say(f"  statuses: {summary['statuses']}")
+    r = summary["retries"]
+    say(f"  5xx answers: {r['five_xx']} ({r['five_xx_by_status'] or 'none'}); retries: {r['total']} "
+        f"({r['by_reason'] or 'none'}); answers replayed by Idempotency-Key: {r['replayed'] or 'none'}; "
+        f"errors logged by the web processes: {summary['logged_errors']}")
+    for sample in r["samples"]:
+        say(f"    · retried: {sample}")
     m = summary["messages"]
     say(f"  outbox: {m['outbox']} messages, {m['processed']} applied, {m['failed']} failed, "
         f"{m['dead_lettered']} dead-lettered; {m['notifications']} notifications for {m['notices']} notices; "
         f"{m['retried_handovers']} hand-overs retried")
-    stored = sum(v["stored"] for v in summary["stored"]["tenants"].values())
-    say(f"  cases stored: {stored} (one per 201 answer); audit verify: "
+    tenants = summary["stored"]["tenants"].values()
+    stored, unanswered = sum(v["stored"] for v in tenants), sum(v["stored_unanswered"] for v in tenants)
+    say(f"  cases stored: {stored} (one per 201 answer{f', {unanswered} sent but never answered' if unanswered else ''}); "
+        "audit verify: "
         f"{'ok' if not any('audit' in p for p in summary['problems']) else 'FAILED'}")
     if summary["problems"]:
         say("  PROBLEMS:")
@@ -356,58 +492,91 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=200)
     p.add_argument("--tenants", type=int, default=10)
     p.add_argument("--companies", type=int, default=2, help="companies (each with a user) per tenant")
-    p.add_argument("--web", type=int, default=2, help="`qinqing serve` processes")
-    p.add_argument("--workers", type=int, default=2, help="`qinqing worker` processes")
+    p.add_argument("--web", type=int, help="`qinqing serve` processes (default: 2; 1 on SQLite)")
+    p.add_argument("--workers", type=int, default=2, help="`qinqing worker` processes (PostgreSQL)")
     p.add_argument("--threads", type=int, default=8, help="threads per worker")
     p.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL") or DEFAULT_ADMIN_URL,
-                   help="a PostgreSQL superuser URL; the run creates and drops its own database there")
-    p.add_argument("--broker-url", default="", help="a Redis URL (default: a private redis-server)")
+                   help="a PostgreSQL superuser URL (the run creates and drops its own database there), or "
+                        "sqlite:// (a file in the run's var dir) or sqlite:///PATH (a new file)")
+    p.add_argument("--broker-url", default="", help="a Redis URL (default: a private redis-server; "
+                                                    "none on SQLite, whose worker runs inside `qinqing serve`)")
     p.add_argument("--json", help="also write the summary to this file")
     p.add_argument("--keep", action="store_true", help="keep the database and logs")
     return p.parse_args(argv)
 
 
+def sqlite_target(url: str, var_dir: Path) -> Path:
+    """The new SQLite file a `sqlite://…` URL names: `sqlite://` or `sqlite:///` a file in
+    `var_dir`, else the app's reading of the URL (`sqlite:///var/x.db` relative to the project)."""
+    from core.config import parse_database_url
+
+    if url.rstrip("/") in ("sqlite:", "sqlite"):
+        return var_dir / "load.db"
+    return parse_database_url(url, var_dir).path.resolve()
+
+
 def run(args: argparse.Namespace) -> int:
-    if not args.database_url.startswith("postgres"):
-        print("error: --database-url must be a PostgreSQL URL", file=sys.stderr)
+    sqlite = args.database_url.startswith("sqlite")
+    if not sqlite and not args.database_url.startswith("postgres"):
+        print("error: --database-url must be a PostgreSQL or a sqlite:// URL", file=sys.stderr)
         return 2
+    if sqlite and args.broker_url:
+        print("error: the SQLite run has no broker (its worker runs inside `qinqing serve`)", file=sys.stderr)
+        return 2
+    web = args.web or (1 if sqlite else 2)
     exit_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="qinqing-load-"))
     supervisor = Supervisor(work / "logs")
     name = f"qinqing_load_{os.getpid()}"
-    redis_server, db_created, ok = None, False, False
+    redis_server, redis_client, db_created, db_file, ok = None, None, False, None, False
     say = lambda *a: print(*a, flush=True)  # noqa: E731
     begun = time.monotonic()
     try:
-        say(f"load run in {work}: database {name}")
-        db_url = create_database(args.database_url, name)
-        db_created = True
-        if args.broker_url:
-            broker_url = args.broker_url
+        if sqlite:
+            db_file = sqlite_target(args.database_url, work / "var")
+            if db_file.exists():
+                say(f"error: {db_file} exists; the load run wants a new SQLite file")
+                return 2
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+            db_url, broker_url = f"sqlite:///{db_file}", ""
+            say(f"load run in {work}: SQLite {db_file}, in-process worker")
         else:
-            redis_server = RedisServer(supervisor)
-            redis_server.start()
-            broker_url = redis_server.url
-        import redis
+            say(f"load run in {work}: database {name}")
+            db_url = create_database(args.database_url, name)
+            db_created = True
+            if args.broker_url:
+                broker_url = args.broker_url
+            else:
+                redis_server = RedisServer(supervisor)
+                redis_server.start()
+                broker_url = redis_server.url
+            import redis
 
-        redis_client = redis.Redis.from_url(broker_url)
+            redis_client = redis.Redis.from_url(broker_url)
         env = app_env(db_url, broker_url, work / "var")
         qinqing(["migrate"], env)
         slugs = [f"load{n:02d}" for n in range(1, args.tenants + 1)]
-        apply_tenants(slugs, env, work)
+        apply_tenants(slugs, env, work, jobs=1 if sqlite else 3)
         kits = provision(slugs, env, args.companies)
         say(f"  {len(slugs)} tenants applied, {args.companies} companies and users each, tokens made "
             f"({time.monotonic() - begun:.0f}s)")
 
         stack = Stack(supervisor, env)
-        bases = [stack.serve(f"web{n}", wait=False) for n in range(1, args.web + 1)]
-        for n in range(1, args.web + 1):
-            stack.wait_web(f"web{n}")
-        for n in range(1, args.workers + 1):
-            stack.worker(f"worker{n}", threads=args.threads)
-        stack.scheduler("scheduler1")
-        say(f"  {args.web} web, {args.workers} worker and 1 scheduler processes up ({time.monotonic() - begun:.0f}s); "
-            f"driving {args.cases} cases")
+        webs = [f"web{n}" for n in range(1, web + 1)]
+        bases = [stack.serve(w, wait=False) for w in webs]
+        for w in webs:
+            stack.wait_web(w)
+        if sqlite:
+            processes = {"web": web, "workers": "in-process", "schedulers": "in-process"}
+            say(f"  {web} web process with its in-process worker up ({time.monotonic() - begun:.0f}s); "
+                f"driving {args.cases} cases")
+        else:
+            for n in range(1, args.workers + 1):
+                stack.worker(f"worker{n}", threads=args.threads)
+            stack.scheduler("scheduler1")
+            processes = {"web": web, "workers": args.workers, "threads": args.threads, "schedulers": 1}
+            say(f"  {web} web, {args.workers} worker and 1 scheduler processes up "
+                f"({time.monotonic() - begun:.0f}s); driving {args.cases} cases")
 
         tally = asyncio.run(Driver(kits, bases).run(args.cases, args.clients))
         say(f"  driven in {tally.seconds:.1f}s; waiting for the outbox to drain")
@@ -415,28 +584,42 @@ def run(args: argparse.Namespace) -> int:
         cases, case_problems = asyncio.run(check_cases(db_url, tally))
         messages, message_problems = asyncio.run(check_messages(db_url, redis_client))
         audit_out, audit_problems = check_audit(env, slugs)
+        errors_logged, error_samples = logged_errors(supervisor, webs)
         say(f"  checked ({time.monotonic() - begun:.0f}s in all)")
         problems = list(case_problems) + message_problems + audit_problems
         if tally.server_errors():
-            problems.append(f"{tally.server_errors()} requests answered 5xx")
+            problems.append(f"{tally.server_errors()} requests answered 5xx (after their retries)")
         if tally.dropped():
-            problems.append(f"{tally.dropped()} requests got no answer")
+            problems.append(f"{tally.dropped()} requests got no answer (after their retries)")
         if tally.unexpected() - tally.server_errors() - tally.dropped():
             problems.append(f"{tally.unexpected() - tally.server_errors() - tally.dropped()} requests answered "
                             "an unexpected 4xx")
+        if sum(tally.five_xx.values()) > tally.server_errors():
+            problems.append(f"{sum(tally.five_xx.values()) - tally.server_errors()} requests answered 5xx before "
+                            "a retry succeeded")
+        if errors_logged:
+            problems.append(f"the web processes logged {errors_logged} errors")
         requests = tally.requests()
         summary = {
             "date": datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
-            "cases": args.cases, "clients": args.clients, "tenants": args.tenants,
-            "processes": {"web": args.web, "workers": args.workers, "threads": args.threads, "schedulers": 1},
+            "engine": "SQLite, in-process worker" if sqlite else "PostgreSQL + Redis",
+            "cases": args.cases, "clients": args.clients, "tenants": args.tenants, "processes": processes,
             "traffic": {"requests": requests, "seconds": round(tally.seconds, 2),
                         "requests_per_second": round(requests / tally.seconds, 1) if tally.seconds else 0,
                         "cases_per_second": round(tally.statuses[("submit", 201)] / tally.seconds, 1)
                         if tally.seconds else 0},
             "latency_ms": latency_table(tally),
             "statuses": {f"{k} {s}": n for (k, s), n in sorted(tally.statuses.items())},
+            "retries": {"total": tally.retried(),
+                        "by_reason": {f"{k} {why}": n for (k, why), n in sorted(tally.retries.items())},
+                        "replayed": dict(sorted(tally.replays.items())),
+                        "five_xx": sum(tally.five_xx.values()),
+                        "five_xx_by_status": {str(k): n for k, n in sorted(tally.five_xx.items())},
+                        "samples": tally.retry_samples},
+            "logged_errors": errors_logged,
             "drain_seconds": round(drain_seconds, 1), "stored": cases, "messages": messages,
-            "audit": audit_out.strip().splitlines(), "problems": problems, "samples": tally.samples,
+            "audit": audit_out.strip().splitlines(), "problems": problems,
+            "samples": tally.samples + error_samples,
         }
         report(summary, say)
         if args.json:
@@ -457,6 +640,9 @@ def run(args: argparse.Namespace) -> int:
                 drop_database(args.database_url, name)
             except Exception as exc:  # noqa: BLE001
                 say(f"warning: could not drop {name}: {exc}")
+        if db_file is not None and not args.keep and db_file.parent != work / "var":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
