@@ -49,11 +49,12 @@ async def migrate() -> list[str]:
     if isinstance(engine, PostgresEngine):
         import asyncpg
 
+        from core.pg_logins import app_password_for_migrate
         from core.rls import apply_rls
 
         conn = await asyncpg.connect(**engine.config)
         try:
-            secured = await apply_rls(conn, _settings().app_role)
+            secured = await apply_rls(conn, _settings().app_role, app_password_for_migrate(_settings()))
         finally:
             await conn.close()
     from core.oversight.tally import backfill
@@ -479,8 +480,8 @@ def main(argv: list[str] | None = None) -> None:
     # Piccolo warns on its own when the database is unreachable; we say it once, naming the variable.
     warnings.filterwarnings("ignore", message=".*Unable to connect to database")
     args = build_parser().parse_args(argv)
-    if args.command == "migrate":
-        os.environ["QINQING_DB_OWNER"] = "1"
+    if args.command == "migrate" or (args.command == "tenant" and args.tenant_command == "export"):
+        os.environ["QINQING_DB_OWNER"] = "1"  # the schema owner's login; an export carries password hashes
     try:
         _settings()
         args.func(args)

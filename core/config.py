@@ -57,6 +57,7 @@ class Settings:
     demo_password: str | None
     base_url: str = ""
     app_role: str = "qinqing_app"
+    owner_database: DatabaseURL | None = None  # DATABASE_OWNER_URL: the schema owner's login (migrate)
     max_body_bytes: int = 25 * 1024 * 1024
     log_format: str = "json"  # LOG_FORMAT: json | text
     log_level: str = "INFO"
@@ -71,7 +72,7 @@ class Settings:
         return urlparse(self.broker_url).scheme.split("+")[0].replace("rediss", "redis").replace("amqps", "amqp")
 
 
-def parse_database_url(url: str, var_dir: Path) -> DatabaseURL:
+def parse_database_url(url: str, var_dir: Path, variable: str = "DATABASE_URL") -> DatabaseURL:
     parsed = urlparse(url)
     scheme = parsed.scheme
     if scheme == "sqlite":
@@ -79,7 +80,7 @@ def parse_database_url(url: str, var_dir: Path) -> DatabaseURL:
         if raw.startswith("/"):
             raw = raw[1:] if not raw.startswith("//") else raw[1:]
         if not raw or raw == ":memory:":
-            raise ConfigError("DATABASE_URL", "SQLite needs a file path, e.g. sqlite:///var/qinqing.db")
+            raise ConfigError(variable, "SQLite needs a file path, e.g. sqlite:///var/qinqing.db")
         path = Path(raw)
         if not path.is_absolute():
             path = ROOT / path
@@ -89,7 +90,7 @@ def parse_database_url(url: str, var_dir: Path) -> DatabaseURL:
         try:
             port = parsed.port or 5432
         except ValueError as exc:
-            raise ConfigError("DATABASE_URL", f"bad port ({exc})") from None
+            raise ConfigError(variable, f"bad port ({exc})") from None
         return DatabaseURL(
             engine="postgres",
             host=parsed.hostname or "127.0.0.1",
@@ -99,7 +100,7 @@ def parse_database_url(url: str, var_dir: Path) -> DatabaseURL:
             database=database,
         )
     raise ConfigError(
-        "DATABASE_URL",
+        variable,
         f"unknown scheme {scheme!r}; use sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
     )
 
@@ -159,6 +160,14 @@ def load_settings(env: dict | None = None) -> Settings:
     var_dir = Path(env.get("QINQING_VAR_DIR") or ROOT / "var")
     database_url = env.get("DATABASE_URL") or "sqlite:///var/qinqing.db"
     database = parse_database_url(database_url, var_dir)
+    owner_url = env.get("DATABASE_OWNER_URL") or None
+    owner_database = parse_database_url(owner_url, var_dir, "DATABASE_OWNER_URL") if owner_url else None
+    if owner_database is not None and owner_database.engine != database.engine:
+        raise ConfigError("DATABASE_OWNER_URL", "must name the same kind of database as DATABASE_URL")
+    app_role = env.get("DATABASE_APP_ROLE") or "qinqing_app"
+    if owner_database is not None and database.engine == "postgres" and database.user != app_role:
+        raise ConfigError("DATABASE_URL", f"logs in as {database.user!r}, but with DATABASE_OWNER_URL set it is the "
+                                          f"application's login, {app_role!r} (DATABASE_APP_ROLE)")
     broker_url = env.get("BROKER_URL") or None
     if broker_url:
         scheme = urlparse(broker_url).scheme
@@ -178,7 +187,8 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD") or None,
         smtp_from=env.get("SMTP_FROM") or "qinqing@localhost",
         demo_password=env.get("DEMO_PASSWORD") or None,
-        app_role=env.get("DATABASE_APP_ROLE") or "qinqing_app",
+        app_role=app_role,
+        owner_database=owner_database,
         log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
         log_level=_choice(env, "LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
         template_reload=_choice(env, "TEMPLATE_RELOAD", ("off", "on")) == "on",

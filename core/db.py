@@ -1,8 +1,9 @@
 """Database engines: SQLite (embedded default) or PostgreSQL, chosen by `DATABASE_URL`.
 
-On PostgreSQL the application connects with the `role` startup setting set to an application
-role that owns no table, so row-level security applies to it; only `qinqing migrate` connects as
-the owner.  On SQLite every connection gets a busy timeout and the file runs in WAL mode.
+On PostgreSQL the application logs in as the application role, which is no superuser, owns
+nothing and is a member of no other role, so row-level security applies to it and `RESET ROLE`
+returns to it; only `qinqing migrate` (and `tenant export`) log in as the owner (`core.pg_logins`).
+On SQLite every connection gets a busy timeout and the file runs in WAL mode.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def make_engine(settings: Settings | None = None, owner: bool | None = None) -> 
     if db.engine == "sqlite":
         db.path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(db.path), timeout=SQLITE_BUSY_SECONDS)
-    config = db.asyncpg_config()
-    if not owner:
-        config["server_settings"] = {"role": settings.app_role}
-    return PostgresEngine(config=config, log_queries=False)
+    from core.pg_logins import app_login, owner_login
+
+    login = owner_login(settings) if owner else app_login(settings)
+    return PostgresEngine(config=login.asyncpg_config(), log_queries=False)
 
 
 def is_postgres(engine: Engine | None = None) -> bool:
@@ -53,18 +54,24 @@ def current_engine() -> Engine:
 
 async def check_reachable(engine: Engine) -> None:
     """Raise ConfigError naming DATABASE_URL if the database cannot be reached."""
+    import asyncpg
+
     try:
         if isinstance(engine, PostgresEngine):
-            import asyncpg
-
-            conn = await asyncpg.connect(**{k: v for k, v in engine.config.items() if k != "server_settings"}, timeout=5)
+            conn = await asyncpg.connect(**engine.config, timeout=5)
             await conn.close()
         else:
             await engine._run_in_new_connection("SELECT 1")
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any connection failure is a configuration problem here
-        raise ConfigError("DATABASE_URL", f"database unreachable ({exc.__class__.__name__}: {exc})") from None
+        variable, hint = "DATABASE_URL", ""
+        if isinstance(engine, PostgresEngine):
+            if as_owner():
+                variable = "DATABASE_OWNER_URL" if get_settings().owner_database else variable
+            elif isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # no such role, wrong password
+                hint = f"; the application logs in as {engine.config.get('user')!r}: run `qinqing migrate` first"
+        raise ConfigError(variable, f"database unreachable ({exc.__class__.__name__}: {exc}){hint}") from None
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -129,8 +136,8 @@ def in_transaction() -> bool:
 async def _keep_session(connection) -> None:
     """What a connection returning to the pool needs beyond asyncpg's own clean-up (which rolls
     back an open transaction and drops listeners): nothing.  The application keeps no session
-    state on a pooled connection (the tenant is set transaction-locally, the role is a start-up
-    parameter, the scheduler's advisory lock lives on a connection of its own), so the default
+    state on a pooled connection (the tenant is set transaction-locally, the role is the login
+    itself, the scheduler's advisory lock lives on a connection of its own), so the default
     reset query (`RESET ALL`, `UNLISTEN *`, advisory unlock, …) would be a round trip per request
     that changes nothing."""
 

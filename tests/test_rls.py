@@ -1,4 +1,5 @@
-"""Row-level security on PostgreSQL: bypassing the scoped layer still reads nothing of another tenant."""
+"""Row-level security on PostgreSQL: bypassing the scoped layer still reads nothing of another
+tenant; the application's login cannot become anyone else, and cannot read password hashes."""
 
 import os
 
@@ -50,12 +51,24 @@ async def test_without_a_tenant_nothing_is_visible():
         await conn.close()
 
 
-async def test_the_owner_sees_the_rows_that_the_app_role_cannot():
+def _owner_config() -> dict:
+    from core.config import get_settings
+    from core.pg_logins import owner_login
+
+    return owner_login(get_settings()).asyncpg_config()
+
+
+async def _app_connection():
     import asyncpg
     from piccolo.engine import engine_finder
 
-    config = {k: v for k, v in engine_finder().config.items() if k != "server_settings"}
-    conn = await asyncpg.connect(**config)
+    return await asyncpg.connect(**engine_finder().config)
+
+
+async def test_the_owner_sees_the_rows_that_the_app_role_cannot():
+    import asyncpg
+
+    conn = await asyncpg.connect(**_owner_config())
     try:
         forced = await conn.fetchval("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'department'")
         assert forced is True
@@ -151,4 +164,101 @@ async def test_a_submission_asks_postgresql_eleven_times(app, monkeypatch):
         assert len(asked) == 11, "\n".join(q[:80] for q in asked)
     finally:
         await close_pool()
+
+
+# -- the application's login (core.pg_logins, core.rls, core.grants) ------------------------------
+
+async def test_the_application_logs_in_as_a_plain_role_that_owns_nothing():
+    conn = await _app_connection()
+    try:
+        assert await conn.fetchval("SELECT session_user") == "qinqing_app"
+        role = await conn.fetchrow("SELECT * FROM pg_roles WHERE rolname = session_user")
+        assert not (role["rolsuper"] or role["rolbypassrls"] or role["rolcreaterole"] or role["rolcreatedb"])
+        assert await conn.fetchval("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                                   "WHERE r.rolname = session_user") == 0  # a member of no other role
+        owned = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid) + (SELECT count(*) FROM pg_proc WHERE "
+            "proowner = r.oid) + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid) "
+            "FROM pg_roles r WHERE r.rolname = session_user")
+        assert owned == 0
+        with pytest.raises(Exception, match="permission denied"):
+            await conn.execute("CREATE TABLE mine (id integer)")
+    finally:
+        await conn.close()
+
+
+async def test_reset_role_or_set_role_cannot_widen_what_the_application_sees():
+    import asyncpg
+
+    from tenants.registry import load_tenant
+
+    luqiao, jiaojiang = await load_tenant("luqiao"), await load_tenant("jiaojiang")
+    conn = await _app_connection()
+    try:
+        await conn.execute("RESET ROLE")  # back to the login itself: no wider
+        assert await conn.fetchval("SELECT current_user") == "qinqing_app"
+        assert await conn.fetchval("SELECT count(*) FROM department") == 0
+        for statement in ("SET ROLE postgres", "SET SESSION AUTHORIZATION postgres", "SET ROLE pg_read_all_data"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(jiaojiang.id))
+            await conn.execute("RESET ROLE")
+            tenants = {r["tenant_id"] for r in await conn.fetch("SELECT tenant_id FROM department")}
+            assert tenants == {jiaojiang.id}
+            assert await conn.fetchval("SELECT count(*) FROM membership WHERE tenant_id = $1", luqiao.id) == 0
+    finally:
+        await conn.close()
+
+
+async def test_password_hashes_are_refused_to_the_application_but_one_users_through_the_function():
+    import asyncpg
+
+    conn = await _app_connection()
+    try:
+        for query in ("SELECT password_hash FROM app_user", "SELECT * FROM app_user",
+                      "SELECT u.username FROM app_user u WHERE u.password_hash LIKE '$argon2%'"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetch(query)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("UPDATE app_user SET password_hash = 'x' WHERE username = 'dispatcher@luqiao'")
+        assert await conn.fetchval("SELECT count(username) FROM app_user") > 0  # the other columns are readable
+        one = await conn.fetchval("SELECT app_user_password_hash('dispatcher@luqiao')")
+        assert one.startswith("$argon2")
+        assert await conn.fetchval("SELECT app_user_password_hash('nobody@nowhere')") is None
+    finally:
+        await conn.close()
+
+
+async def test_the_tables_outside_row_level_security_get_only_what_is_declared():
+    from core.grants import GLOBAL_TABLES
+    from core.rls import global_tables
+
+    conn = await _app_connection()
+    try:
+        for name, grant in GLOBAL_TABLES.items():
+            if name not in global_tables():
+                continue
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"):
+                granted = await conn.fetchval("SELECT has_table_privilege($1, $2)", name, privilege)
+                assert granted == (privilege in grant.privileges), (name, privilege)
+        assert not await conn.fetchval("SELECT has_table_privilege('migration', 'SELECT')")
+    finally:
+        await conn.close()
+
+
+async def test_login_works_end_to_end_as_the_application_role(app):
+    from core.passwords import user_for_login
+    from tests.helpers import Browser
+
+    user = await user_for_login("dispatcher@luqiao")
+    assert user is not None and user.password_hash.startswith("$argon2") and user.username == "dispatcher@luqiao"
+    assert await user_for_login("nobody@nowhere") is None
+    browser = Browser(app)
+    try:
+        assert (await browser.login("dispatcher@luqiao", "luqiao")).status_code in (302, 303)
+        assert (await browser.get("/t/luqiao/")).status_code == 200
+        assert (await browser.login("handler@luqiao", "luqiao", password="wrong-Pass-2026")).status_code == 401
+    finally:
+        await browser.close()
 

@@ -21,6 +21,7 @@ from core.clock import as_utc, now
 from core.db import is_postgres
 from core.i18n import N_, gettext
 from core.plugins import get_plugin_manager
+from core.passwords import user_for_login
 from core.prepared import Prepared, together
 from core.tables import ApiToken, LoginThrottle, Membership, Session, User
 from tenants.scope import current_tenant, scoped
@@ -67,7 +68,7 @@ async def check_login(username: str, password: str, may_enter: Callable[[User], 
         locked_until = await _locked_until(username)
         if locked_until is not None:
             raise LoginRefused(429, _locked_message(locked_until))
-        user = await User.objects().where(User.username == username).first()
+        user = await user_for_login(username)  # the hash through the owner's function (core.passwords)
         ok = await asyncio.to_thread(_password_matches, user, password)
     if user is not None and ok and user.active and await may_enter(user):
         if await _record(username, success=True) is None:  # locked meanwhile by a parallel guess
