@@ -98,10 +98,14 @@ def database_unavailable(exc: BaseException) -> bool:
 
 @asynccontextmanager
 async def write_transaction():
-    """A transaction for writes: IMMEDIATE on SQLite (no 'database is locked' on upgrade)."""
+    """A transaction for writes: on SQLite IMMEDIATE (no 'database is locked' on upgrade), taken
+    in this process's turn with the request writers (`core.sqlite_turn`)."""
+    from core.sqlite_turn import write_turn
+
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
+        async with write_turn(engine, SQLITE_BUSY_SECONDS), \
+                engine.transaction(transaction_type=TransactionType.immediate) as tx:
             yield tx
     else:
         async with engine.transaction() as tx:

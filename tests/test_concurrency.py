@@ -20,6 +20,16 @@ async def api(app):
     return Api(app)
 
 
+@pytest.fixture(autouse=True, scope="module")
+async def _outbox_left_empty():
+    """These tests queue thousands of notifications: deliver them, so later modules' relay runs
+    find their own messages among the first."""
+    from tests.helpers import process_background
+
+    yield
+    await process_background(120)
+
+
 async def _together(api: Api, calls: list[tuple[str, str, dict]], case_id: int):
     """Send every (role, action, body) on the case at once; the answers in order."""
     return await asyncio.gather(*(api.call(role, "POST", f"cases/{case_id}/{action}", body)
