@@ -21,18 +21,22 @@ def qinqing_roles():
 @hookimpl
 def qinqing_navigation(tenant, user):
     return [
-        NavItem(N_("Home"), "", order=0),
-        NavItem(N_("Dispatch console"), "cases/", permission="console.view", order=10),
-        NavItem(N_("My cases"), "cases/", permission="portal.view", order=11),
-        NavItem(N_("Workbench"), "cases/?mine=1", permission="workbench.view", order=12),
-        NavItem(N_("Sign-off inbox"), "signoffs/", permission="signoff.view", order=13),
-        NavItem(N_("Review docket"), "reviews/", permission="review.rule", order=14),
-        NavItem(N_("Big screen"), "screen/", permission="screen.view", order=15),
-        NavItem(N_("Qinqing index"), "index/", permission="screen.view", order=16),
-        NavItem(N_("Common problems"), "policies/", permission="policy.manage", order=17),
-        NavItem(N_("Companies"), "companies/", permission="company.manage", order=20),
-        NavItem(N_("Catalogue"), "admin/catalogue/", permission="tenant.admin", order=21),
-        NavItem(N_("Notifications"), "notifications/", order=90),
+        NavItem(N_("My work"), "", order=0, group="work", icon="house"),
+        NavItem(N_("Dispatch console"), "cases/", permission="console.view", order=10, group="work", icon="inbox"),
+        NavItem(N_("My cases"), "cases/", permission="portal.view", order=11, group="work", icon="inbox"),
+        NavItem(N_("Workbench"), "cases/?mine=1", permission="workbench.view", order=12, group="work",
+                icon="briefcase"),
+        NavItem(N_("Sign-off inbox"), "signoffs/", permission="signoff.view", order=13, group="work", icon="pen"),
+        NavItem(N_("Review docket"), "reviews/", permission="review.rule", order=14, group="work", icon="people"),
+        NavItem(N_("Big screen"), "screen/", permission="screen.view", order=15, group="oversight", icon="display"),
+        NavItem(N_("Qinqing index"), "index/", permission="screen.view", order=16, group="oversight",
+                icon="graph-up"),
+        NavItem(N_("Common problems"), "policies/", permission="policy.manage", order=17, group="oversight",
+                icon="lightbulb"),
+        NavItem(N_("Companies"), "companies/", permission="company.manage", order=20, group="admin", icon="building"),
+        NavItem(N_("Catalogue"), "admin/catalogue/", permission="tenant.admin", order=21, group="admin",
+                icon="journal-text"),
+        NavItem(N_("Notifications"), "notifications/", order=90, group="account", icon="bell"),
     ]
 
 

@@ -20,6 +20,10 @@ class NavItem:
     href: str  # relative to the tenant root, e.g. "mediation/"
     permission: str | None = None
     order: int = 100
+    # The side navigation's area: "work" (办理), "oversight" (监督), "modules" (模块, a plugin's
+    # default), "admin" (管理) or "account" (the top bar's user menu, not the side navigation).
+    group: str = "modules"
+    icon: str = ""  # a symbol of web/static/vendor/bootstrap-icons-*/icons.svg; empty: the area's
 
 
 @dataclass(frozen=True)

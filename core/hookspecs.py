@@ -47,9 +47,10 @@ def qinqing_api_routes():
 
 @hookspec
 def qinqing_navigation(tenant, user):
-    """Return ``NavItem``s for the top navigation of ``tenant`` as seen by ``user``.
+    """Return ``NavItem``s for the side navigation of ``tenant`` as seen by ``user``.
 
-    Each item names the permission it needs; the core drops items the user lacks.
+    Each item names the permission it needs; the core drops items the user lacks. A plugin's items
+    sit in the "modules" area unless they name another ``group``.
     """
 
 

@@ -82,6 +82,8 @@ def _jinja_env(manager: PluginManager, reload: bool = False) -> Environment:
     env.globals["current_locale"] = current_locale.get
     env.filters.update(filters.FILTERS)
     env.globals["tr"] = filters.tr
+    env.globals["icon"] = filters.icon
+    env.globals["status_badge"] = filters.status_badge
     env.globals["role_label"] = lambda key: gettext(manager.roles[key].label if key in manager.roles else "System")
     return env
 

@@ -9,7 +9,7 @@ from functools import cache
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from core.clock import TZ, as_utc
 from core.i18n import current_locale, gettext
@@ -80,6 +80,40 @@ def tr(msgid: str, params: dict | None = None) -> str:
     from core.i18n import gettext
 
     return format_params(gettext(msgid), params)
+
+
+ICONS = "/static/vendor/bootstrap-icons-1.13.2/icons.svg"
+
+
+def icon(name: str, label: str = "") -> Markup:
+    """A Bootstrap icon from the vendored sprite; decorative unless it has a `label`."""
+    a11y = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'
+    return Markup(f'<svg class="bi" {a11y} focusable="false"><use href="{ICONS}#{escape(name)}"></use></svg>')
+
+
+# What a status means, for its badge's colour (interface.md: waiting blue, in progress cyan,
+# needs sign-off or review amber, refused red, done green, closed grey). Keys of every module.
+STATUS_TONES = {
+    "submitted": "waiting", "dispatched": "waiting", "in_progress": "progress", "refusal_pending": "signoff",
+    "refused": "refused", "under_review": "signoff", "resolved": "done", "closed": "closed", "withdrawn": "closed",
+    "merged": "closed",
+    "open": "waiting", "investigating": "progress", "concluded": "done",  # inspections, campaigns
+    "drafting": "progress", "adopted": "done",  # policies
+    "applied": "waiting", "verified": "progress", "publicity": "signoff", "final": "done",  # fault tolerance
+    "mediating": "progress", "settled": "done", "repaying": "progress", "completed": "done",  # mediation
+    "defaulted": "refused", "enforced": "signoff",
+}
+
+
+def status_badge(key: str, label: str | None = None, **attributes) -> Markup:
+    """The one status badge: a fixed minimum width, never wrapping, coloured by meaning; the word
+    is always there, so colour is never the only signal. `attributes` become data-* attributes
+    (data_status_label=True gives `data-status-label`)."""
+    tone = STATUS_TONES.get(key, "closed")
+    extra = "".join(f" {escape(k.replace('_', '-'))}" if v is True else f' {escape(k.replace("_", "-"))}="{escape(v)}"'
+                     for k, v in attributes.items())
+    text = gettext(label) if label else key
+    return Markup(f'<span class="status-badge tone-{tone}" data-status-key="{escape(key)}"{extra}>{escape(text)}</span>')
 
 
 FILTERS = {"fromjson": fromjson, "format_params": format_params, "datetime": datetime_filter, "date": date_filter}

@@ -9,7 +9,7 @@ from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
-from core.i18n import current_locale
+from core.i18n import N_, current_locale
 from core.plugins import get_plugin_manager
 from web.errors import UserError
 
@@ -22,6 +22,46 @@ def tenant_of(request: Request | ASGIConnection):
     return request.scope.get("state", {}).get("tenant")
 
 
+# The side navigation's areas, in order (interface.md: 办理 · 监督 · 模块 · 管理).
+NAV_GROUPS = (("work", N_("Work")), ("oversight", N_("Oversight")), ("modules", N_("Modules")),
+              ("admin", N_("Administration")))
+_GROUP_ICONS = {"work": "inbox", "oversight": "graph-up", "modules": "puzzle", "admin": "gear"}
+_MODULE_ICONS = {"mediation": "bank", "liaison": "chat-dots", "cadre": "award"}
+
+
+def _current_item(items: list, relative: str, query: str):
+    """The navigation item of the page at `relative` (path below the tenant root): the longest
+    href that is a prefix of it and whose own query (cases/?mine=1) the request carries."""
+    asked = set(filter(None, query.split("&")))
+    relative = relative.rstrip("/")  # Litestar answers cases/ at cases
+    best, best_len = None, -1
+    for item in items:
+        path, _, wanted = item.href.partition("?")
+        path = path.rstrip("/")
+        inside = relative == path or (path != "" and relative.startswith(path + "/"))
+        if not inside or not set(filter(None, wanted.split("&"))) <= asked:
+            continue
+        if len(item.href) > best_len:
+            best, best_len = item, len(item.href)
+    return best
+
+
+def navigation(items: list, relative: str, query: str) -> tuple[list, list]:
+    """The side navigation as [(group key, label, [(item, icon, current)])], and the account items."""
+    current = _current_item(items, relative, query)
+    groups = []
+    for key, label in NAV_GROUPS:
+        entries = []
+        for item in items:
+            if item.group == "account" or (item.group if item.group in _GROUP_ICONS else "modules") != key:
+                continue
+            icon = item.icon or _MODULE_ICONS.get(item.href.split("/", 1)[0]) or _GROUP_ICONS[key]
+            entries.append((item, icon, item is current))
+        if entries:
+            groups.append((key, label, entries))
+    return groups, [i for i in items if i.group == "account"]
+
+
 def page_context(request: Request) -> dict:
     state = request.scope.get("state", {})
     tenant = state.get("tenant")
@@ -30,17 +70,23 @@ def page_context(request: Request) -> dict:
     nav = []
     if tenant is not None and user is not None:
         nav = get_plugin_manager().navigation(tenant, user)
+    root = state.get("tenant_root") or "/"
+    path = request.url.path
+    relative = path[len(root):] if path.startswith(root) else ""
+    nav_groups, account_nav = navigation(nav, relative, request.url.query or "")
     csrf = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
     return {
         "tenant": tenant,
         "tenant_name": tenant.name(locale) if tenant else "",
-        "root": state.get("tenant_root") or "/",
+        "root": root,
         "user": user,
         "nav": nav,
+        "nav_groups": nav_groups,
+        "account_nav": account_nav,
         "locale": locale,
         "html_lang": "zh-CN" if locale == "zh_CN" else "en",
         "csrf": csrf,
-        "path": request.url.path,
+        "path": path,
     }
 
 

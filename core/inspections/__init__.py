@@ -52,9 +52,12 @@ def qinqing_api_routes():
 @hookimpl
 def qinqing_navigation(tenant, user):
     return [
-        NavItem(N_("Inspections"), f"{NAME}/", permission="inspection.view", order=16),
-        NavItem(N_("Report misconduct"), f"{NAME}/report", permission="portal.view", order=17),
-        NavItem(N_("Inspection rules"), f"{NAME}/rules", permission="inspection.rules", order=22),
+        NavItem(N_("Inspections"), f"{NAME}/", permission="inspection.view", order=16, group="oversight",
+                icon="clipboard-check"),
+        NavItem(N_("Report misconduct"), f"{NAME}/report", permission="portal.view", order=17, group="work",
+                icon="megaphone"),
+        NavItem(N_("Inspection rules"), f"{NAME}/rules", permission="inspection.rules", order=22, group="admin",
+                icon="shield-check"),
     ]
 
 

@@ -162,7 +162,7 @@ async def people(server, chromium, camera):
         await page.locator('input[name="password"]').fill(DEMO_PASSWORD)
         await page.locator('form[action$="/login"] button[type="submit"]').click()
         await page.wait_for_url(re.compile(rf"/t/{slug}/(?!login)"))
-        await expect(page.locator('form[action$="/logout"] button')).to_be_visible()
+        await expect(page.locator("[data-user-menu]")).to_be_visible()  # the user menu holds 退出登录
         await person.shot("home")
         everyone.append(person)
         return person

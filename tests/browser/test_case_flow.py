@@ -111,7 +111,7 @@ async def test_a_refused_case_is_signed_reviewed_overturned_resolved_and_rated(p
     await reviewer.step("rule", {"reason": "非企业原因，应予办理", "record": "问：管网权属？答：市政。"},
                         {"verdict": "overturned"})
     await expect(page.locator("#case article.review")).to_contain_text("推翻“不能办”")
-    await expect(page.locator("#case hgroup mark", has_text="已推翻")).to_be_visible()
+    await expect(page.locator("#case hgroup .flag-overturned", has_text="已推翻")).to_be_visible()
     await expect(status(page)).to_have_text("已交办")
 
     # The handler accepts it again and resolves it; the company rates it and it is closed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar.params import FromPath
 from litestar import Controller, Request, get, post
+from litestar.response import Redirect
 
 from core.plugins import get_plugin_manager
 from core.tables import Notification
@@ -35,7 +36,22 @@ class HomeController(Controller):
         rows = await scoped(Notification).select().where(Notification.user == user.id).order_by(
             Notification.id, ascending=False
         ).limit(100)
-        return page(request, "notifications.html", notifications=rows)
+        return page(request, "notifications.html", notifications=rows, unread=sum(1 for r in rows if not r["read_at"]))
+
+    @get("/notifications/unread", name="notifications_unread", guards=[login_required])
+    async def unread(self, request: Request) -> dict:
+        """The top bar's badge (app.js asks after the page loaded, so no page waits for it)."""
+        user = current_user(request)
+        count = await scoped(Notification).count().where(
+            (Notification.user == user.id) & Notification.read_at.is_null())
+        return {"unread": count}
+
+    @post("/notifications/read-all", name="notifications_read_all", guards=[login_required])
+    async def mark_all_read(self, request: Request) -> object:
+        user = current_user(request)
+        await scoped(Notification).update({Notification.read_at: now()}).where(
+            (Notification.user == user.id) & Notification.read_at.is_null())
+        return Redirect(path=f"{request.scope['state'].get('tenant_root') or '/'}notifications/", status_code=303)
 
     @post("/notifications/{notification_id:int}/read", name="notification_read", guards=[login_required])
     async def mark_read(self, request: Request, notification_id: FromPath[int]) -> object:

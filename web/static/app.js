@@ -16,3 +16,19 @@ document.addEventListener("htmx:responseError", function (event) {
   box.textContent = text;
   box.hidden = false;
 });
+// The top bar's unread count: asked once the page is shown, so no page waits for it.
+document.addEventListener("DOMContentLoaded", function () {
+  var link = document.querySelector("[data-unread-url]");
+  if (!link || !window.fetch) { return; }
+  fetch(link.getAttribute("data-unread-url"), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (data) {
+      if (!data || !data.unread) { return; }
+      var badge = link.querySelector("[data-unread]");
+      badge.textContent = data.unread > 99 ? "99+" : String(data.unread);
+      badge.hidden = false;
+      var label = link.querySelector("[data-unread-label]");
+      if (label) { label.hidden = false; }
+    })
+    .catch(function () {});
+});

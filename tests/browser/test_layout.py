@@ -1,0 +1,114 @@
+"""The one layout (top bar, side navigation, content) as four Luqiao roles see it, in Chinese and
+English, on a desk (1440×900) and a phone (390×844): no page wider than the window, no navigation
+item, button, badge or table header whose label wraps, the current item marked, the menu behind a
+button on the phone.
+
+With QQ_DOCS_SCREENSHOTS=1 it also writes the README's screenshots to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import SHOTS
+from tests.conftest import ROOT
+from tests.helpers import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+DOCS = ROOT / "docs" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+ROLES = ("dispatcher", "handler", "company", "tenant_admin")
+# Which of the walked pages go into the README (role, page, locale).
+FOR_DOCS = {("company", "home", "zh"): "company-home", ("dispatcher", "console", "zh"): "console",
+            ("dispatcher", "case", "zh"): "case", ("dispatcher", "console", "en"): "console-en"}
+
+# A label wraps when its text lies on more than one line.
+WRAPPED = """(selector) => {
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (!el.offsetParent && getComputedStyle(el).position !== "fixed") continue;
+    const tops = new Set();
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top / 4));
+    }
+    if (tops.size > 1) out.push(el.textContent.trim().slice(0, 40));
+  }
+  return out;
+}"""
+LABELS = ".app-sidenav .nav-link, .app-topbar .btn, .app-main .btn, .status-badge, .badge, .flag, th, .app-main button"
+
+
+async def check(page, where: str) -> list[str]:
+    problems = []
+    width = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    if width[0] > width[1] + 1:
+        problems.append(f"{where}: page {width[0]} px wide in a {width[1]} px window")
+    wrapped = await page.evaluate(WRAPPED, LABELS)
+    if wrapped:
+        problems.append(f"{where}: wrapped labels {wrapped}")
+    return problems
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("locale", ("zh", "en"))
+async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
+    folder = SHOTS / f"layout-{locale}-{viewport}"
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = os.environ.get("QQ_DOCS_SCREENSHOTS") == "1"
+    problems: list[str] = []
+    for role in ROLES:
+        context = await chromium.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport])
+        page = await context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        page.on("console", lambda m: problems.append(f"blocked: {m.text}")
+                if m.type == "error" and "Content Security Policy" in m.text else None)
+        base = f"{server}/t/luqiao/"
+        try:
+            await page.goto(base + "login")
+            await page.locator('input[name="username"]').fill(f"{role}@luqiao")
+            await page.locator('input[name="password"]').fill(DEMO_PASSWORD)
+            await page.locator('form[action$="/login"] button[type="submit"]').click()
+            await page.wait_for_url(re.compile(r"/t/luqiao/(?!login)"))
+            if locale == "en":
+                await page.goto(base + "lang/en?next=/t/luqiao/")
+            await expect(page.locator("[data-user-menu]")).to_be_visible()
+            walk = [("home", ""), ("console", "cases/"), ("notifications", "notifications/")]
+            for name, path in walk:
+                await page.goto(base + path)
+                problems += await check(page, f"{role} {name}")
+                await page.screenshot(path=str(folder / f"{role}-{name}.png"), full_page=True)
+                if docs and (role, name, locale) in FOR_DOCS:
+                    await page.screenshot(path=str(DOCS / f"{FOR_DOCS[role, name, locale]}-{viewport}.png"))
+                if name == "console":
+                    first = page.locator("#case-list tr[data-case] a").first
+                    if await first.count():
+                        await first.click()
+                        await page.wait_for_url(re.compile(r"/cases/\d+$"))
+                        problems += await check(page, f"{role} case")
+                        await page.screenshot(path=str(folder / f"{role}-case.png"), full_page=True)
+                        if docs and (role, "case", locale) in FOR_DOCS:
+                            await page.screenshot(path=str(DOCS / f"{FOR_DOCS[role, 'case', locale]}-{viewport}.png"))
+            # The current page is marked in the navigation, and on a phone the menu opens from its button.
+            await page.goto(base + "cases/")
+            current = page.locator('#sidenav [aria-current="page"]')
+            await expect(current).to_have_count(1)
+            if viewport == "phone":
+                await expect(current).to_be_hidden()
+                await page.locator(".menu-button").click()
+                await expect(current).to_be_visible()
+                await page.screenshot(path=str(folder / f"{role}-menu.png"))
+                if docs and role == "dispatcher" and locale == "zh":
+                    await page.screenshot(path=str(DOCS / "menu-phone.png"))
+            else:
+                await expect(current).to_be_visible()
+        finally:
+            await context.close()
+    assert problems == []
