@@ -52,18 +52,18 @@ def qinqing_template_dirs():
 
 @hookimpl
 def qinqing_actors():
+    from core import notifications
     from core.cases import company_jobs
     from core.oversight import policies
-    from workers import core_actors, onboarding_actors
 
-    return core_actors.ACTORS + company_jobs.ACTORS + policies.ACTORS + onboarding_actors.ACTORS
+    return notifications.ACTORS + company_jobs.ACTORS + policies.ACTORS
 
 
 @hookimpl
 def qinqing_scheduled_jobs():
-    from workers import core_actors
+    from core import schedule
 
-    return core_actors.JOBS
+    return schedule.JOBS
 
 
 @hookimpl

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
+    """The current time, in UTC."""
     return datetime.now(timezone.utc)
 
 
@@ -21,11 +22,12 @@ def as_utc(value: datetime | str | None) -> datetime | None:
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def today():
+def today() -> date:
     """Today's date in China (deadlines are counted in Beijing time)."""
     return now().astimezone(TZ).date()
 
 
-def local_date(value: datetime | str | None):
+def local_date(value: datetime | str | None) -> date | None:
+    """The date in China of a moment (None for none)."""
     value = as_utc(value)
     return value.astimezone(TZ).date() if value else None

@@ -8,6 +8,8 @@ from typing import Any, Awaitable, Callable
 
 @dataclass(frozen=True)
 class PluginInfo:
+    """A plugin's name (its key in manifests and URLs), title, description and whether it is optional."""
+
     name: str
     title: str  # a msgid: translated when shown
     description: str = ""
@@ -16,6 +18,8 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class NavItem:
+    """An entry of the side navigation, shown to users who hold its permission."""
+
     label: str  # a msgid
     href: str  # relative to the tenant root, e.g. "mediation/"
     permission: str | None = None
@@ -28,6 +32,8 @@ class NavItem:
 
 @dataclass(frozen=True)
 class RoleDef:
+    """A role: its key (memberships refer to it), its label and the permissions it grants."""
+
     key: str
     label: str  # a msgid
     permissions: frozenset[str] = field(default_factory=frozenset)
@@ -35,6 +41,8 @@ class RoleDef:
 
 @dataclass(frozen=True)
 class Widget:
+    """A dashboard card: a template filled by the async `load(tenant, user)`."""
+
     key: str
     title: str  # a msgid
     template: str
@@ -56,13 +64,23 @@ class CaseEvent:
 
 @dataclass(frozen=True)
 class ScheduledJob:
+    """A job the scheduler runs once per `interval_seconds` slot across all processes.
+
+    With `per_tenant=True` the scheduler runs `run()` once inside the scope of every active tenant
+    that enabled the declaring plugin (the core's are always on); a tenant that fails is logged and
+    does not stop the others, and the run is recorded as failed.
+    """
+
     name: str
     interval_seconds: int
-    run: Callable[[], Awaitable[None]]
+    run: Callable[[], Awaitable[Any]]
+    per_tenant: bool = False
 
 
 @dataclass(frozen=True)
 class SettingDef:
+    """A tenant setting: key, label, type and default; read with `tenant_setting(key)`."""
+
     key: str
     label: str  # a msgid
     type: type = str

@@ -4,7 +4,7 @@ A plugin is a module or package registered in the entry-point group ``qinqing.pl
 implements any of these hooks with ``@hookimpl``.  Contribution hooks return lists that the core
 merges; the core only asks a plugin about a tenant that has enabled it, so a disabled plugin is
 invisible there.  Event hooks tell plugins what happened; they are called only for tenants that
-enabled the plugin.  The structures returned are defined in :mod:`core.contrib`.
+enabled the plugin.  A plugin imports all it needs from :mod:`core.sdk`, the structures included.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def qinqing_case_event(tenant, event):
     """Listen to a case event (created, dispatched, refused, resolved, rated, escalated …).
 
     ``event`` is a ``CaseEvent``.  Called inside the transaction that recorded the event: write
-    follow-up work to the outbox (:func:`workers.outbox.enqueue`), never call slow services here.
+    follow-up work to the outbox (:func:`core.sdk.enqueue`), never call slow services here.
     The hook is synchronous; a listener that must write may return the awaitable (e.g. the
     ``enqueue(...)`` coroutine), which the core awaits in that same transaction.
     """
@@ -110,7 +110,7 @@ def qinqing_event_labels():
 
 @hookspec
 def qinqing_actors():
-    """Return Dramatiq actors (declared with :func:`workers.actors.actor`).
+    """Return Dramatiq actors (declared with :func:`core.sdk.actor`).
 
     Actors take IDs plus ``tenant_id`` and must be idempotent: delivery is at least once.
     """
@@ -137,5 +137,5 @@ def qinqing_demo_data(tenant):
 def qinqing_tenant_settings():
     """Return ``SettingDef``s: tenant settings with key, type, default and translated label.
 
-    A tenant admin edits them; code reads them with :func:`tenants.scope.tenant_setting`.
+    A tenant admin edits them; code reads them with :func:`core.sdk.tenant_setting`.
     """

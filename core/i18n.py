@@ -48,6 +48,7 @@ def normalize_locale(value: str | None) -> str | None:
 
 
 def gettext(message: str, **params) -> str:
+    """Translate `message` into the current locale and fill its parameters."""
     text = translations(current_locale.get()).ugettext(message)
     return text % params if params else text
 
@@ -56,6 +57,16 @@ def ngettext(singular: str, plural: str, n: int, **params) -> str:
     text = translations(current_locale.get()).ungettext(singular, plural, n)
     params.setdefault("num", n)
     return text % params
+
+
+def format_params(text: str, params: dict | None) -> str:
+    """Fill a translated message's `%(name)s` parameters; the text as it is if they do not fit."""
+    if not params:
+        return text
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):
+        return text
 
 
 def N_(message: str) -> str:

@@ -136,6 +136,10 @@ class PluginManager:
     def scheduled_jobs(self) -> list[ScheduledJob]:
         return [j for _, j in self._merged("qinqing_scheduled_jobs")]
 
+    def scheduled_jobs_by_plugin(self) -> list[tuple[str, ScheduledJob]]:
+        """(plugin name, job) pairs: a per-tenant job runs for the tenants that enabled its plugin."""
+        return self._merged("qinqing_scheduled_jobs")
+
     def demo_loaders(self, tenant) -> list[tuple[str, Any]]:
         return self._merged("qinqing_demo_data", self.enabled_for(tenant), tenant=tenant)
 

@@ -235,6 +235,7 @@ def _xlsx_rows(stream: IO[bytes]) -> Iterator[list[str]]:
 
 
 def header_key(text: str) -> str:
+    """A column header as a key: normalised, lower case, without a trailing note in brackets."""
     key = unicodedata.normalize("NFKC", text).strip().strip("*").strip()
     key = re.sub(r"\s*\(.*\)$", "", key)  # "联系电话（选填）" → "联系电话"
     return re.sub(r"[\s\-]+", "_", key.lower())

@@ -16,6 +16,7 @@ from tenants.tables import Tenant
 
 
 def tenant_fk() -> ForeignKey:
+    """The `tenant_id` column every tenant-owned table has (it leads every unique key)."""
     return ForeignKey(references=Tenant, null=False, index=True, on_delete=OnDelete.cascade)
 
 

@@ -4,10 +4,7 @@ from pathlib import Path
 
 from litestar import Request, get
 
-from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
-from core.hookspecs import hookimpl
-from web.rendering import login_required, page
-from workers.actors import actor
+from core.sdk import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, actor, hookimpl, login_required, page
 
 HERE = Path(__file__).resolve().parent / "contract_assets"
 EVENTS: list = []

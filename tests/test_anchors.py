@@ -57,12 +57,13 @@ async def test_anchor_signs_every_head_with_a_key_made_on_first_use():
 async def test_the_daily_job_signs_a_head_that_moved():
     from core.cases.audit import append_event
     from core.plugins import get_plugin_manager
+    from workers.scheduler import run_job
 
     job = next(j for j in get_plugin_manager().scheduled_jobs() if j.name == "audit_anchors")
     assert job.interval_seconds == 86400
     async with in_tenant("jiaojiang"):
         await append_event(action="attach", actor=None, actor_role="system", data={"note": "moves the head"})
-    await job.run()
+    await run_job(job)
     seq, digest = await _head("jiaojiang")
     assert (await _anchors("jiaojiang"))[-1]["seq"] == seq
 

@@ -18,6 +18,7 @@ from core.cases.tables import Case, ImportJob
 from core.clock import today
 from core.errors import UserError
 from core.plugins import get_plugin_manager
+from workers.scheduler import run_job
 from core.tables import Notification, User
 from plugins.liaison import pairing, pairing_import, salons, work
 from plugins.liaison.demo import load_demo
@@ -223,8 +224,8 @@ async def test_overdue_follow_ups_remind_the_assistant_once(app):
         with pytest.raises(UserError):
             await work.log_visit(user, company_id, {"visited_on": str(today() + timedelta(days=1))})
     job = next(j for j in get_plugin_manager().scheduled_jobs() if j.name == "liaison_follow_up_reminders")
-    await job.run()
-    await job.run()  # idempotent: the second run reminds nobody again
+    await run_job(job, "liaison")
+    await run_job(job, "liaison")  # idempotent: the second run reminds nobody again
     await process_background()
     async with in_tenant(SLUG):
         notes = await scoped(Notification).select().where((Notification.user == assistant_id)

@@ -14,7 +14,7 @@ from tests.helpers import in_tenant
 from web.identity import create_token
 from workers import broker as broker_mod
 from workers.actors import run_actor
-from workers.outbox import enqueue
+from core.outbox import enqueue
 from workers.relay import relay_once
 
 BROKER_URL = os.environ.get("BROKER_URL") or None

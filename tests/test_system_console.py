@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 from tests.helpers import Browser, in_tenant, process_background
 from workers import broker as broker_mod
 from workers.broker import record_failure
-from workers.outbox import enqueue
+from core.outbox import enqueue
 from workers.relay import relay_once
 from workers.scheduler import run_job_once
 

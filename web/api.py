@@ -5,52 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, Router, delete, get, post
 
-from tenants.scope import current_tenant
-from web.errors import UserError
 from core.clock import now
+from core.errors import UserError
+from core.http import READ_ERRORS, WRITE_ERRORS, ApiError, api_errors, current_user, login_required  # noqa: F401
+from tenants.scope import current_tenant
 from web.identity import create_token
 from web.pages.profile import user_tokens
-from web.rendering import current_user, login_required
 
 
-class ErrorDetail(msgspec.Struct):
-    field: str
-    message: str
-
-
-class ApiError(msgspec.Struct):
-    """An error as every API route answers it: a stable code, the translated message and, for an
-    invalid parameter or body, one entry per field."""
-    code: str
-    message: str
-    details: list[ErrorDetail]
-
-
-ERROR_DESCRIPTIONS = {
-    400: "The request is not valid: a malformed parameter or body, or a value the step does not accept.",
-    401: "No bearer token, or one that is not valid for this tenant.",
-    403: "The caller's roles do not allow this.",
-    404: "No such tenant (or module not enabled there), or no such resource in this tenant.",
-    409: "The step is not allowed in the resource's current state, or the given version is stale.",
-    413: "The request body is too large.",
-}
-
-
-def api_errors(*statuses: int) -> dict[int, ResponseSpec]:
-    """The error responses an API route documents (`responses=`): 400, 401 and 404 always, plus
-    the given ones."""
-    return {status: ResponseSpec(data_container=ApiError, description=ERROR_DESCRIPTIONS[status],
-                                 generate_examples=False)
-            for status in sorted({400, 401, 404, *statuses})}
-
-
-READ_ERRORS = api_errors(403)
-WRITE_ERRORS = api_errors(403, 409, 413)
 # Every API route wants `Authorization: Bearer <token>` (an API token of the tenant).
 COMPONENTS = Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")})
 SECURITY = [{"bearer": []}]

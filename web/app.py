@@ -22,10 +22,11 @@ from litestar.template.config import TemplateConfig
 
 from core.config import Settings, get_settings
 from core.db import close_pool, start_pool
+from core.http import render_pages_with
 from core.i18n import current_locale, gettext, ngettext
 from core.observability import configure_logging
 from core.plugins import PluginManager, get_plugin_manager
-from web import api, errors, filters, health, metrics
+from web import api, errors, filters, health, metrics, rendering
 from web.api_cases import CaseApi, CompanyApi, ReferenceApi
 from web.pages.auth import AuthController
 from web.pages.cases import CasePages
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
                embedded_worker: bool = True, db_pool: bool = True) -> HostRewrite:
     settings = settings or get_settings()
     manager = manager or get_plugin_manager()
+    render_pages_with(rendering.page)  # the modules' pages (core.http.page) in the site's layout
     static_routers = [create_static_files_router(path="/static", directories=[WEB_DIR / "static"],
                                                  include_in_schema=False, name="static")]
     for name, folder in manager.static_dirs():

@@ -12,7 +12,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from core.clock import TZ, as_utc
-from core.i18n import current_locale, gettext
+from core.i18n import current_locale, format_params, gettext
 
 
 def fromjson(value: str | None) -> dict:
@@ -21,15 +21,6 @@ def fromjson(value: str | None) -> dict:
     except (TypeError, ValueError):
         return {}
     return result if isinstance(result, dict) else {}
-
-
-def format_params(text: str, params: dict | None) -> str:
-    if not params:
-        return text
-    try:
-        return text % params
-    except (KeyError, TypeError, ValueError):
-        return text
 
 
 @cache

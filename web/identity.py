@@ -9,7 +9,6 @@ import os
 import random
 import secrets
 import weakref
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Awaitable, Callable
@@ -24,6 +23,7 @@ from core.plugins import get_plugin_manager
 from core.passwords import user_for_login
 from core.prepared import Prepared, together
 from core.tables import ApiToken, LoginThrottle, Membership, Session, User
+from core.users import CurrentUser
 from tenants.scope import current_tenant, scoped
 
 log = logging.getLogger(__name__)
@@ -169,26 +169,6 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-@dataclass
-class CurrentUser:
-    id: int
-    username: str
-    display_name: str
-    locale: str
-    roles: set[str] = field(default_factory=set)
-    permissions: set[str] = field(default_factory=set)
-    department_ids: set[int] = field(default_factory=set)
-    via: str = "session"
-    session_id: int | None = None
-    system_admin: bool = False  # may also use the system console (系统控制台)
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-
 def session_cookie_name(slug: str) -> str:
     return f"qqs_{slug}"
 
@@ -316,7 +296,7 @@ async def end_session(session_id: int) -> None:
 
 async def create_token(user_id: int, name: str) -> str:
     """Create an API token for the user on the current tenant; returns the secret once."""
-    from workers.core_actors import notify
+    from core.notifications import notify
 
     secret = "qq_" + secrets.token_urlsafe(32)
     await scoped(ApiToken).add(user=user_id, name=name, token_hash=digest(secret), prefix=secret[:10])

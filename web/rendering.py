@@ -1,25 +1,15 @@
-"""Rendering pages: the context every template gets, and guards for pages and API calls."""
+"""Rendering pages: the context every template gets (the guards live in `core.http`)."""
 
 from __future__ import annotations
 
 from litestar import Request
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
+from core.http import current_user, login_required, requires, tenant_of  # noqa: F401  (the pages' helpers)
 from core.i18n import N_, current_locale
 from core.plugins import get_plugin_manager
-from web.errors import UserError
-
-
-def current_user(request: Request | ASGIConnection):
-    return request.scope.get("state", {}).get("user")
-
-
-def tenant_of(request: Request | ASGIConnection):
-    return request.scope.get("state", {}).get("tenant")
 
 
 # The side navigation's areas, in order (interface.md: 办理 · 监督 · 模块 · 管理).
@@ -31,18 +21,21 @@ _MODULE_ICONS = {"mediation": "bank", "liaison": "chat-dots", "cadre": "award"}
 
 def _current_item(items: list, relative: str, query: str):
     """The navigation item of the page at `relative` (path below the tenant root): the longest
-    href that is a prefix of it and whose own query (cases/?mine=1) the request carries."""
+    href that is a prefix of it and whose own query (cases/?mine=1) the request carries; failing
+    that, the longest that is a prefix without its query (a handler's cases/ is its workbench)."""
     asked = set(filter(None, query.split("&")))
     relative = relative.rstrip("/")  # Litestar answers cases/ at cases
-    best, best_len = None, -1
+    best, best_key = None, (False, -1)
     for item in items:
+        if item.group == "account":
+            continue
         path, _, wanted = item.href.partition("?")
         path = path.rstrip("/")
-        inside = relative == path or (path != "" and relative.startswith(path + "/"))
-        if not inside or not set(filter(None, wanted.split("&"))) <= asked:
+        if not (relative == path or (path != "" and relative.startswith(path + "/"))):
             continue
-        if len(item.href) > best_len:
-            best, best_len = item, len(item.href)
+        key = (set(filter(None, wanted.split("&"))) <= asked, len(path))
+        if key > best_key:
+            best, best_key = item, key
     return best
 
 
@@ -98,31 +91,3 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
         name = fragment
     return Template(name, context={**page_context(request), **context}, status_code=status_code,
                     media_type="text/html")
-
-
-# -- guards -------------------------------------------------------------------------------------
-
-def _check_login(connection: ASGIConnection) -> None:
-    state = connection.scope.get("state", {})
-    if state.get("user") is None:
-        if state.get("auth_error") == "invalid_token":
-            raise UserError(401, "The API token is not valid for this tenant.", code="invalid_token")
-        raise UserError(401, "Please log in first.")
-
-
-# Guards are coroutines: Litestar runs a plain-function guard in a worker thread, a hop per
-# request that costs more than the check itself.
-async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    _check_login(connection)
-
-
-def requires(permission: str):
-    """A guard: the user must be logged in here and hold `permission`."""
-
-    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        _check_login(connection)
-        if not current_user(connection).can(permission):
-            raise UserError(403, "You are not allowed to do this.")
-
-    guard.__name__ = f"requires_{permission.replace('.', '_')}"
-    return guard

@@ -1,18 +1,18 @@
-"""Declaring actors: idempotent, tenant-scoped units of background work.
+"""Running actors: each message applied at most once, inside its tenant's scope.
 
-`@actor` records an async function; `workers.broker.setup_broker` declares it on the Dramatiq
-broker.  Every message carries `message_id` and `tenant_id`; `run_actor` applies a message at most
-once (a `ProcessedMessage` row written in the same transaction as the effect).
+Actors are declared in the domain (`core.jobs.actor`); `workers.broker.setup_broker` declares
+them on the Dramatiq broker.  Every message carries `message_id` and `tenant_id`; `run_actor`
+applies a message at most once (a `ProcessedMessage` row written in the same transaction as the
+effect).
 """
 
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from core.db import write_transaction
+from core import jobs
+from core.jobs import ActorSpec, actor, current_message_id  # noqa: F401  (re-exported for older plugins)
 from core.observability import REQUEST_ID_KEY, log_tenant, request_id
 from core.tables import ProcessedMessage
 from tenants.registry import load_tenant_by_id
@@ -21,33 +21,12 @@ from tenants.scope import tenant_scope
 log = logging.getLogger("qinqing.workers")
 
 
-@dataclass(frozen=True)
-class ActorSpec:
-    name: str
-    fn: Callable[..., Awaitable[None]]
-    max_retries: int = 5
-
-
-_registry: dict[str, ActorSpec] = {}
-current_message_id: ContextVar[str | None] = ContextVar("current_message_id", default=None)
-
-
-def actor(name: str | None = None, max_retries: int = 5):
-    """Register an async function as an actor; it receives the message's keyword arguments."""
-
-    def wrap(fn):
-        spec = ActorSpec(name=name or fn.__name__, fn=fn, max_retries=max_retries)
-        _registry[spec.name] = spec
-        return spec
-
-    return wrap
-
-
 def all_actors() -> dict[str, ActorSpec]:
-    from core.plugins import get_plugin_manager
+    """The actors the workers apply: the domain's and the plugins' (`core.jobs`), and tenant
+    onboarding's (`tenants.onboarding_jobs`)."""
+    from tenants.onboarding_jobs import ACTORS
 
-    specs = {spec.name: spec for spec in get_plugin_manager().actors()}
-    return {**_registry, **specs}
+    return {**{spec.name: spec for spec in ACTORS}, **jobs.all_actors()}
 
 
 async def run_actor(actor_name: str, message_id: str, tenant_id: int | None, kwargs: dict) -> bool:

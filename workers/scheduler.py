@@ -20,6 +20,8 @@ from core.contrib import ScheduledJob
 from core.db import current_engine, database_unavailable, write_transaction
 from core.plugins import get_plugin_manager
 from core.tables import SchedulerRun
+from tenants.registry import all_tenants
+from tenants.scope import tenant_scope
 
 log = logging.getLogger("qinqing.scheduler")
 ADVISORY_KEY = 7_118_718_700
@@ -72,15 +74,40 @@ class Leadership:
             self._file.release()
 
 
-async def run_job_once(job: ScheduledJob, slot: str) -> bool:
-    """Run `job` for `slot` unless that slot already ran; returns True if it ran here."""
+async def run_for_tenants(job: ScheduledJob, plugin: str | None) -> None:
+    """A per-tenant job: `job.run()` inside the scope of every active tenant that enabled `plugin`
+    (any active tenant when no plugin is named); one tenant's failure is logged and does not stop
+    the others, and the run fails at the end naming them."""
+    manager = get_plugin_manager()
+    failed = []
+    for tenant in await all_tenants():
+        if not tenant.active or (plugin is not None and not manager.is_enabled(tenant, plugin)):
+            continue
+        try:
+            async with tenant_scope(tenant):
+                await job.run()
+        except Exception:  # noqa: BLE001 - one tenant's failure must not stop the others
+            log.exception("scheduled job %s failed for tenant %s", job.name, tenant.slug)
+            failed.append(tenant.slug)
+    if failed:
+        raise RuntimeError(f"{job.name} failed for {', '.join(failed)}")
+
+
+async def run_job(job: ScheduledJob, plugin: str | None = None) -> None:
+    """Run `job` now, as the scheduler does: once, or once per tenant for a per-tenant job."""
+    await (run_for_tenants(job, plugin) if job.per_tenant else job.run())
+
+
+async def run_job_once(job: ScheduledJob, slot: str, plugin: str | None = None) -> bool:
+    """Run `job` for `slot` unless that slot already ran; returns True if it ran here.  `plugin`
+    names the plugin that declared a per-tenant job."""
     async with write_transaction():
         if await SchedulerRun.exists().where((SchedulerRun.job == job.name) & (SchedulerRun.slot == slot)):
             return False
         await SchedulerRun.insert(SchedulerRun(job=job.name, slot=slot))
     error = ""
     try:
-        await job.run()
+        await run_job(job, plugin)
     except Exception as exc:  # noqa: BLE001 - recorded; the next slot tries again
         log.exception("scheduled job %s failed", job.name)
         error = f"{exc.__class__.__name__}: {exc}"
@@ -94,9 +121,9 @@ async def run_job_once(job: ScheduledJob, slot: str) -> bool:
 async def tick(at: float | None = None) -> list[str]:
     """Run every job whose current slot has not run yet; returns the names that ran."""
     ran = []
-    for job in get_plugin_manager().scheduled_jobs():
+    for plugin, job in get_plugin_manager().scheduled_jobs_by_plugin():
         try:
-            if await run_job_once(job, slot_of(job, at)):
+            if await run_job_once(job, slot_of(job, at), plugin):
                 ran.append(job.name)
         except Exception:  # noqa: BLE001 - a slot taken by another process at the same moment
             log.debug("slot of %s taken elsewhere", job.name, exc_info=True)

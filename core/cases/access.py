@@ -62,5 +62,6 @@ def members_with_role(role: str, department_id: int | None = None) -> Read:
 
 
 async def company_users(company_id: int) -> list[int]:
+    """The ids of the users who act for the company (its members), sorted."""
     rows = await scoped(CompanyMember).select(CompanyMember.user).where(CompanyMember.company == company_id)
     return sorted({r["user"] for r in rows})

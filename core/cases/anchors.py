@@ -93,21 +93,6 @@ async def anchor_tenant() -> AuditAnchor | None:
                                          public_key=public_hex(key))
 
 
-async def anchor_all() -> list[tuple[str, int]]:
-    """The daily job: sign every active tenant's head; (slug, seq) of each one signed."""
-    from tenants.registry import all_tenants
-    from tenants.scope import tenant_scope
-
-    signed = []
-    for tenant in await all_tenants():
-        if tenant.active:
-            async with tenant_scope(tenant):
-                anchor = await anchor_tenant()
-            if anchor is not None:
-                signed.append((tenant.slug, anchor.seq))
-    return signed
-
-
 # -- publishing ------------------------------------------------------------------------------------
 
 def _entry(row: dict) -> dict:

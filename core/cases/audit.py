@@ -129,6 +129,7 @@ class KeptUntilChange:
 
 
 async def append_event(**entry) -> Event:
+    """Append one event to the current tenant's record (as `append_events` does with one entry)."""
     return (await append_events([entry]))[0]
 
 

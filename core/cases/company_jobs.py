@@ -15,7 +15,7 @@ from core.cases import import_jobs
 from core.cases.companies import register_company
 from core.cases.tables import ImportJob
 from core.company_import import MAX_ROWS, company_rows
-from workers.actors import actor
+from core.jobs import actor
 
 KIND = "companies"
 MAX_BYTES = 20 * 1024 * 1024

@@ -21,8 +21,7 @@ from core.clock import today
 from core.i18n import N_
 from core.oversight import tally
 from core.workdays import load_calendar
-from tenants.registry import all_tenants
-from tenants.scope import scoped, tenant_scope, tenant_setting
+from tenants.scope import scoped, tenant_setting
 
 OPEN_WITH_DEADLINE = list(S.WITH_DEADLINE)
 BATCH = 1000  # ids per UPDATE
@@ -107,10 +106,3 @@ async def sweep_tenant(on: date | None = None) -> dict:
     await notices.to_role_many("dispatcher", None, [by_id[i] for i in overdue], OVERDUE)
     await tally.refresh(newly_overdue | newly_escalated)
     return {"reminded": len(reminded), "overdue": len(overdue), "escalated": len(escalated)}
-
-
-async def sweep_all() -> None:
-    for tenant in await all_tenants():
-        if tenant.active:
-            async with tenant_scope(tenant):
-                await sweep_tenant()

@@ -63,6 +63,7 @@ async def _user(username: str) -> int | None:
 
 
 async def load_demo_cases() -> None:
+    """Load the demo companies and cases into the tenant in scope (once: nothing if it has cases)."""
     tenant = current_tenant()
     if await scoped(Case).count() > 0:
         return

@@ -26,7 +26,7 @@ from core.errors import UserError
 from core.i18n import N_
 from core.spreadsheets import HEAD, ImportFileError, sniff
 from tenants.scope import current_tenant, scoped
-from workers.outbox import enqueue
+from core.outbox import enqueue
 
 CHUNK = 1000
 MB = 1024 * 1024

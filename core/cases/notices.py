@@ -10,7 +10,7 @@ from typing import Iterable
 
 from core.cases.access import company_users, members_with_role
 from core.cases.tables import Case
-from workers.core_actors import notify_many
+from core.notifications import notify_many
 
 
 def _ref(case: Case | dict) -> tuple[int, str]:

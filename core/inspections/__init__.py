@@ -75,7 +75,7 @@ def qinqing_case_event(tenant, event):
     """Queue the rules for this case; the caller awaits the write inside its own transaction."""
     if not worth_evaluating(event):
         return None
-    from workers.outbox import enqueue
+    from core.outbox import enqueue
 
     return enqueue("inspections_evaluate", tenant_id=tenant.id, case_id=event.case_id)
 

@@ -32,8 +32,8 @@ from core.inspections import rules
 from core.inspections.tables import CONCLUSION_LABELS, STATUS_LABELS, STEP_LABELS, Inspection, RuleSetting
 from tenants.registry import all_tenants
 from tenants.scope import scoped, tenant_scope
-from workers.actors import actor
-from workers.core_actors import notify
+from core.jobs import actor
+from core.notifications import notify
 
 log = logging.getLogger("qinqing.inspections")
 EVENT_ACTION = "inspection"

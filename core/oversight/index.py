@@ -150,14 +150,3 @@ async def monthly_history() -> list[dict]:
         history.append({"month": month, "score": result["score"], "closeness": result["closeness"],
                         "cleanness": result["cleanness"]})
     return history
-
-
-async def record_all() -> None:
-    """The monthly job: store every tenant's index history (tenants with no cases are skipped)."""
-    from tenants.registry import all_tenants
-    from tenants.scope import tenant_scope
-
-    for tenant in await all_tenants():
-        if tenant.active:
-            async with tenant_scope(tenant):
-                await monthly_history()

@@ -13,8 +13,8 @@ from core.i18n import N_
 from core.oversight.tables import ClusterRun, Policy, PolicyCase
 from core.tables import Department
 from tenants.scope import scoped
-from workers.actors import actor
-from workers.outbox import enqueue
+from core.jobs import actor
+from core.outbox import enqueue
 
 MAX_TEXTS = 20_000
 POLICY_STATUSES = {"drafting": N_("Drafting"), "adopted": N_("Adopted"), "withdrawn": N_("Withdrawn")}

@@ -5,10 +5,7 @@ Confidential: only organization-department roles (`cadre_org`, `cadre_evaluator`
 a cadre (`cadre`) sees their own file and their own fault-tolerance applications.
 """
 
-from core.contrib import NavItem, PluginInfo, RoleDef, SettingDef, Widget
-from core.hookspecs import hookimpl
-from core.i18n import N_
-from core.plugin_kit import templates_of
+from core.sdk import N_, NavItem, PluginInfo, RoleDef, SettingDef, Widget, hookimpl, templates_of
 
 NAME = "cadre"
 

@@ -5,9 +5,8 @@ applying.  Everyone else gets 403 and no data."""
 
 from __future__ import annotations
 
-from core.errors import UserError
+from core.sdk import UserError, scoped
 from plugins.cadre.tables import Cadre
-from tenants.scope import scoped
 
 
 def is_org(user) -> bool:

@@ -11,10 +11,9 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
+from core.sdk import READ_ERRORS, WRITE_ERRORS, current_user
 from plugins.cadre import campaigns, tolerance, views
 from plugins.cadre.access import own_cadre_id, require, require_any, require_cadre_reader
-from web.api import READ_ERRORS, WRITE_ERRORS
-from web.rendering import current_user
 
 
 def _body(data) -> dict:

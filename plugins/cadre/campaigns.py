@@ -9,15 +9,11 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from core.cases.audit import append_event
-from core.clock import now
-from core.errors import UserError
-from core.tables import Department, Membership
+from core.sdk import Department, Membership, UserError, append_event, now, scoped, tenant_setting
 from plugins.cadre import evidence
 from plugins.cadre.access import require
 from plugins.cadre.labels import CAMPAIGN_STEPS, OUTCOMES, RATINGS, SCORE_CRITERIA, suggested_rating
 from plugins.cadre.tables import Cadre, Campaign, Evaluator, Score, Sheet
-from tenants.scope import scoped, tenant_setting
 
 EVALUATOR_ROLES = ("cadre_evaluator", "cadre_org")
 

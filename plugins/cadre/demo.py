@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.tables import Membership, User
+from core.sdk import CurrentUser, Membership, User, current_tenant, scoped
 from plugins.cadre import campaigns
 from plugins.cadre.tables import Campaign
-from tenants.scope import current_tenant, scoped
-from web.identity import CurrentUser
 
 TITLE = "优化营商环境专项考察"
 POSTS = {"handler": ("科员", "四级主任科员"), "section_head": ("科长", "一级主任科员"),

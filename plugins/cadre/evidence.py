@@ -16,13 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.cases import states as S
-from core.cases.tables import Case, Refusal, Review
-from core.clock import local_date
-from core.i18n import N_
-from core.inspections.tables import Inspection
-from core.workdays import load_calendar
-from tenants.scope import scoped
+from core.sdk import N_, Case, Inspection, Refusal, Review, case_states as S, load_calendar, local_date, scoped
 
 FIELDS = (
     ("handled", N_("Cases handled")), ("on_time", N_("Closed on time")), ("avg_days", N_("Average working days")),

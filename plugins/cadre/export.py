@@ -7,8 +7,7 @@ import io
 from litestar.response import Response
 from openpyxl import Workbook
 
-from core.export_cells import xlsx_row
-from core.i18n import N_, gettext
+from core.sdk import N_, gettext, xlsx_row
 from plugins.cadre.evidence import FIELDS
 from plugins.cadre.labels import OUTCOMES, RATINGS
 from plugins.cadre.views import campaign_detail

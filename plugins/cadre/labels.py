@@ -1,6 +1,6 @@
 """The values of the cadre module and what users see for them (msgids)."""
 
-from core.i18n import N_
+from core.sdk import N_
 
 RATINGS = {"excellent": N_("Excellent"), "good": N_("Good"), "average": N_("Average"), "poor": N_("Poor")}
 OUTCOMES = {

@@ -9,14 +9,11 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from core.errors import UserError
-from core.tables import Membership, User
+from core.sdk import Membership, User, UserError, current_user, login_required, page, scoped
 from plugins.cadre import campaigns, labels, tolerance, views
 from plugins.cadre.access import is_org, own_cadre_id, require, require_any, require_cadre_reader
 from plugins.cadre.evidence import FIELDS
 from plugins.cadre.export import campaign_xlsx
-from tenants.scope import scoped
-from web.rendering import current_user, login_required, page
 
 LABELS = dict(ratings=labels.RATINGS, outcomes=labels.OUTCOMES, criteria_labels=labels.SCORE_CRITERIA,
               distinctions=labels.DISTINCTIONS, tolerance_criteria=labels.TOLERANCE_CRITERIA,

@@ -13,9 +13,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from core.cases.tables import Case
-from core.inspections.tables import Inspection
-from core.tables import Department, User, tenant_fk
+from core.sdk import Case, Department, Inspection, User, tenant_fk
 
 
 class Cadre(Table, tablename="cadre"):

@@ -3,7 +3,7 @@
 (the tenant setting `cadre_publicity_days`) → final; every decision goes into the cadre's file.
 
 An exemption marks the linked must-investigate inspection exempted through
-:func:`core.inspections.service.exempt` and refreshes the cadre's open evaluation sheets; a
+:func:`core.sdk.exempt_inspection` and refreshes the cadre's open evaluation sheets; a
 reduced or refused decision leaves the inspection as it is."""
 
 from __future__ import annotations
@@ -11,17 +11,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from core.cases.audit import append_event
-from core.cases.tables import Case
-from core.clock import now, today
-from core.errors import UserError
-from core.inspections import service as inspections
-from core.inspections.tables import Inspection
+from core.sdk import Case, Inspection, UserError, append_event, exempt_inspection, now, scoped, tenant_setting, today
 from plugins.cadre.access import is_org, own_cadre_id, require
 from plugins.cadre.campaigns import as_int, as_text, invalid, regenerate_for
 from plugins.cadre.labels import APPLICATION_STEPS, DECISIONS, DISTINCTIONS, TOLERANCE_CRITERIA
 from plugins.cadre.tables import Application, Cadre
-from tenants.scope import scoped, tenant_setting
 
 
 def required_criteria() -> list[str]:
@@ -125,7 +119,7 @@ async def _decide(user, row: Application, data: dict) -> None:
     row.decision, row.decision_reason, row.decided_by, row.decided_at = decision, reason, user.id, now()
     row.status, row.publicity_until = "publicity", today() + timedelta(days=max(0, days))
     if decision == "exempted" and row.inspection:
-        await inspections.exempt(row.inspection, reason, user.id, actor_role="cadre_org")
+        await exempt_inspection(row.inspection, reason, user.id, actor_role="cadre_org")
     if decision == "exempted":
         await regenerate_for(row.cadre)
     await append_event(case=None, actor=user.id, actor_role="cadre_org", action="cadre",

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from core.tables import User
+from core.sdk import User, scoped
 from plugins.cadre.campaigns import averages, get_cadre, get_campaign
 from plugins.cadre.labels import DECISIONS, OUTCOMES, RATINGS, suggested_rating
 from plugins.cadre.tables import Application, Campaign, Evaluator, Score, Sheet
-from tenants.scope import scoped
 
 SHEET_COLUMNS = (Sheet.id, Sheet.campaign, Sheet.cadre, Sheet.evidence, Sheet.generated_at, Sheet.rating,
                  Sheet.outcome, Sheet.outcome_reason, Sheet.decided_at,
@@ -79,7 +78,7 @@ async def list_applications(cadre_id: int | None = None) -> list[dict]:
 async def application_detail(application_id: int) -> dict:
     row = await scoped(Application).select(*APP_COLUMNS).where(Application.id == application_id).first()
     if row is None:
-        from core.errors import UserError
+        from core.sdk import UserError
 
         raise UserError(404, "Not found.")
     return _decode(row)

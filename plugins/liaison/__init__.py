@@ -6,10 +6,7 @@ departments as core cases filed on its behalf; visits with follow-ups (reminded 
 daily job), village runners, industry leads and their teams, and training salons.
 """
 
-from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
-from core.hookspecs import hookimpl
-from core.i18n import N_
-from core.plugin_kit import templates_of
+from core.sdk import N_, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, hookimpl, templates_of
 
 NAME = "liaison"
 
@@ -78,14 +75,14 @@ def qinqing_dashboard_widgets(tenant, user):
 
 
 async def _remind() -> None:
-    from plugins.liaison.work import remind_all
+    from plugins.liaison.work import remind_overdue
 
-    await remind_all()
+    await remind_overdue()
 
 
 @hookimpl
 def qinqing_scheduled_jobs():
-    return [ScheduledJob("liaison_follow_up_reminders", 86400, _remind)]
+    return [ScheduledJob("liaison_follow_up_reminders", 86400, _remind, per_tenant=True)]
 
 
 @hookimpl

@@ -9,13 +9,8 @@ companies paired with them, a coordinator (or a dispatcher) for any.
 
 from __future__ import annotations
 
-from core.cases.access import company_ids_of, members_with_role
-from core.cases.tables import Case, Company
-from core.errors import UserError
-from core.plugins import get_plugin_manager
-from core.tables import Membership
+from core.sdk import Case, Company, Membership, UserError, company_ids_of, enabled_roles, members_with_role, scoped
 from plugins.liaison.tables import Pairing
-from tenants.scope import scoped
 
 ASSISTANT = "liaison_assistant"
 
@@ -65,12 +60,10 @@ async def require_assistant_of(user, company_id: int) -> None:
 def _files_for_any(tenant, roles: set[str]) -> bool:
     """Whether one of `roles`, besides the assistant's, files for any company (a dispatcher's) or
     coordinates the network; only roles of the modules the tenant enabled count."""
-    manager = get_plugin_manager()
-    enabled = manager.enabled_for(tenant)
+    enabled = enabled_roles(tenant)
     for key in roles - {ASSISTANT}:
-        role = manager.roles.get(key)
-        if role and manager.role_plugin(key) in enabled and (
-                {"case.submit_on_behalf", "liaison.coordinate"} & role.permissions):
+        role = enabled.get(key)
+        if role and {"case.submit_on_behalf", "liaison.coordinate"} & role.permissions:
             return True
     return False
 

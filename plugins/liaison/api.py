@@ -9,14 +9,9 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
-from core.cases.tables import Company
-from core.errors import UserError
-from core.tables import User
+from core.sdk import READ_ERRORS, WRITE_ERRORS, Company, User, UserError, current_user, login_required, scoped
 from plugins.liaison import pairing, salons, views, work
 from plugins.liaison.access import visible_company, visible_company_ids
-from tenants.scope import scoped
-from web.api import READ_ERRORS, WRITE_ERRORS
-from web.rendering import current_user, login_required
 
 
 async def _company_id(value: Any) -> int:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.cases.tables import Company
-from core.clock import now, today
-from core.tables import User
+from core.sdk import Company, User, current_tenant, now, scoped, today
 from plugins.liaison.tables import FollowUp, Pairing, PairingChange, Person, Salon, SalonSeat, Visit
-from tenants.scope import current_tenant, scoped
 
 
 async def _user(username: str) -> int | None:
@@ -18,7 +15,7 @@ async def _user(username: str) -> int | None:
 
 
 async def load_demo() -> None:
-    from core.cases.demo import load_demo_cases
+    from core.sdk import load_demo_cases
 
     slug = current_tenant().slug
     assistant = await _user(f"liaison_assistant@{slug}")

@@ -10,17 +10,22 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
-from core.cases.import_jobs import job_view
-from core.cases.tables import ImportJob
-from core.errors import UserError
-from core.tables import Category
+from core.sdk import (
+    Category,
+    ImportJob,
+    UserError,
+    current_user,
+    job_view,
+    login_required,
+    page,
+    requires,
+    scoped,
+    upload_limit,
+    uploaded_file,
+)
 from plugins.liaison import pairing, pairing_import, salons, views, work
 from plugins.liaison.access import visible_company
-from plugins.liaison.tables import (CHANNEL_LABELS, FIELD_LABELS, NEED_LABELS, PERSON_LABELS, SEAT_LABELS,
-                                    Person)
-from tenants.scope import scoped
-from web.rendering import current_user, login_required, page, requires
-from web.uploads import upload_limit, uploaded_file
+from plugins.liaison.tables import CHANNEL_LABELS, FIELD_LABELS, NEED_LABELS, PERSON_LABELS, SEAT_LABELS, Person
 
 LABELS = dict(channels=CHANNEL_LABELS, need_labels=NEED_LABELS, person_labels=PERSON_LABELS,
               field_labels=FIELD_LABELS, seat_labels=SEAT_LABELS)
@@ -64,8 +69,7 @@ class LiaisonPages(Controller):
 
     @get("/network", name="liaison_network", guards=[requires("liaison.coordinate")])
     async def network(self, request: Request) -> object:
-        from core.cases.access import members_with_role
-        from core.tables import User
+        from core.sdk import User, members_with_role
 
         ids = await members_with_role("liaison_assistant")
         assistants = await User.select(User.id, User.display_name).where(User.id.is_in(ids or [-1]))

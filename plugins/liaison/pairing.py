@@ -4,12 +4,9 @@ history is kept), and the companies still without an assistant.  Bulk pairing fr
 
 from __future__ import annotations
 
-from core.cases.tables import Company
-from core.clock import now
-from core.errors import UserError
+from core.sdk import Company, UserError, now, scoped
 from plugins.liaison.access import is_assistant, is_coordinator
 from plugins.liaison.tables import Pairing, PairingChange
-from tenants.scope import scoped
 
 
 def require_coordinator(user) -> None:

@@ -1,5 +1,5 @@
 """Bulk pairing from a CSV or XLSX file (批量结对), in the background like the company import
-(:mod:`core.cases.import_jobs`): the request stores the file and queues the job; the worker reads
+(``core.sdk.import_jobs``): the request stores the file and queues the job; the worker reads
 it once (at most :data:`MAX_ROWS` rows, refused whole beyond), then applies the rows in chunks
 with a per-row report: unknown company or assistant, missing value."""
 
@@ -9,16 +9,22 @@ import json
 from pathlib import Path
 from typing import IO, Iterator
 
-from core.cases import import_jobs
-from core.cases.tables import Company, ImportJob
-from core.i18n import N_
-from core.spreadsheets import ImportFileError, data_rows, header_key, read_table
-from core.tables import User
+from core.sdk import (
+    N_,
+    Company,
+    ImportFileError,
+    ImportJob,
+    User,
+    actor,
+    data_rows,
+    header_key,
+    import_jobs,
+    read_table,
+    scoped,
+)
 from plugins.liaison.access import is_assistant
 from plugins.liaison.pairing import assign, require_coordinator
 from plugins.liaison.tables import Pairing
-from tenants.scope import scoped
-from workers.actors import actor
 
 KIND = "liaison_pairings"
 ACTOR = "liaison_import_pairings"

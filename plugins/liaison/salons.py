@@ -8,10 +8,8 @@ from typing import Annotated
 
 import msgspec
 
-from core.cases.inputs import parse
-from core.errors import UserError
+from core.sdk import UserError, parse, scoped
 from plugins.liaison.tables import SEAT_LABELS, Salon, SalonSeat
-from tenants.scope import scoped
 
 Short = Annotated[str, msgspec.Meta(max_length=300)]
 

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.cases.access import members_with_role
-from core.cases.tables import Case, Company
-from core.clock import local_date, today
-from core.tables import User
-from core.workdays import load_calendar
+from core.sdk import Case, Company, User, load_calendar, local_date, members_with_role, scoped, tenant_setting, today
 from plugins.liaison import pairing, salons
 from plugins.liaison.access import ASSISTANT, visible_company_ids
 from plugins.liaison.tables import FollowUp, Need, Pairing, Person, Visit
-from tenants.scope import scoped, tenant_setting
 
 CASE_COLUMNS = (Case.id, Case.number, Case.title, Case.status, Case.due_date, Case.due_confirmed, Case.overdue,
                 Case.on_behalf, Case.company.name.as_alias("company_name"),

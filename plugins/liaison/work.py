@@ -1,6 +1,6 @@
 """Requests through the assistant (诉求代办) and visits (走访): a company (or its liaison) tells
 its assistant what it needs, or the assistant records it from a call or visit; the assistant files
-it as a core case on the company's behalf (``core.cases.lifecycle.submit``: the case shows "filed
+it as a core case on the company's behalf (``core.sdk.submit_case``: the case shows "filed
 by assistant X for company Y") or answers it directly.  Visits and calls carry follow-ups; an
 overdue follow-up reminds the assistant once (a daily job, idempotent)."""
 
@@ -12,17 +12,9 @@ from typing import Annotated
 
 import msgspec
 
-from core.cases.inputs import parse
-from core.cases.lifecycle import submit
-from core.cases.tables import Case, Company
-from core.clock import now, today
-from core.errors import UserError
-from core.i18n import N_
+from core.sdk import N_, Case, Company, UserError, notify, now, parse, scoped, submit_case, today
 from plugins.liaison.access import assistant_of, require_assistant_of, visible_company
 from plugins.liaison.tables import FollowUp, Need, Visit
-from tenants.registry import all_tenants
-from tenants.scope import scoped, tenant_scope
-from workers.core_actors import notify
 
 log = logging.getLogger("qinqing.liaison")
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -83,7 +75,7 @@ async def file_need(user, need_id: int, category: str) -> Case:
     if need.status != "open":
         raise UserError(409, "This need has already been handled.", code="need_closed")
     company = await scoped(Company).objects().where(Company.id == need.company).first()
-    case = await submit(user, {"category": category, "title": need.title,
+    case = await submit_case(user, {"category": category, "title": need.title,
                                "description": need.description or need.title, "company": company.credit_code})
     need.case, need.status, need.closed_at = case.id, "filed", now()
     await need.save([Need.case, Need.status, Need.closed_at])
@@ -145,7 +137,7 @@ async def file_follow_up(user, follow_up_id: int, category: str) -> Case:
     if row.case:
         raise UserError(409, "This follow-up is already a case.", code="follow_up_filed")
     company = await scoped(Company).objects().where(Company.id == row.company).first()
-    case = await submit(user, {"category": category, "title": row.text[:200], "description": row.text,
+    case = await submit_case(user, {"category": category, "title": row.text[:200], "description": row.text,
                                "company": company.credit_code})
     row.case, row.done = case.id, True
     await row.save([FollowUp.case, FollowUp.done])
@@ -163,18 +155,3 @@ async def remind_overdue(on: date | None = None) -> int:
         row.reminded_on = on
         await row.save([FollowUp.reminded_on])
     return len(rows)
-
-
-async def remind_all() -> None:
-    """The daily job: every active tenant that enabled the plugin."""
-    from core.plugins import get_plugin_manager
-
-    manager = get_plugin_manager()
-    for tenant in await all_tenants():
-        if not tenant.active or not manager.is_enabled(tenant, "liaison"):
-            continue
-        try:
-            async with tenant_scope(tenant):
-                await remind_overdue()
-        except Exception:  # noqa: BLE001 - one tenant's failure must not stop the others
-            log.exception("liaison follow-up reminders failed for tenant %s", tenant.slug)

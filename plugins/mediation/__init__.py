@@ -5,10 +5,7 @@ Pages under ``/t/<slug>/mediation/``, JSON API under ``/t/<slug>/api/v1/mediatio
 dashboard widget, a daily repayment sweep and demo disputes for the demo tenants.
 """
 
-from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
-from core.hookspecs import hookimpl
-from core.i18n import N_
-from core.plugin_kit import templates_of
+from core.sdk import N_, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, hookimpl, templates_of
 
 NAME = "mediation"
 COURT = frozenset({"mediation.view", "mediation.manage"})
@@ -79,14 +76,14 @@ def qinqing_tenant_settings():
 
 
 async def _sweep() -> None:
-    from plugins.mediation.repayment import sweep_all_tenants
+    from plugins.mediation.repayment import sweep
 
-    await sweep_all_tenants()
+    await sweep()
 
 
 @hookimpl
 def qinqing_scheduled_jobs():
-    return [ScheduledJob("mediation_repayment", 86400, _sweep)]
+    return [ScheduledJob("mediation_repayment", 86400, _sweep, per_tenant=True)]
 
 
 @hookimpl(trylast=True)  # after the core's demo data, which holds the company registry

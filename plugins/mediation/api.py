@@ -8,10 +8,8 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from core.errors import UserError
+from core.sdk import READ_ERRORS, WRITE_ERRORS, UserError, current_user
 from plugins.mediation import queries, repayment, service
-from web.api import READ_ERRORS, WRITE_ERRORS
-from web.rendering import current_user
 
 STEPS = {"party": service.add_party, "measure": service.impose, "lift": service.lift, "session": service.hold_session,
          "settle": repayment.settle, "confirm": repayment.confirm, "pay": repayment.pay, "enforce": repayment.enforce}

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from core.cases.tables import Company
-from core.tables import User
+from core.sdk import Company, User, current_tenant, scoped
 from plugins.mediation.tables import Agreement, Dispute, Instalment, Measure, Party
-from tenants.scope import current_tenant, scoped
 
 BANKS = ("台州银行路桥支行", "浙江泰隆商业银行路桥支行", "路桥农商银行", "中国工商银行台州路桥支行")
 SHAPE = ["completed"] * 40 + ["enforced", "defaulted", "repaying", "repaying", "mediating"]

@@ -8,15 +8,17 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response
 
-from core.cases.tables import Company
-from core.errors import UserError
-from core.plugins import get_plugin_manager
+from core.sdk import Company, UserError, current_user, login_required, page, plugin_info, requires, scoped
 from plugins.mediation import queries, service
 from plugins.mediation.api import run_step
-from plugins.mediation.tables import (ASSET_LABELS, INSTALMENT_LABELS, OUTCOME_LABELS, PARTY_LABELS, STATUS_LABELS,
-                                      STEP_LABELS)
-from tenants.scope import scoped
-from web.rendering import current_user, login_required, page, requires
+from plugins.mediation.tables import (
+    ASSET_LABELS,
+    INSTALMENT_LABELS,
+    OUTCOME_LABELS,
+    PARTY_LABELS,
+    STATUS_LABELS,
+    STEP_LABELS,
+)
 
 LABELS = dict(statuses=STATUS_LABELS, parties_labels=PARTY_LABELS, assets=ASSET_LABELS, outcomes=OUTCOME_LABELS,
               instalment_labels=INSTALMENT_LABELS, steps=STEP_LABELS, yuan=service.yuan)
@@ -48,7 +50,7 @@ class MediationPages(Controller):
         status = q.get("status", "") if q.get("status", "") in STATUS_LABELS else ""
         rows = await queries.list_disputes(user, status, q.get("mine") == "1") if _can_see(user) else None
         return page(request, "mediation/index.html", fragment="mediation/_table.html", rows=rows, status=status,
-                    mine=q.get("mine") == "1", plugin_info=get_plugin_manager().infos["mediation"], **LABELS)
+                    mine=q.get("mine") == "1", plugin_info=plugin_info("mediation"), **LABELS)
 
     @get("/new", name="mediation_new", guards=[requires("mediation.manage")])
     async def new(self, request: Request) -> object:

@@ -9,12 +9,19 @@ import json
 
 from openpyxl import Workbook
 
-from core.export_cells import xlsx_row
-from core.i18n import N_, gettext
+from core.sdk import N_, gettext, scoped, xlsx_row
 from plugins.mediation.service import load, visible_ids, yuan
-from plugins.mediation.tables import (STATUS_LABELS, Agreement, Dispute, DisputeEvent, Instalment, Measure, Party,
-                                      Payment, Session)
-from tenants.scope import scoped
+from plugins.mediation.tables import (
+    STATUS_LABELS,
+    Agreement,
+    Dispute,
+    DisputeEvent,
+    Instalment,
+    Measure,
+    Party,
+    Payment,
+    Session,
+)
 
 COLUMNS = (Dispute.id, Dispute.number, Dispute.title, Dispute.status, Dispute.principal_fen, Dispute.interest_fen,
            Dispute.costs_fen, Dispute.settled_fen, Dispute.court, Dispute.opened_on, Dispute.closed_on, Dispute.case,

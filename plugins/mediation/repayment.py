@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from core.clock import today
-from core.errors import UserError
-from core.i18n import N_
-from plugins.mediation.service import day, lift_all, money, need, record, tell_parties, text, yuan, _save, _status
+from core.sdk import N_, UserError, scoped, tenant_setting, today
+from plugins.mediation.service import _save, _status, day, lift_all, money, need, record, tell_parties, text, yuan
 from plugins.mediation.tables import Agreement, Dispute, Instalment, Payment
-from tenants.scope import scoped, tenant_setting
 
 DUE_SOON = N_("Dispute %(number)s: instalment %(seq)s of %(amount)s yuan is due on %(due)s.")
 DEFAULTED = N_("Dispute %(number)s is in default; the enforcement step is open.")
@@ -176,15 +173,3 @@ async def sweep(on: date | None = None) -> dict:
             await tell_parties(dispute, DEFAULTED)
             counts["defaulted"] += 1
     return counts
-
-
-async def sweep_all_tenants() -> None:
-    from core.plugins import get_plugin_manager
-    from tenants.registry import all_tenants
-    from tenants.scope import tenant_scope
-
-    manager = get_plugin_manager()
-    for tenant in await all_tenants():
-        if tenant.active and "mediation" in manager.enabled_for(tenant):
-            async with tenant_scope(tenant):
-                await sweep()

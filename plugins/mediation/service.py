@@ -6,23 +6,24 @@ tamper-evident chain and, when the dispute came from a case, on that case's time
 
 from __future__ import annotations
 
-import uuid
-
 import json
+import uuid
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
-from core.cases.access import company_ids_of
-from core.cases.audit import append_event
-from core.cases.tables import Case, Company
-from core.clock import now, today
-from core.errors import UserError
-from core.tables import User
-from plugins.mediation.tables import (ASSET_LABELS, CLOSED, OUTCOME_LABELS, STATUS_LABELS, Agreement, Dispute,
-                                      DisputeEvent, Instalment, Measure, Party, Payment, Session)
-from tenants.scope import scoped
-from workers.core_actors import notify
+from core.sdk import Case, Company, User, UserError, append_event, company_ids_of, notify, now, scoped, today
+from plugins.mediation.tables import (
+    ASSET_LABELS,
+    CLOSED,
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    Dispute,
+    DisputeEvent,
+    Measure,
+    Party,
+    Session,
+)
 
 MAX_FEN = 10**15
 RESTRICTIONS = {"live": (True, False, False), "transfer_mortgage": (True, True, False), "full": (True, True, True)}
@@ -149,7 +150,7 @@ async def record(dispute: Dispute, step: str, actor: int | None, before: str, da
 async def tell_parties(dispute: Dispute, message: str, **params) -> None:
     users = {r["user"] for r in await scoped(Party).select(Party.user).where(
         (Party.dispute == dispute.id) & Party.user.is_not_null())}
-    from core.cases.access import company_users
+    from core.sdk import company_users
 
     users |= set(await company_users(dispute.debtor))
     users |= {u for u in (dispute.mediator, dispute.judge) if u}

@@ -11,9 +11,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from core.cases.tables import Case, Company
-from core.i18n import N_
-from core.tables import User, tenant_fk
+from core.sdk import N_, Case, Company, User, tenant_fk
 
 
 class Dispute(Table, tablename="mediation_dispute"):

@@ -17,7 +17,7 @@ from core.errors import UserError
 from core.paging import window
 from tenants.scope import scoped
 from web.rendering import current_user, page, requires
-from web.uploads import upload_limit, uploaded_file
+from core.http import upload_limit, uploaded_file
 
 
 class CompanyPages(Controller):

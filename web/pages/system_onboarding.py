@@ -22,7 +22,7 @@ from tenants.onboarding import validate
 from tenants.registry import load_tenant
 from web.pages.system import console_page
 from web.system_auth import SYSTEM_ROOT, system_admin_required, system_user
-from workers.onboarding_actors import STEPS, percent, start_onboarding
+from tenants.onboarding_jobs import STEPS, percent, start_onboarding
 
 MAX_MANIFEST_BYTES = 256 * 1024
 

@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from core.schema import indexes_step
+from core.sdk import indexes_step
 
 ID = "2026-11-28T14:32:45:000000"
 VERSION = "1.38.0"

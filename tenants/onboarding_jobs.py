@@ -22,8 +22,8 @@ from tenants.onboarding import (apply_categories, apply_departments, apply_users
                                 validate)
 from tenants.scope import current_tenant
 from tenants.tables import Tenant
-from workers.actors import actor
-from workers.outbox import enqueue
+from core.jobs import actor
+from core.outbox import enqueue
 
 USER_CHUNK = 10
 STEPS = {  # in order; labels are msgids

@@ -1,0 +1,114 @@
+"""The plugin SDK (插件开发接口): the one public surface a module imports from the core.
+
+A plugin imports ``core.sdk`` and nothing else of the project (besides its own package, the
+standard library and third-party libraries).  What is here is kept stable for third parties;
+everything else in ``core``, ``web``, ``tenants`` and ``workers`` may change.
+
+- the contract: :data:`hookimpl` and the structures the hooks return (``core.contrib``);
+- tenant data: :func:`scoped`, :func:`tenant_fk`, :func:`current_tenant`, :func:`tenant_setting`;
+- the core's records, to read and to point foreign keys at: ``Case``, ``Company``, ``User``, …;
+- acting on the core: :func:`submit_case`, :func:`append_event`, :func:`notify`, :func:`enqueue`;
+- background work: :func:`actor`, and ``ScheduledJob(per_tenant=True)`` for per-tenant jobs;
+- pages and API routes: :func:`page`, :func:`current_user`, :func:`requires`, ``READ_ERRORS`` …
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from piccolo.table import Table
+
+from core.cases import import_jobs, states as case_states
+from core.cases.access import company_ids_of, company_users, members_with_role
+from core.cases.audit import append_event
+from core.cases.demo import load_demo_cases
+from core.cases.import_jobs import job_view
+from core.cases.inputs import parse
+from core.cases.lifecycle import submit
+from core.cases.tables import Case, Company, ImportJob, Refusal, Review
+from core.clock import local_date, now, today
+from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
+from core.errors import UserError
+from core.export_cells import xlsx_row
+from core.hookspecs import hookimpl
+from core.http import (READ_ERRORS, WRITE_ERRORS, current_user, login_required, page, requires, upload_limit,
+                       uploaded_file)
+from core.i18n import N_, gettext
+from core.inspections.service import exempt as exempt_inspection
+from core.inspections.tables import Inspection
+from core.jobs import actor
+from core.notifications import notify
+from core.outbox import enqueue
+from core.plugins import get_plugin_manager
+from core.schema import indexes_step
+from core.spreadsheets import ImportFileError, data_rows, header_key, read_table
+from core.tables import Category, Department, Membership, User, tenant_fk
+from core.users import CurrentUser
+from core.workdays import load_calendar
+from tenants import scope as _scope
+from tenants.scope import TenantContext, tenant_setting
+
+T = TypeVar("T", bound=Table)
+
+__all__ = [
+    # the contract
+    "hookimpl", "PluginInfo", "NavItem", "RoleDef", "Widget", "CaseEvent", "ScheduledJob", "SettingDef",
+    "templates_of", "plugin_info", "enabled_roles",
+    # tenant data
+    "scoped", "tenant_fk", "current_tenant", "tenant_setting", "TenantContext", "indexes_step",
+    # errors, translation, time
+    "UserError", "N_", "gettext", "now", "today", "local_date", "load_calendar",
+    # the core's records (read them; point foreign keys at them)
+    "Case", "Company", "User", "Department", "Membership", "Category", "Refusal", "Review", "Inspection",
+    "ImportJob", "case_states", "company_ids_of", "company_users", "members_with_role",
+    # acting on the core
+    "submit_case", "append_event", "exempt_inspection", "notify", "enqueue", "actor", "parse",
+    # files in and out
+    "import_jobs", "job_view", "read_table", "data_rows", "header_key", "ImportFileError", "xlsx_row",
+    # pages and API routes
+    "CurrentUser", "current_user", "login_required", "requires", "page", "READ_ERRORS", "WRITE_ERRORS",
+    "upload_limit", "uploaded_file",
+    # demo data
+    "load_demo_cases",
+]
+
+
+# -- the contract ----------------------------------------------------------------------------------
+
+def templates_of(module_file: str) -> Path:
+    """A plugin's template folder by convention: `<package>/templates` (templates under `<name>/`)."""
+    return Path(module_file).resolve().parent / "templates"
+
+
+def plugin_info(name: str) -> PluginInfo:
+    """The `PluginInfo` a plugin (or the core) declared under `name`."""
+    return get_plugin_manager().infos[name]
+
+
+def enabled_roles(tenant: TenantContext) -> dict[str, RoleDef]:
+    """The roles of the core and of the plugins `tenant` enabled, by key."""
+    manager = get_plugin_manager()
+    enabled = manager.enabled_for(tenant)
+    return {key: role for key, role in manager.roles.items() if manager.role_plugin(key) in enabled}
+
+
+# -- tenant data -----------------------------------------------------------------------------------
+
+def scoped(table: type[T]) -> _scope.Scoped[T]:
+    """Queries on `table` limited to the tenant in scope; inserts (`add`, `new`) carry its id."""
+    return _scope.Scoped(table)
+
+
+def current_tenant() -> TenantContext:
+    """The tenant in scope (raises when there is none)."""
+    return _scope.current_tenant()
+
+
+# -- acting on the core ----------------------------------------------------------------------------
+
+async def submit_case(user: CurrentUser, data: dict[str, Any]) -> Case:
+    """File a case (提交诉求) as `user`: a company's own, or on a company's behalf by a user who holds
+    ``case.submit_on_behalf`` (``data["company"]`` is its credit code); the same checks, record and
+    notices as a submission through the core's pages."""
+    return await submit(user, data)

@@ -1,0 +1,29 @@
+"""Who acts (当前用户): a signed-in user as the domain sees them, with their roles in one tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CurrentUser:
+    """The user a request or job acts for: their roles and permissions in the current tenant."""
+
+    id: int
+    username: str
+    display_name: str
+    locale: str
+    roles: set[str] = field(default_factory=set)
+    permissions: set[str] = field(default_factory=set)
+    department_ids: set[int] = field(default_factory=set)
+    via: str = "session"
+    session_id: int | None = None
+    system_admin: bool = False  # may also use the system console (系统控制台)
+
+    def can(self, permission: str) -> bool:
+        """Whether the user holds `permission` here."""
+        return permission in self.permissions
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the user holds any of `roles` here."""
+        return bool(self.roles.intersection(roles))
