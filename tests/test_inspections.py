@@ -22,6 +22,7 @@ from tenants.onboarding import ensure_membership, ensure_user
 from tenants.scope import scoped
 from tests.cases_helpers import Api
 from tests.helpers import DEMO_PASSWORD, Browser, in_tenant, process_background, token_for
+from workers.scheduler import run_job
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ async def evaluate_again(case_id: int | None = None, slug: str = "luqiao") -> No
     """The event-driven evaluation once more, then the nightly sweep over every tenant."""
     async with in_tenant(slug):
         await service.evaluate(case_id=case_id)
-    await service.nightly()
+    job = next(j for j in get_plugin_manager().scheduled_jobs() if j.name == "inspections_nightly")
+    await run_job(job)
 
 
 async def zgj_id(slug: str = "luqiao") -> int:

@@ -88,14 +88,15 @@ def qinqing_actors():
 
 
 async def _nightly() -> None:
-    from core.inspections.service import nightly
+    """Every rule over the tenant (the safety net behind the event-driven runs)."""
+    from core.inspections.service import evaluate
 
-    await nightly()
+    await evaluate()
 
 
 @hookimpl
 def qinqing_scheduled_jobs():
-    return [ScheduledJob("inspections_nightly", 86400, _nightly)]
+    return [ScheduledJob("inspections_nightly", 86400, _nightly, per_tenant=True)]
 
 
 @hookimpl

@@ -30,8 +30,7 @@ from core.errors import UserError
 from core.i18n import N_
 from core.inspections import rules
 from core.inspections.tables import CONCLUSION_LABELS, STATUS_LABELS, STEP_LABELS, Inspection, RuleSetting
-from tenants.registry import all_tenants
-from tenants.scope import scoped, tenant_scope
+from tenants.scope import scoped
 from core.jobs import actor
 from core.notifications import notify
 
@@ -108,23 +107,6 @@ async def evaluate(case_id: int | None = None, report_id: int | None = None) -> 
 async def inspections_evaluate(case_id: int | None = None, report_id: int | None = None) -> None:
     """After an event on a case (or a conduct report): open what the rules find there."""
     await evaluate(case_id=case_id, report_id=report_id)
-
-
-async def nightly() -> None:
-    """Every rule over every active tenant (the safety net behind the event-driven runs); a tenant
-    that fails is logged and retried the next night without holding up the others."""
-    failed = []
-    for tenant in await all_tenants():
-        if not tenant.active:
-            continue
-        try:
-            async with tenant_scope(tenant):
-                await evaluate()
-        except Exception:  # noqa: BLE001 - one tenant's failure must not stop the others
-            log.exception("must-investigate rules failed for tenant %s", tenant.slug)
-            failed.append(tenant.slug)
-    if failed:
-        raise RuntimeError(f"must-investigate rules failed for {', '.join(failed)}")
 
 
 # -- handling -------------------------------------------------------------------------------------
