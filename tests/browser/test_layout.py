@@ -31,15 +31,15 @@ WRAPPED = """(selector) => {
   const out = [];
   for (const el of document.querySelectorAll(selector)) {
     if (!el.offsetParent && getComputedStyle(el).position !== "fixed") continue;
-    const tops = new Set();
+    const rects = [];
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       if (!n.textContent.trim()) continue;
       const range = document.createRange();
       range.selectNodeContents(n);
-      for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top / 4));
+      for (const r of range.getClientRects()) if (r.width > 1 && r.height > 1) rects.push(r);
     }
-    if (tops.size > 1) out.push(el.textContent.trim().slice(0, 40));
+    if (rects.some(a => rects.some(b => b.top >= a.bottom - 1))) out.push(el.textContent.trim().replace(/\\s+/g, " ").slice(0, 40));
   }
   return out;
 }"""
@@ -83,6 +83,7 @@ async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
             walk = [("home", ""), ("console", "cases/"), ("notifications", "notifications/")]
             for name, path in walk:
                 await page.goto(base + path)
+                await page.wait_for_load_state("networkidle")  # the unread count comes after the page
                 problems += await check(page, f"{role} {name}")
                 await page.screenshot(path=str(folder / f"{role}-{name}.png"), full_page=True)
                 if docs and (role, name, locale) in FOR_DOCS:
@@ -104,6 +105,8 @@ async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
                 await expect(current).to_be_hidden()
                 await page.locator(".menu-button").click()
                 await expect(current).to_be_visible()
+                await expect(page.locator("#sidenav.show:not(.showing)")).to_be_visible()
+                await page.wait_for_timeout(400)  # the slide-in transition
                 await page.screenshot(path=str(folder / f"{role}-menu.png"))
                 if docs and role == "dispatcher" and locale == "zh":
                     await page.screenshot(path=str(DOCS / "menu-phone.png"))
@@ -111,4 +114,4 @@ async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
                 await expect(current).to_be_visible()
         finally:
             await context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)
