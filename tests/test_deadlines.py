@@ -48,11 +48,11 @@ async def test_deadline_in_an_uncovered_year_is_computed_and_marked_unconfirmed(
     assert page.status_code == 200 and console.status_code == 200
 
 
-async def test_reminder_overdue_and_automatic_escalation_happen_once(app):
+async def test_reminder_overdue_and_automatic_escalation_happen_once(app, behind_the_record):
     api = Api(app)
     case = await api.in_progress()
     async with in_tenant("luqiao"):
-        await scoped(Case).update({Case.due_date: date(2025, 10, 9)}).where(Case.id == case["id"])
+        await behind_the_record(case["id"], {Case.due_date: date(2025, 10, 9)})
         # The day before the due date (Oct 8 is a holiday, so the working day before is Sep 30).
         first = await sweep_tenant(on=date(2025, 9, 30))
         assert first["reminded"] >= 1
@@ -77,7 +77,7 @@ async def test_reminder_overdue_and_automatic_escalation_happen_once(app):
 
 
 
-async def test_one_sweep_handles_many_cases_at_once_and_a_second_adds_nothing(app):
+async def test_one_sweep_handles_many_cases_at_once_and_a_second_adds_nothing(app, behind_the_record):
     """The set-based sweep over cases in different situations on Tuesday 2025-10-14 (threshold 2
     working days; Oct 11 is an adjusted workday, Oct 1–8 holidays): the right flags, exactly the
     right events per case on a chain that still verifies, the right notices, and a rerun that
@@ -97,8 +97,8 @@ async def test_one_sweep_handles_many_cases_at_once_and_a_second_adds_nothing(ap
            escalated: date(2025, 10, 9), later: date(2025, 10, 20), flagged_late: date(2025, 10, 10)}
     async with in_tenant("luqiao"):
         for case_id, due_date in due.items():
-            await scoped(Case).update({Case.due_date: due_date}).where(Case.id == case_id)
-        await scoped(Case).update({Case.overdue: True}).where(Case.id == flagged_late)
+            await behind_the_record(case_id, {Case.due_date: due_date})
+        await behind_the_record(flagged_late, {Case.overdue: True})
         seq_before = (await scoped(AuditHead).select(AuditHead.last_seq).first())["last_seq"]
         outbox_before = (await OutboxMessage.select(OutboxMessage.id).order_by(
             OutboxMessage.id, ascending=False).first())["id"]
@@ -227,11 +227,11 @@ async def test_objection_only_within_one_working_day_of_dispatch(app, monkeypatc
     assert response.status_code == 409 and "1 个工作日" in response.json()["message"]
 
 
-async def test_extension_must_be_asked_a_working_day_before_the_deadline(app, monkeypatch):
+async def test_extension_must_be_asked_a_working_day_before_the_deadline(app, monkeypatch, behind_the_record):
     api = Api(app)
     case = await api.in_progress()
     async with in_tenant("luqiao"):
-        await scoped(Case).update({Case.due_date: date(2025, 10, 9)}).where(Case.id == case["id"])
+        await behind_the_record(case["id"], {Case.due_date: date(2025, 10, 9)})
     monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 10, 9))  # the due date itself
     late = await api.call("handler", "POST", f"cases/{case['id']}/extend", {"days": 2, "reason": "勘查"})
     assert late.status_code == 409 and "延期" in late.json()["message"]

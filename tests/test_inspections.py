@@ -130,10 +130,10 @@ async def test_upheld_review_opens_no_inspection(api):
 
 # -- 2. a case overdue beyond N working days ----------------------------------------------------------
 
-async def test_long_overdue_opens_one_inspection(api):
+async def test_long_overdue_opens_one_inspection(api, behind_the_record):
     case = await api.in_progress()
     async with in_tenant("luqiao"):
-        await scoped(Case).update({Case.due_date: today() - timedelta(days=30)}).where(Case.id == case["id"])
+        await behind_the_record(case["id"], {Case.due_date: today() - timedelta(days=30)})
     await api.step("dispatcher", case["id"], "escalate", {"reason": "长期超期"})
     await process_background()
     row = one(await opened("long_overdue", case=case["id"]))
@@ -142,10 +142,10 @@ async def test_long_overdue_opens_one_inspection(api):
     one(await opened("long_overdue", case=case["id"]))
 
 
-async def test_overdue_by_fewer_working_days_opens_nothing(api):
+async def test_overdue_by_fewer_working_days_opens_nothing(api, behind_the_record):
     case = await api.in_progress()
     async with in_tenant("luqiao"):
-        await scoped(Case).update({Case.due_date: today() - timedelta(days=2)}).where(Case.id == case["id"])
+        await behind_the_record(case["id"], {Case.due_date: today() - timedelta(days=2)})
     await api.step("dispatcher", case["id"], "escalate", {"reason": "刚超期"})
     await process_background()
     await evaluate_again(case["id"])

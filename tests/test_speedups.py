@@ -73,14 +73,14 @@ async def test_kept_figures_follow_changes_made_by_another_process(app, monkeypa
     assert after.total["reported"] == first.total["reported"] + 1
 
 
-async def test_a_bulk_rebuild_of_the_tally_is_seen_at_once(app):
+async def test_a_bulk_rebuild_of_the_tally_is_seen_at_once(app, behind_the_record):
     from core.cases.tables import Case
     from tenants.scope import scoped
 
     async with in_tenant("jiaojiang"):
         before = (await tenant_figures()).total["completed"]
         some = await scoped(Case).select(Case.id).where(Case.status != "closed").first()
-        await scoped(Case).update({Case.status: "closed"}).where(Case.id == some["id"])  # no event: a bulk load
+        await behind_the_record(some["id"], {Case.status: "closed"})  # no event: a bulk load
         await tally.rebuild()
         assert (await tenant_figures()).total["completed"] == before + 1
         assert figures_module._kept  # kept again
