@@ -59,7 +59,7 @@ async def test_a_dispute_is_mediated_confirmed_and_repaid(people):
     await expect(dispute.locator('tr[data-instalment="1"]')).to_contain_text("已还")
     await clerk.step("pay", {"amount": "20000"}, root="#dispute")
     await expect(dispute).to_have_attribute("data-status", "completed")
-    await expect(dispute.locator("p strong").first).to_have_text("已办结")
+    await expect(dispute.locator("p .status-badge").first).to_have_text("已办结")
     await expect(dispute.locator("tr[data-measure]")).to_contain_text("解除于")
     await expect(dispute.locator("ol.timeline")).to_contain_text("全部还清")
     await expect(dispute.locator("form[data-step]")).to_have_count(0)
