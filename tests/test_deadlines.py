@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.cases import lifecycle
+from core.cases import actions
 from core.cases.deadlines import sweep_tenant
 from core.cases.tables import Case, Event
 from core.oversight import tally
@@ -25,7 +25,7 @@ async def _case(case_id):
 
 async def test_dispatch_deadline_counts_chinese_working_days_across_national_day(app, monkeypatch):
     # 2025-09-30 + 5 working days: Oct 1–8 are holidays, Saturday Oct 11 is an adjusted workday.
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 30))
+    monkeypatch.setattr(actions, "today", lambda: date(2025, 9, 30))
     api = Api(app)
     case = await api.submit()
     case = await api.step("dispatcher", case["id"], "dispatch")
@@ -33,7 +33,7 @@ async def test_dispatch_deadline_counts_chinese_working_days_across_national_day
 
 
 async def test_deadline_in_an_uncovered_year_is_computed_and_marked_unconfirmed(app, monkeypatch):
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2026, 12, 28))
+    monkeypatch.setattr(actions, "today", lambda: date(2026, 12, 28))
     api = Api(app)
     case = await api.submit()
     case = await api.step("dispatcher", case["id"], "dispatch")
@@ -209,7 +209,7 @@ async def test_outbox_messages_are_written_with_the_step(app):
 
 async def test_objection_only_within_one_working_day_of_dispatch(app, monkeypatch):
     api = Api(app)
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 26))  # a Friday
+    monkeypatch.setattr(actions, "today", lambda: date(2025, 9, 26))  # a Friday
     case = await api.submit()
     case = await api.step("dispatcher", case["id"], "dispatch")
     async with in_tenant("luqiao"):
@@ -219,10 +219,10 @@ async def test_objection_only_within_one_working_day_of_dispatch(app, monkeypatc
             Case.id == case["id"])
         await tally.refresh([case["id"]])
     # Sunday 2025-09-28 is an adjusted workday: one working day after Friday, still in time.
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 28))
+    monkeypatch.setattr(actions, "today", lambda: date(2025, 9, 28))
     await api.step("handler", case["id"], "object", {"reason": "不属于本部门"})
     await api.step("dispatcher", case["id"], "decide-objection", {"decision": "reject", "comment": "维持"})
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 29))  # two working days: too late
+    monkeypatch.setattr(actions, "today", lambda: date(2025, 9, 29))  # two working days: too late
     response = await api.call("handler", "POST", f"cases/{case['id']}/object", {"reason": "再议"})
     assert response.status_code == 409 and "1 个工作日" in response.json()["message"]
 
@@ -232,10 +232,10 @@ async def test_extension_must_be_asked_a_working_day_before_the_deadline(app, mo
     case = await api.in_progress()
     async with in_tenant("luqiao"):
         await behind_the_record(case["id"], {Case.due_date: date(2025, 10, 9)})
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 10, 9))  # the due date itself
+    monkeypatch.setattr(actions, "today", lambda: date(2025, 10, 9))  # the due date itself
     late = await api.call("handler", "POST", f"cases/{case['id']}/extend", {"days": 2, "reason": "勘查"})
     assert late.status_code == 409 and "延期" in late.json()["message"]
-    monkeypatch.setattr(lifecycle, "today", lambda: date(2025, 9, 30))  # the working day before (holidays between)
+    monkeypatch.setattr(actions, "today", lambda: date(2025, 9, 30))  # the working day before (holidays between)
     await api.step("handler", case["id"], "extend", {"days": 2, "reason": "勘查"})
     case = await api.step("leader", case["id"], "decide-extension", {"decision": "approve"})
     assert case["due_date"] == "2025-10-11"  # Oct 10, then Saturday Oct 11 (adjusted workday)

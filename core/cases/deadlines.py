@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from core.cases import notices, states as S
 from core.cases.audit import append_events
-from core.cases.lifecycle import escalate_many
+from core.cases.steps import escalate_many
 from core.cases.tables import Case
 from core.clock import today
 from core.i18n import N_

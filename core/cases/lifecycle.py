@@ -9,14 +9,12 @@ in the caller's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Awaitable, Callable
-
-from core.cases import inputs, notices, states as S
+from core.cases import inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
+from core.cases.actions import ACTIONS, Step, open_refusal, pending
+from core.cases.filing import check_company, company_reads, search_text
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.audit import append_event
-from core.cases.tables import Case, Company, CompanyMember, Extension, Objection, Refusal, SignOff
+from core.cases.tables import Case, Extension, Objection, SignOff
 from core.clock import now, today
 from core.contrib import CaseEvent
 from core.db import is_postgres, reserve_id
@@ -24,37 +22,8 @@ from core.errors import UserError
 from core.oversight import tally
 from core.plugins import get_plugin_manager
 from core.prepared import Prepared, Read, together
-from core.tables import Category, Department
-from core.workdays import load_calendar
+from core.tables import Category
 from tenants.scope import current_tenant, scoped
-
-
-@dataclass
-class Step:
-    case: Case
-    user: object
-    role: str
-    data: dict
-    event: dict  # what goes on the record: reason, data
-
-
-@dataclass(frozen=True)
-class Action:
-    roles: tuple[str, ...]
-    states: frozenset[str]
-    run: Callable[[Step], Awaitable[str]]  # returns the new status
-    scope: str = "any"  # any | department | own_company | handler | stage
-
-
-ACTIONS: dict[str, Action] = {}
-
-
-def action(name: str, roles: tuple[str, ...], states: set[str], scope: str = "any"):
-    def register(fn):
-        ACTIONS[name] = Action(roles, frozenset(states), fn, scope)
-        return fn
-
-    return register
 
 
 # -- submitting ---------------------------------------------------------------------------------
@@ -70,16 +39,16 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
         raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
     new = inputs.parse(inputs.NewCase, data)
     wants_company = not anonymous or bool(new.company)
-    company_reads = _company_reads(user, new.company) if wants_company else (Read.value([]), Read.value(None))
+    reads = company_reads(user, new.company) if wants_company else (Read.value([]), Read.value(None))
     # One round trip: the category, the company, the new case's id and who is told of it.
     category, own, company, case_id, dispatchers = await together(
-        _CATEGORY.bind(new.category), *company_reads, reserve_id(Case), members_with_role("dispatcher"))
+        _CATEGORY.bind(new.category), *reads, reserve_id(Case), members_with_role("dispatcher"))
     if category is None and new.category.isdigit():
         category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
     if category is None:
         raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
     if wants_company:
-        _check_company(new.company, company, own, on_behalf)
+        check_company(new.company, company, own, on_behalf)
     fields = dict(company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
                   category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
                   search_text=search_text(new.title, new.description, company.name if company else ""))
@@ -104,44 +73,8 @@ def _case_number(case_id: int) -> str:
     return f"{current_tenant().slug[:2].upper()}{today().year}{case_id:06d}"
 
 
-def search_text(*parts: str) -> str:
-    from core.cases.search import index_text
-
-    return index_text(*parts)
-
-
 _CATEGORY = Prepared(lambda code: scoped(Category).objects().where(
     (Category.code == code) & (Category.active == True)), first=True)  # noqa: E712
-_COMPANY_BY_CODE = Prepared(lambda credit_code: scoped(Company).objects().where(Company.credit_code == credit_code),
-                            first=True)
-# The submitter's own company, when the case names none (the lowest id, if they act for several).
-_OWN_COMPANY = Prepared(lambda user_id: scoped(Company).objects().where(Company.id.is_in(
-    scoped(CompanyMember).select(CompanyMember.company).where(CompanyMember.user == user_id))).order_by(Company.id),
-                        first=True)
-
-
-def _company_reads(user, code: str) -> tuple[Read, Read]:
-    """The submitter's companies (needed only to check a named one) and the company meant."""
-    if code:
-        return company_ids_of(user.id), _COMPANY_BY_CODE.bind(code.upper())
-    return Read.value([]), _OWN_COMPANY.bind(user.id)
-
-
-async def _company_for(user, code: str, on_behalf: bool) -> Company:
-    own, company = await together(*_company_reads(user, code))
-    _check_company(code, company, own, on_behalf)
-    return company
-
-
-def _check_company(code: str, company: Company | None, own: list[int], on_behalf: bool) -> None:
-    """The company a case is filed for is the one `code` names, which must be the submitter's own
-    unless filed on its behalf; without a code, the submitter's own."""
-    if code and (company is None or (not on_behalf and company.id not in own)):
-        raise UserError(400, "Unknown company: %(credit_code)s.", code="unknown_company", credit_code=code)
-    if not code and company is None:
-        raise UserError(400, "Name the company (its unified social credit code).", code="company_required")
-
-
 def _first_role(user) -> str:
     return sorted(user.roles)[0] if user.roles else ""
 
@@ -220,32 +153,6 @@ async def _record(case: Case, user, role: str, name: str, reason: str, after: st
         await follow_up  # a listener's outbox write, in this transaction
 
 
-async def _deadline(case: Case, start: date | None = None, days: int | None = None) -> None:
-    if days is None:
-        days = (await scoped(Category).select(Category.deadline_days).where(Category.id == case.category).first())[
-            "deadline_days"]
-    due = (await load_calendar()).add_working_days(start or today(), days)
-    case.due_date, case.due_confirmed, case.overdue, case.reminded_for = due.date, due.confirmed, False, None
-
-
-async def _department(value: str) -> Department:
-    query = scoped(Department).objects()
-    dept = await query.where(Department.code == value).first()
-    if dept is None and value.isdigit():
-        dept = await scoped(Department).objects().where(Department.id == int(value)).first()
-    if dept is None:
-        raise UserError(400, "Unknown department: %(department)s.", code="unknown_department", department=value)
-    return dept
-
-
-async def _pending(table, case_id: int):
-    return await scoped(table).objects().where((table.case == case_id) & (table.status == "pending")).first()
-
-
-async def open_refusal(case_id: int) -> Refusal | None:
-    return await scoped(Refusal).objects().where((Refusal.case == case_id) & (Refusal.status == "pending")).first()
-
-
 async def available_actions(user, case: Case) -> list[str]:
     """The steps `user` could take on `case` now (for the buttons on its page)."""
     names = []
@@ -263,9 +170,9 @@ async def available_actions(user, case: Case) -> list[str]:
         if refusal is None or not user.has_role(refusal.stage) or user.id == refusal.filed_by or await scoped(
                 SignOff).exists().where((SignOff.refusal == refusal.id) & (SignOff.signer == user.id)):
             names = [n for n in names if n not in ("sign", "send-back")]
-    if "decide-objection" in names and await _pending(Objection, case.id) is None:
+    if "decide-objection" in names and await pending(Objection, case.id) is None:
         names.remove("decide-objection")
-    if "decide-extension" in names and await _pending(Extension, case.id) is None:
+    if "decide-extension" in names and await pending(Extension, case.id) is None:
         names.remove("decide-extension")
     if "reopen" in names and (case.rating != "unsatisfied" or case.reopened):
         names.remove("reopen")
@@ -277,7 +184,3 @@ async def available_actions(user, case: Case) -> list[str]:
         names.remove("attach-company")
     return names
 
-
-# The steps register themselves with `action` when imported.
-from core.cases import steps  # noqa: E402,F401
-from core.cases.steps import escalate, escalate_many, final_refusal, open_review  # noqa: E402,F401  (re-exported)

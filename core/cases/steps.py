@@ -4,9 +4,10 @@ from which status — and run by `core.cases.lifecycle.perform` inside the calle
 from __future__ import annotations
 
 from core.cases import inputs, notices, states as S
-from core.cases import lifecycle as L
 from core.cases.access import members_with_role
-from core.cases.lifecycle import Step, _deadline, _department, _pending, action, open_refusal
+from core.cases import actions
+from core.cases.actions import Step, action, find_department, open_refusal, pending, set_deadline
+from core.cases.filing import company_for, search_text
 from core.cases.tables import Case, Extension, Objection, Refusal, Review, SignOff
 from core.clock import local_date, now
 from core.errors import UserError
@@ -24,9 +25,9 @@ async def _attach_company(step: Step) -> str:
     case = step.case
     if case.company is not None:
         raise UserError(409, "This case already has its company.", code="has_company")
-    company = await L._company_for(step.user, form.company, on_behalf=True)
+    company = await company_for(step.user, form.company, on_behalf=True)
     case.company = company.id
-    case.search_text = L.search_text(case.title, case.description, company.name)
+    case.search_text = search_text(case.title, case.description, company.name)
     step.event.update(reason=form.comment, data={"company": company.credit_code})
     return case.status
 
@@ -38,14 +39,14 @@ async def _dispatch(step: Step) -> str:
     if case.company is None:
         raise UserError(409, "Attach the company before dispatching this case.", code="company_required")
     if form.department:
-        dept = await _department(form.department)
+        dept = await find_department(form.department)
     else:
         lead = (await scoped(Category).select(Category.lead_department).where(Category.id == case.category).first())
         if not lead or not lead["lead_department"]:
             raise UserError(400, "Choose the department to dispatch to.", code="department_required")
         dept = await scoped(Department).objects().where(Department.id == lead["lead_department"]).first()
     case.department, case.handler, case.dispatched_at = dept.id, None, now()
-    await _deadline(case)
+    await set_deadline(case)
     step.event.update(reason=form.comment, data={"department": dept.code, "due": str(case.due_date)})
     await notices.to_role("handler", dept.id, case, "Case %(number)s was dispatched to your department.")
     return S.DISPATCHED
@@ -61,10 +62,10 @@ async def _accept(step: Step) -> str:
 async def _object(step: Step) -> str:
     form = inputs.parse(inputs.NeedReason, step.data)
     case = step.case
-    elapsed = (await load_calendar()).working_days_between(local_date(case.dispatched_at), L.today())
+    elapsed = (await load_calendar()).working_days_between(local_date(case.dispatched_at), actions.today())
     if elapsed > 1:
         raise UserError(409, "An objection is possible only within 1 working day of the dispatch.", code="too_late")
-    if await _pending(Objection, case.id):
+    if await pending(Objection, case.id):
         raise UserError(409, "An objection to this assignment is already waiting for a decision.", code="pending")
     await scoped(Objection).add(case=case.id, department=case.department, raised_by=step.user.id,
                                 reason=form.reason, status="pending")
@@ -78,7 +79,7 @@ async def _decide_objection(step: Step) -> str:
     form = inputs.parse(inputs.Decide, step.data)
     if form.decision not in ("accept", "reject"):
         raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="decision")
-    objection = await _pending(Objection, step.case.id)
+    objection = await pending(Objection, step.case.id)
     if objection is None:
         raise UserError(409, "There is no objection waiting for a decision.", code="nothing_pending")
     objection.status, objection.decided_by, objection.comment, objection.decided_at = (
@@ -88,13 +89,13 @@ async def _decide_objection(step: Step) -> str:
     if form.decision == "accept":
         if not form.department:
             raise UserError(400, "Choose the department to dispatch to.", code="department_required")
-        dept = await _department(form.department)
+        dept = await find_department(form.department)
         if dept.id == step.case.department:
             raise UserError(400, "Choose a different department.", code="same_department")
         objection.new_department = dept.id
         case = step.case
         case.department, case.handler, case.dispatched_at = dept.id, None, now()
-        await _deadline(case)
+        await set_deadline(case)
         step.event["data"].update(department=dept.code, due=str(case.due_date))
         await notices.to_role("handler", dept.id, case, "Case %(number)s was dispatched to your department.")
         status = S.DISPATCHED
@@ -108,10 +109,10 @@ async def _decide_objection(step: Step) -> str:
 async def _extend(step: Step) -> str:
     form = inputs.parse(inputs.Extend, step.data)
     case = step.case
-    if (await load_calendar()).working_days_between(L.today(), case.due_date) < 1:
+    if (await load_calendar()).working_days_between(actions.today(), case.due_date) < 1:
         raise UserError(409, "An extension must be asked for at least 1 working day before the deadline.",
                         code="too_late")
-    if await _pending(Extension, case.id):
+    if await pending(Extension, case.id):
         raise UserError(409, "An extension is already waiting for a decision.", code="pending")
     await scoped(Extension).add(case=case.id, requested_by=step.user.id, days=form.days, reason=form.reason,
                                 status="pending", old_due=case.due_date)
@@ -125,7 +126,7 @@ async def _decide_extension(step: Step) -> str:
     form = inputs.parse(inputs.Decide, step.data)
     if form.decision not in ("approve", "deny"):
         raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="decision")
-    ext = await _pending(Extension, step.case.id)
+    ext = await pending(Extension, step.case.id)
     if ext is None:
         raise UserError(409, "There is no extension waiting for a decision.", code="nothing_pending")
     ext.status, ext.decided_by, ext.comment, ext.decided_at = (
@@ -273,7 +274,7 @@ async def _rule(step: Step) -> str:
     # Overturned: re-dispatched (二次交办) to the department with a fresh deadline; counts forever.
     case.overturned, case.redispatch_count = True, (case.redispatch_count or 0) + 1
     case.handler, case.dispatched_at = None, now()
-    await _deadline(case)
+    await set_deadline(case)
     step.event["data"]["due"] = str(case.due_date)
     await notices.to_role("handler", case.department, case, "Case %(number)s was dispatched to your department.")
     return S.DISPATCHED
@@ -355,7 +356,7 @@ async def _reopen(step: Step) -> str:
     if case.rating != "unsatisfied" or case.reopened:
         raise UserError(409, "A case can be reopened once, after an “unsatisfied” rating.", code="cannot_reopen")
     case.reopened, case.closed_at, case.resolved_at = True, None, None
-    await _deadline(case)
+    await set_deadline(case)
     step.event.update(reason=form.reason, data={"due": str(case.due_date)})
     if case.handler:
         await notices.to_users([case.handler], case, "Case %(number)s was reopened by the company.")
