@@ -32,11 +32,11 @@ def cmd_due(args) -> None:
     """Print the N-th working day after DATE, and whether the calendar confirms it."""
     from datetime import timedelta
 
-    from core.cli import _check_database
+    from core.db import check_reachable, current_engine
     from core.workdays import load_calendar
 
     async def run():
-        await _check_database()
+        await check_reachable(current_engine())
         return await load_calendar()
 
     cal = asyncio.run(run())
@@ -55,7 +55,7 @@ def cmd_due(args) -> None:
 
 def cmd_load(args) -> None:
     """Load a year's override file (holidays and adjusted workdays), replacing that year's."""
-    from core.cli import _check_database
+    from core.db import check_reachable, current_engine
     from core.workdays import CalendarFileError, load_overrides
 
     try:
@@ -65,7 +65,7 @@ def cmd_load(args) -> None:
         raise SystemExit(1)
 
     async def run():
-        await _check_database()
+        await check_reachable(current_engine())
         return await load_overrides(text)
 
     try:

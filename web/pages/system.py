@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from core.errors import UserError
-from core.i18n import N_, gettext, normalize_locale
+from core.i18n import gettext, normalize_locale
 from core.plugins import get_plugin_manager
 from core.tables import OnboardingJob
 from tenants.manifest import ManifestError
@@ -26,19 +26,9 @@ from tenants.onboarding import set_active, set_plugin
 from tenants.overview import tenant_figures
 from tenants.registry import all_tenants, load_tenant
 from web.identity import SESSION_HOURS, LoginRefused, check_login
-from web.rendering import page
+from web.pages.console import console_page
 from web.system_auth import (SYSTEM_COOKIE, SYSTEM_ROOT, end_system_session, login_redirect, start_system_session,
-                             system_admin_required, system_user, system_user_from_cookie)
-
-KIND_LABELS = {"district": N_("district"), "township": N_("township")}
-JOB_STATUSES = {"queued": N_("Queued"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
-
-
-def console_page(request: Request, template: str, status_code: int = 200, **context) -> Template:
-    """A console page: the shared page context plus the administrator and the console's root."""
-    return page(request, template, status_code=status_code, system_user=system_user(request), kinds=KIND_LABELS,
-                job_statuses=JOB_STATUSES, **context)
-
+                             system_admin_required, system_user_from_cookie)
 
 def safe_next(target: str) -> str:
     parsed = urlparse(target or "")

@@ -20,7 +20,7 @@ from core.tables import OnboardingJob, User
 from tenants.manifest import ManifestError
 from tenants.onboarding import validate
 from tenants.registry import load_tenant
-from web.pages.system import console_page
+from web.pages.console import console_page
 from web.system_auth import SYSTEM_ROOT, system_admin_required, system_user
 from tenants.onboarding_jobs import STEPS, percent, start_onboarding
 

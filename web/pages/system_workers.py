@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 
 from core.errors import UserError
 from tenants.registry import all_tenants
-from web.pages.system import console_page
+from web.pages.console import console_page
 from web.system_auth import SYSTEM_ROOT, system_admin_required
 from workers.monitor import broker_state, failed_messages, outbox_state, retry_failed, scheduler_runs
 
