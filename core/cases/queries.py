@@ -3,12 +3,13 @@ workbenches and the API; and one case with its timeline."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from core.cases import states as S
 from core.cases.access import visibility
 from core.cases.audit import KeptUntilChange
-from core.cases.search import matches
+from core.cases.search import matches, number_matches
 from core.cases.tables import Case, Event, Refusal, Review, SignOff
 from core.paging import window
 from core.prepared import Prepared, Read
@@ -82,6 +83,9 @@ async def _where(user, f: CaseFilter):
     if f.mine:
         clauses.append((Case.handler == user.id) | (Case.escalated_to == user.id))
     text = matches(Case.search_text, f.q) if f.q else None
+    number = number_matches(Case.number, f.q) if f.q else None
+    if number is not None:  # LU2026001993, or its start: by number (an index range) or by text
+        text = number if text is None else (number | text)
     if text is not None:
         clauses.append(text)
     return clauses
@@ -121,6 +125,20 @@ async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     return sorted(rows, key=lambda row: position[row["id"]]), await _count(user, f, count)
 
 
+async def visible_case_number(user, query: str) -> int | None:
+    """The id of the case whose number is exactly `query`, if `user` may see it (the top bar's
+    search jumps straight to it); None otherwise, so another tenant's or a hidden case is not told."""
+    number = (query or "").strip().upper()
+    if not number_matches(Case.number, number):
+        return None
+    found = scoped(Case).select(Case.id).where(Case.number == number)
+    visible = await visibility(user)
+    if visible is not None:
+        found = found.where(visible)
+    row = await found.first()
+    return row["id"] if row else None
+
+
 async def all_cases(user, f: CaseFilter, limit: int = 100_000) -> list[dict]:
     """Every case matching the filter (for exports), in the console's order."""
     f.normalized()
@@ -156,6 +174,8 @@ _CASE_ROW = Prepared(lambda case_id: scoped(Case).select(*LIST_COLUMNS).where(Ca
 _CASE_PAGE_ROW = Prepared(lambda case_id: scoped(Case).select(
     *LIST_COLUMNS, Case.description, Case.resolution, Case.rating, Case.rating_comment, Case.on_behalf,
     Case.submitted_by.display_name.as_alias("submitter_name"), Case.company.credit_code.as_alias("credit_code"),
+    Case.category.lead_department.code.as_alias("lead_department_code"),
+    Case.category.co_departments.as_alias("co_departments"),
 ).where(Case.id == case_id), first=True)
 
 
@@ -229,6 +249,18 @@ def choices() -> Read:
     """Departments and categories for filters and forms."""
     return Read.joined(_DEPARTMENTS.bind(), _CATEGORIES.bind(),
                        then=lambda departments, categories: {"departments": departments, "categories": categories})
+
+
+def dispatch_choice(case: dict, departments: list[dict]) -> tuple[str, list[dict]]:
+    """For the dispatch form: the code of the case's category's lead department (preselected) and
+    its co-handling departments (协办单位) as department rows, in the catalogue's order."""
+    try:
+        co = json.loads(case.get("co_departments") or "[]")
+    except ValueError:
+        co = []
+    codes = [c for c in co if isinstance(c, str)] if isinstance(co, list) else []
+    by_code = {d["code"]: d for d in departments}
+    return case.get("lead_department_code") or "", [by_code[c] for c in codes if c in by_code]
 
 
 async def user_names(ids: list[int]) -> dict[int, str]:

@@ -21,6 +21,10 @@ from piccolo.columns.operators.comparison import ComparisonOperator
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WORD = re.compile(r"[A-Za-z0-9]+")
 MAX_TERMS = 8
+# A case number (受理编号) is the tenant's letters, the year and the id: LU2026001993.  A query of
+# letters then digits, at least NUMBER_MIN characters long, is also looked up as (the start of) one.
+CASE_NUMBER = re.compile(r"[A-Za-z]{1,4}[0-9]+")
+NUMBER_MIN = 6
 
 
 def _terms(text: str) -> list[str]:
@@ -62,6 +66,41 @@ def matches(column, query: str):
         like = column.like(f"% {term} %")
         clause = like if clause is None else clause & like
     return clause
+
+
+def number_prefix(query: str) -> str | None:
+    """The case number, or start of one, that `query` is (upper-cased), or None."""
+    text = (query or "").strip()
+    if len(text) >= NUMBER_MIN and len(text) <= 30 and CASE_NUMBER.fullmatch(text):
+        return text.upper()
+    return None
+
+
+def _successor(prefix: str) -> str | None:
+    """The smallest letters-and-digits string of the same length after every string starting with
+    `prefix` (LU202609 -> LU202610); None past ZZ99.  Letters and digits only, so the bound sorts
+    the same under any collation, not just C."""
+    chars = list(prefix)
+    for i in range(len(chars) - 1, -1, -1):
+        if chars[i] == "9":
+            chars[i] = "0"
+        elif chars[i] == "Z":
+            chars[i] = "A"
+        else:
+            chars[i] = chr(ord(chars[i]) + 1)
+            return "".join(chars)
+    return None
+
+
+def number_matches(column, query: str):
+    """A Piccolo where-clause: `column` (an indexed case number) equals or starts with the number
+    in `query`, as an index range; None when `query` does not look like a case number."""
+    prefix = number_prefix(query)
+    if prefix is None:
+        return None
+    clause = column >= prefix
+    upper = _successor(prefix)
+    return clause & (column < upper) if upper else clause
 
 
 class _ContainsPostgres(ComparisonOperator):

@@ -62,11 +62,17 @@ class CasePages(Controller):
     async def cases(self, request: Request) -> object:
         user = current_user(request)
         f = _filter_from(request)
+        htmx = bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
+        if not htmx and set(request.query_params) == {"q"}:
+            # The top bar's search (only `q`): a case number the user may see opens that case.
+            case_id = await queries.visible_case_number(user, f.q)
+            if case_id is not None:
+                return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
         rows, total = await queries.list_cases(user, f)
         feedback = await queries.latest_feedback([r["id"] for r in rows])
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
-                    filter_query=_query_of(f),
+                    filter_query=_query_of(f), count_oob=htmx,
                     actions=get_plugin_manager().event_labels, **await queries.choices())
 
     @get("/cases/new", name="case_new")
@@ -176,6 +182,7 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False) -> 
         level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **choices,
         intake=intake,
     )
+    context["lead_department"], context["co_departments"] = queries.dispatch_choice(row, choices["departments"])
     if fragment:
         return page(request, "cases/_case.html", **context)
     return page(request, "cases/detail.html", **context)
