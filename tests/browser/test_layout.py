@@ -81,6 +81,12 @@ async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
                 await page.goto(base + "lang/en?next=/t/luqiao/")
             await expect(page.locator("[data-user-menu]")).to_be_visible()
             walk = [("home", ""), ("console", "cases/"), ("notifications", "notifications/")]
+            # Then every other page of this role's side navigation (modules included).
+            await page.goto(base)
+            for href in await page.locator("#sidenav a[data-nav]").evaluate_all(
+                    "links => links.map(a => a.getAttribute('data-nav'))"):
+                if href not in {path for _, path in walk} and not href.startswith("screen/"):
+                    walk.append((re.sub(r"\W+", "-", href).strip("-"), href))
             for name, path in walk:
                 await page.goto(base + path)
                 await page.wait_for_load_state("networkidle")  # the unread count comes after the page
