@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from core.i18n import N_
-from core.spreadsheets import (MSG_BAD_XLSX, MSG_EMPTY, MSG_FORMAT, MSG_XLS, ImportFileError,  # noqa: F401
-                               Source, data_rows, header_key, read_table)
+from core.spreadsheets import (  # noqa: F401
+    MSG_BAD_XLSX,
+    MSG_EMPTY,
+    MSG_FORMAT,
+    MSG_XLS,
+    ImportFileError,
+    Source,
+    data_rows,
+    header_key,
+    read_table,
+)
 from core.uscc import InvalidCreditCode, validate_uscc
 
 __all__ = ["CompanyRow", "ImportFileError", "ImportReport", "RowError", "company_rows", "count_data_rows",

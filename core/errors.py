@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.exceptions import HTTPException
 
-from core.i18n import gettext
+from core.i18n import N_, gettext
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
@@ -23,3 +23,12 @@ class UserError(HTTPException):
     def message(self) -> str:
         return gettext(self.msgid, **{k: gettext(v) if isinstance(v, str) and k.endswith("_label") else v
                                       for k, v in self.params.items()})
+
+
+MB = 1024 * 1024
+MSG_TOO_LARGE = N_("The file is larger than %(max)s MB; split it or remove unused sheets and rows.")
+
+
+def too_large(max_bytes: int) -> UserError:
+    """413 for an upload past `max_bytes`, naming the limit in MB."""
+    return UserError(413, MSG_TOO_LARGE, code="too_large", max=max_bytes // MB)

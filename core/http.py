@@ -19,8 +19,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 
-from core.cases.import_jobs import too_large
-from core.errors import UserError
+from core.errors import UserError, too_large
 from core.users import CurrentUser
 
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Any]

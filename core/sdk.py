@@ -32,8 +32,16 @@ from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, 
 from core.errors import UserError
 from core.export_cells import xlsx_row
 from core.hookspecs import hookimpl
-from core.http import (READ_ERRORS, WRITE_ERRORS, current_user, login_required, page, requires, upload_limit,
-                       uploaded_file)
+from core.http import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    current_user,
+    login_required,
+    page,
+    requires,
+    upload_limit,
+    uploaded_file,
+)
 from core.i18n import N_, gettext
 from core.inspections.service import exempt as exempt_inspection
 from core.inspections.tables import Inspection

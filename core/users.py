@@ -1,8 +1,27 @@
-"""Who acts (当前用户): a signed-in user as the domain sees them, with their roles in one tenant."""
+"""Who acts (当前用户): a signed-in user as the domain sees them, with their roles in one tenant;
+and their passwords, hashed with argon2."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of `password`, to store."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the stored hash (False for a malformed hash)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 @dataclass

@@ -26,8 +26,19 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator
 
-from piccolo.columns import (JSON, UUID, Boolean, Bytea, Date, ForeignKey, Interval, Numeric, Time, Timestamp,
-                             Timestamptz)
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Interval,
+    Numeric,
+    Time,
+    Timestamp,
+    Timestamptz,
+)
 from piccolo.columns.base import Column
 from piccolo.table import Table
 

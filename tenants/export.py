@@ -17,8 +17,18 @@ from core.cases.audit import verify_tenant
 from core.config import get_settings
 from core.db import current_engine, is_postgres
 from core.tables import Membership, User
-from tenants.archive import (FILE_STORES, FORMAT, FORMAT_VERSION, NOT_CARRIED, ArchiveError, ArchiveWriter,
-                             Progress, column_names, fk_columns, tenant_tables)
+from tenants.archive import (
+    FILE_STORES,
+    FORMAT,
+    FORMAT_VERSION,
+    NOT_CARRIED,
+    ArchiveError,
+    ArchiveWriter,
+    Progress,
+    column_names,
+    fk_columns,
+    tenant_tables,
+)
 from tenants.registry import load_tenant
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant

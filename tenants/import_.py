@@ -34,8 +34,16 @@ from core.cases.audit import append_import_record, verify_tenant
 from core.config import get_settings
 from core.db import is_postgres, write_transaction
 from core.tables import User
-from tenants.archive import (FILE_STORES, ArchiveError, ArchiveReader, Progress, decode, refers_to,
-                             self_references, tenant_tables)
+from tenants.archive import (
+    FILE_STORES,
+    ArchiveError,
+    ArchiveReader,
+    Progress,
+    decode,
+    refers_to,
+    self_references,
+    tenant_tables,
+)
 from tenants.archive_refs import renumber
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant

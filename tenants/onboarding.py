@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from core.cases.staffing import Shortfall, shortfalls
 from core.db import write_transaction
-from core.plugins import get_plugin_manager
 from core.i18n import N_
+from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Membership, Section, User
 from tenants.manifest import Manifest, ManifestError, Problem, UserSpec, check_manifest, parse_manifest
 from tenants.scope import TenantContext, scoped, tenant_scope
@@ -122,7 +122,7 @@ async def ensure_user(username: str, display_name: str, password: str, email: st
                       hashed: dict[str, str] | None = None) -> tuple[int, bool]:
     """The user's id and whether it was created; `hashed` caches one hash per password (for a
     password several new users share, such as a manifest's default one)."""
-    from web.identity import hash_password
+    from core.users import hash_password
 
     row = await User.select(User.id).where(User.username == username).first()
     if row:

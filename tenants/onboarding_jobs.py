@@ -16,14 +16,20 @@ from core.cases.staffing import shortfalls
 from core.clock import now
 from core.db import write_transaction
 from core.i18n import N_
-from core.tables import OnboardingJob
-from tenants.manifest import Manifest, ManifestError, parse_manifest
-from tenants.onboarding import (apply_categories, apply_departments, apply_users, catalogue_ids, register_tenant,
-                                validate)
-from tenants.scope import current_tenant
-from tenants.tables import Tenant
 from core.jobs import actor
 from core.outbox import enqueue
+from core.tables import OnboardingJob
+from tenants.manifest import Manifest, ManifestError, parse_manifest
+from tenants.onboarding import (
+    apply_categories,
+    apply_departments,
+    apply_users,
+    catalogue_ids,
+    register_tenant,
+    validate,
+)
+from tenants.scope import current_tenant
+from tenants.tables import Tenant
 
 USER_CHUNK = 10
 STEPS = {  # in order; labels are msgids

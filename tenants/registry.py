@@ -6,7 +6,6 @@ from core.prepared import Prepared
 from tenants.scope import TenantContext
 from tenants.tables import Tenant
 
-
 _BY_SLUG = Prepared(lambda slug: Tenant.select().where(Tenant.slug == slug), first=True)
 
 

@@ -4,7 +4,18 @@ from pathlib import Path
 
 from litestar import Request, get
 
-from core.sdk import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, actor, hookimpl, login_required, page
+from core.sdk import (
+    NavItem,
+    PluginInfo,
+    RoleDef,
+    ScheduledJob,
+    SettingDef,
+    Widget,
+    actor,
+    hookimpl,
+    login_required,
+    page,
+)
 
 HERE = Path(__file__).resolve().parent / "contract_assets"
 EVENTS: list = []

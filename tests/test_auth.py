@@ -8,8 +8,8 @@ import pytest
 
 from core.clock import as_utc, now
 from core.tables import LoginThrottle, Session, User
-from tests.helpers import DEMO_PASSWORD, Browser, in_tenant
 from tenants.scope import scoped
+from tests.helpers import DEMO_PASSWORD, Browser, in_tenant
 
 
 async def _reset_lock(username: str):

@@ -40,8 +40,8 @@ async def _record_matches_row(api: Api, case_id: int) -> dict:
     """The case as the API shows it, after checking it against its record: every event follows
     from the one before, the version counts them, and replaying them gives the row."""
     from core.cases.tables import Case
-    from tests.helpers import in_tenant
     from tenants.scope import scoped
+    from tests.helpers import in_tenant
 
     case = await api.get("dispatcher", case_id)
     timeline = case["timeline"]
@@ -109,8 +109,8 @@ async def test_twenty_refusals_leave_one_pending(api):
     _no_server_error(responses)
     assert sorted(r.status_code for r in responses).count(200) == 1
     from core.cases.tables import Refusal
-    from tests.helpers import in_tenant
     from tenants.scope import scoped
+    from tests.helpers import in_tenant
 
     async with in_tenant(api.slug):
         assert await scoped(Refusal).count().where(Refusal.case == case["id"]) == 1
@@ -196,8 +196,8 @@ async def test_two_different_steps_at_once_keep_the_record_true(api, pair):
 async def test_one_person_cannot_refuse_and_sign(api):
     """Whoever refused, and whoever signed one level, cannot sign another: four different people."""
     from core.tables import Department, Membership, User
-    from tests.helpers import in_tenant, token_for
     from tenants.scope import scoped
+    from tests.helpers import in_tenant, token_for
 
     case = await api.refusal_pending()
     async with in_tenant(api.slug):
@@ -225,8 +225,8 @@ async def test_one_person_cannot_refuse_and_sign(api):
 
 async def test_a_submission_sent_again_with_its_key_is_stored_once(api):
     from core.cases.tables import Case
-    from tests.helpers import in_tenant
     from tenants.scope import scoped
+    from tests.helpers import in_tenant
 
     body = {"category": "municipal", "title": "幂等重试测试", "description": "客户端没收到答复，重发一次。"}
     headers = {"Authorization": f"Bearer {await api.token('company')}", "Idempotency-Key": "retry-7f3a"}
@@ -272,8 +272,8 @@ async def test_a_refused_request_keeps_no_key(api):
 async def test_thirty_clients_reading_and_filing_get_no_5xx(api):
     """30 clients at once, two thirds reading a case, one third filing: every answer a success."""
     from core.cases.tables import Case
-    from tests.helpers import in_tenant, token_for
     from tenants.scope import scoped
+    from tests.helpers import in_tenant, token_for
 
     case = await api.submit()
     readers = [await token_for(f"{role}@luqiao", "luqiao") for role in ("dispatcher", "inspector", "tenant_admin")]

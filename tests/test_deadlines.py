@@ -14,8 +14,7 @@ from core.oversight import tally
 from core.tables import Notification, OutboxMessage, User
 from tenants.scope import scoped
 from tests.cases_helpers import Api
-from tests.helpers import in_tenant
-from tests.helpers import process_background
+from tests.helpers import in_tenant, process_background
 
 
 async def _case(case_id):

@@ -14,6 +14,7 @@ import pytest
 
 from bench.procs import ROOT
 
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("faults") / "faults.json"

@@ -351,7 +351,7 @@ async def test_attachment_downloads_resist_path_traversal(app, tenant):
                 f"{T}/cases/{case_id}/attachments//etc/passwd",
                 f"{T}/cases/{case_id}/attachments/{row['storage_key']}",
                 f"{T}/cases/{case_id}/attachments/-1",
-                f"/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+                "/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
                 "/static/..%2f..%2f..%2fcore%2fconfig.py"]
     if other:
         attempts += [f"{T}/cases/{case_id}/attachments/{other['id']}",
@@ -406,7 +406,6 @@ def _state_changing_form_routes(app):
 
 async def test_every_state_changing_form_refuses_a_request_without_its_csrf_token(app, tenant):
     from tests.test_isolation import PARAM, PLAIN
-
     from web.csrf import csrf_config_of
 
     csrf = csrf_config_of(app)

@@ -10,8 +10,7 @@ import tracemalloc
 
 import pytest
 
-from core import company_import as ci
-from core import spreadsheets
+from core import company_import as ci, spreadsheets
 from core.cases import import_jobs
 from core.cases.tables import ImportJob
 from plugins.liaison import pairing_import

@@ -11,8 +11,8 @@ from core.oversight.tables import IndexSnapshot
 from tenants.registry import load_tenant
 from tenants.scope import _current, scoped
 from tests.helpers import in_tenant
-from tests.test_oversight import _hand_built_town
 from tests.test_case_pages import browser
+from tests.test_oversight import _hand_built_town
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,16 @@ from core.cases.attachments import store
 from core.cases.company_jobs import start_import
 from core.cases.tables import Attachment, Case, Company, ImportJob
 from core.clock import today
-from core.oversight.tables import ClusterRun
 from core.inspections.tables import Inspection
+from core.oversight.tables import ClusterRun
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Notification, User
-from web.identity import CurrentUser
-from plugins.liaison.tables import FollowUp, Need, Salon, Visit
 from plugins.cadre.tables import Application as CadreApplication, Cadre, Campaign as CadreCampaign
+from plugins.liaison.tables import FollowUp, Need, Salon, Visit
 from plugins.mediation.tables import Dispute
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
+from web.identity import CurrentUser
 from workers.actors import run_actor
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")

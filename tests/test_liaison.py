@@ -18,7 +18,6 @@ from core.cases.tables import Case, ImportJob
 from core.clock import today
 from core.errors import UserError
 from core.plugins import get_plugin_manager
-from workers.scheduler import run_job
 from core.tables import Notification, User
 from plugins.liaison import pairing, pairing_import, salons, work
 from plugins.liaison.demo import load_demo
@@ -28,6 +27,7 @@ from tenants.scope import scoped
 from tests.cases_helpers import Api
 from tests.helpers import DEMO_PASSWORD, Browser, in_tenant, process_background, token_for
 from web.identity import load_user
+from workers.scheduler import run_job
 
 SLUG = "pengjie"
 COORDINATOR = f"liaison_coordinator@{SLUG}"

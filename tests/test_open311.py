@@ -16,7 +16,6 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from core.cases import lifecycle
 from core.cases.companies import register_company
 from core.cases.tables import Case, Company, Event, Open311Request
 from core.clock import now

@@ -267,8 +267,9 @@ async def test_common_problems_become_a_policy_linking_its_cases(app):
     await process_background()
     page = await b.get("/t/pengjie/policies/")
     assert 'data-status="done"' in page.text
-    from core.oversight.tables import ClusterRun
     import json as _json
+
+    from core.oversight.tables import ClusterRun
 
     async with in_tenant("pengjie"):
         run = await scoped(ClusterRun).select().order_by(ClusterRun.id, ascending=False).first()

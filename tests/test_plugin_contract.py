@@ -4,17 +4,16 @@ plugin is invisible where a tenant has not enabled it."""
 import inspect
 import json
 
-import httpx
 import pytest
 
 from core import hookspecs
 from core.contrib import CaseEvent
 from core.db import write_transaction
 from core.plugins import PluginManager, get_plugin_manager, set_plugin_manager
-from core.tables import Membership, User
-from tenants.onboarding import ensure_membership, set_plugin
+from core.tables import User
+from tenants.onboarding import ensure_membership
 from tenants.registry import load_tenant
-from tenants.scope import scoped, tenant_setting
+from tenants.scope import tenant_setting
 from tenants.tables import Tenant
 from tests import contract_plugin
 from tests.helpers import Browser, in_tenant, token_for

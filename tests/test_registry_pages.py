@@ -7,9 +7,8 @@ from core.cases.tables import Company
 from core.tables import Category, Department
 from core.uscc import check_character
 from tenants.scope import scoped
-from tests.helpers import in_tenant
+from tests.helpers import in_tenant, process_background
 from tests.test_case_pages import browser, step, submit_page
-from tests.helpers import process_background
 
 
 def code(serial: int) -> str:

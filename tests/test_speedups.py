@@ -5,8 +5,7 @@ follow every change to the record, including a change made by another process.""
 import asyncio
 import socket
 
-from core.oversight import figures as figures_module
-from core.oversight import tally
+from core.oversight import figures as figures_module, tally
 from core.oversight.figures import tenant_figures
 from tests.cases_helpers import Api
 from tests.helpers import in_tenant

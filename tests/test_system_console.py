@@ -10,6 +10,7 @@ import uuid
 from core.cases.states import OPEN
 from core.cases.tables import Case
 from core.contrib import ScheduledJob
+from core.outbox import enqueue
 from core.tables import FailedMessage, Notification, OnboardingJob, SystemSession, User
 from tenants.registry import load_tenant
 from tenants.scope import scoped
@@ -17,7 +18,6 @@ from tests.conftest import ROOT
 from tests.helpers import Browser, in_tenant, process_background
 from workers import broker as broker_mod
 from workers.broker import record_failure
-from core.outbox import enqueue
 from workers.relay import relay_once
 from workers.scheduler import run_job_once
 

@@ -7,7 +7,13 @@ from datetime import date
 import pytest
 
 from core.workdays import (
-    CalendarFileError, DueDate, WorkCalendar, invalidate, load_calendar, load_overrides, parse_overrides,
+    CalendarFileError,
+    DueDate,
+    WorkCalendar,
+    invalidate,
+    load_calendar,
+    load_overrides,
+    parse_overrides,
 )
 from core.workdays.tables import CalendarOverride, CalendarYear
 from tests.conftest import ROOT

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from litestar import Controller, Request, Router, delete, get, post
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, JSONBody
-from litestar import Controller, Request, Router, delete, get, post
 
 from core.clock import now
 from core.errors import UserError
@@ -15,7 +15,6 @@ from core.http import READ_ERRORS, WRITE_ERRORS, ApiError, api_errors, current_u
 from tenants.scope import current_tenant
 from web.identity import create_token
 from web.pages.profile import user_tokens
-
 
 # Every API route wants `Authorization: Bearer <token>` (an API token of the tenant).
 COMPONENTS = Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")})

@@ -6,12 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import QueryParameter
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from core.cases import lifecycle, queries
-from core.cases import states as S
+from core.cases import lifecycle, queries, states as S
 from core.cases.access import load_visible_case
 from core.cases.search import contains
 from core.errors import UserError

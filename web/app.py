@@ -10,13 +10,13 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware import DefineMiddleware
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -28,21 +28,21 @@ from core.observability import configure_logging
 from core.plugins import PluginManager, get_plugin_manager
 from web import api, errors, filters, health, metrics, rendering
 from web.api_cases import CaseApi, CompanyApi, ReferenceApi
+from web.csrf import SessionCSRFMiddleware
+from web.open311 import JurisdictionRewrite, open311_router
+from web.options import allow_every_method
 from web.pages.auth import AuthController
 from web.pages.cases import CasePages
 from web.pages.catalogue import CataloguePages
 from web.pages.companies import CompanyPages
 from web.pages.exports import ExportPages
+from web.pages.home import HomeController
 from web.pages.index_page import IndexPages
 from web.pages.policies import PolicyPages
+from web.pages.profile import ProfileController
 from web.pages.report import ReportPages
 from web.pages.screen import PublicPage, ScreenPages, screen_stream
 from web.pages.system import system_router
-from web.pages.home import HomeController
-from web.pages.profile import ProfileController
-from web.csrf import SessionCSRFMiddleware
-from web.open311 import JurisdictionRewrite, open311_router
-from web.options import allow_every_method
 from web.tenancy import HostRewrite, TenantMiddleware
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -105,7 +105,7 @@ async def portal() -> object:
 def _lifespan(settings: Settings, embedded_worker: bool, db_pool: bool):
     @asynccontextmanager
     async def lifespan(app: Litestar):
-        from workers.broker import setup_broker, is_embedded
+        from workers.broker import is_embedded, setup_broker
         from workers.scheduler import run_forever
 
         if db_pool:

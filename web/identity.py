@@ -13,17 +13,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Awaitable, Callable
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from core.clock import as_utc, now
 from core.db import is_postgres
 from core.i18n import N_, gettext
-from core.plugins import get_plugin_manager
 from core.passwords import user_for_login
+from core.plugins import get_plugin_manager
 from core.prepared import Prepared, together
 from core.tables import ApiToken, LoginThrottle, Membership, Session, User
-from core.users import CurrentUser
+from core.users import CurrentUser, hash_password, verify_password  # noqa: F401  (re-exported)
 from tenants.scope import current_tenant, scoped
 
 log = logging.getLogger(__name__)
@@ -31,18 +28,6 @@ log = logging.getLogger(__name__)
 SESSION_HOURS = 12
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 class LoginRefused(Exception):

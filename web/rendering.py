@@ -11,7 +11,6 @@ from core.http import current_user, login_required, requires, tenant_of  # noqa:
 from core.i18n import N_, current_locale
 from core.plugins import get_plugin_manager
 
-
 # The side navigation's areas, in order (interface.md: 办理 · 监督 · 模块 · 管理).
 NAV_GROUPS = (("work", N_("Work")), ("oversight", N_("Oversight")), ("modules", N_("Modules")),
               ("admin", N_("Administration")))

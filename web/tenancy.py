@@ -195,7 +195,7 @@ class TenantMiddleware:
         except _Rollback:
             pass
         except UserError as exc:  # a bad Idempotency-Key
-            buffered = await _answer(scope, lambda request: exception_handler(request, exc))
+            buffered = await _answer(scope, lambda request, error=exc: exception_handler(request, error))
         except Exception as exc:
             if not database_unavailable(exc):
                 raise

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from core.db import write_transaction
 from core import jobs
+from core.db import write_transaction
 from core.jobs import ActorSpec, actor, current_message_id  # noqa: F401  (re-exported for older plugins)
 from core.observability import REQUEST_ID_KEY, log_tenant, request_id
 from core.tables import ProcessedMessage

@@ -17,7 +17,6 @@ from core.filetypes import MAX_ATTACHMENT_BYTES, AttachmentRejected, check_attac
 from core.prepared import Prepared, Read
 from tenants.scope import current_tenant, scoped
 
-
 # Control characters (C0, DEL, C1), line separators and bidirectional overrides: never part of a
 # name a user means, and a CR LF in a name would break the download's headers.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")

@@ -19,7 +19,7 @@ from core.cases.companies import add_member, register_company
 from core.cases.search import index_text
 from core.cases.tables import Case, Refusal, Review, SignOff
 from core.oversight import tally
-from core.tables import Category, Department, Membership, User
+from core.tables import Category, Membership, User
 from core.uscc import check_character
 from tenants.scope import current_tenant, scoped
 

@@ -22,15 +22,13 @@ from typing import IO, Callable, Iterable, Iterator
 from core.cases.tables import ImportJob
 from core.clock import now
 from core.config import get_settings
-from core.errors import UserError
+from core.errors import MSG_TOO_LARGE, UserError, too_large
 from core.i18n import N_
+from core.outbox import enqueue
 from core.spreadsheets import HEAD, ImportFileError, sniff
 from tenants.scope import current_tenant, scoped
-from core.outbox import enqueue
 
 CHUNK = 1000
-MB = 1024 * 1024
-MSG_TOO_LARGE = N_("The file is larger than %(max)s MB; split it or remove unused sheets and rows.")
 MSG_GONE = N_("The uploaded file is no longer stored; upload it again.")
 
 
@@ -44,10 +42,6 @@ def _path(key: str) -> Path:
 
 def _spool_path(key: str) -> Path:
     return _path(key).with_suffix(".rows")
-
-
-def too_large(max_bytes: int) -> UserError:
-    return UserError(413, MSG_TOO_LARGE, code="too_large", max=max_bytes // MB)
 
 
 def _store(upload: IO[bytes], path: Path, max_bytes: int) -> bytes:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
-
-import re
 
 import msgspec
 

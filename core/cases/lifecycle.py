@@ -10,10 +10,10 @@ in the caller's transaction.
 from __future__ import annotations
 
 from core.cases import inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
-from core.cases.actions import ACTIONS, Step, open_refusal, pending
-from core.cases.filing import check_company, company_reads, search_text
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
+from core.cases.actions import ACTIONS, Step, open_refusal, pending
 from core.cases.audit import append_event
+from core.cases.filing import check_company, company_reads, search_text
 from core.cases.tables import Case, Extension, Objection, SignOff
 from core.clock import now, today
 from core.contrib import CaseEvent
@@ -24,7 +24,6 @@ from core.plugins import get_plugin_manager
 from core.prepared import Prepared, Read, together
 from core.tables import Category
 from tenants.scope import current_tenant, scoped
-
 
 # -- submitting ---------------------------------------------------------------------------------
 

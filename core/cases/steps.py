@@ -3,9 +3,8 @@ from which status — and run by `core.cases.lifecycle.perform` inside the calle
 
 from __future__ import annotations
 
-from core.cases import inputs, notices, states as S
+from core.cases import actions, inputs, notices, states as S
 from core.cases.access import members_with_role
-from core.cases import actions
 from core.cases.actions import Step, action, find_department, open_refusal, pending, set_deadline
 from core.cases.filing import company_for, search_text
 from core.cases.tables import Case, Extension, Objection, Refusal, Review, SignOff

@@ -18,15 +18,13 @@ from core.cases.inputs import parse
 from core.cases.tables import Case
 from core.clock import now
 from core.errors import UserError
+from core.http import READ_ERRORS, WRITE_ERRORS, current_user
 from core.i18n import format_params, gettext
 from core.inspections import rules, service
 from core.inspections.tables import REPORT_KINDS, STATUS_LABELS, ConductReport, Inspection
+from core.outbox import enqueue
 from core.paging import window
 from tenants.scope import scoped
-from core.http import READ_ERRORS, WRITE_ERRORS, current_user
-
-from core.outbox import enqueue
-
 
 # -- reading --------------------------------------------------------------------------------------
 

@@ -30,9 +30,9 @@ from core.errors import UserError
 from core.i18n import N_
 from core.inspections import rules
 from core.inspections.tables import CONCLUSION_LABELS, STATUS_LABELS, STEP_LABELS, Inspection, RuleSetting
-from tenants.scope import scoped
 from core.jobs import actor
 from core.notifications import notify
+from tenants.scope import scoped
 
 log = logging.getLogger("qinqing.inspections")
 EVENT_ACTION = "inspection"

@@ -10,11 +10,11 @@ from core.cases.tables import Case
 from core.clock import now
 from core.errors import UserError
 from core.i18n import N_
+from core.jobs import actor
+from core.outbox import enqueue
 from core.oversight.tables import ClusterRun, Policy, PolicyCase
 from core.tables import Department
 from tenants.scope import scoped
-from core.jobs import actor
-from core.outbox import enqueue
 
 MAX_TEXTS = 20_000
 POLICY_STATUSES = {"drafting": N_("Drafting"), "adopted": N_("Adopted"), "withdrawn": N_("Withdrawn")}

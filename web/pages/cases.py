@@ -10,8 +10,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Response
 
-from core.cases import attachments, lifecycle, queries
-from core.cases import states as S
+from core.cases import attachments, lifecycle, queries, states as S
 from core.cases.access import company_ids_of, load_visible_case
 from core.cases.tables import Company, Refusal, Review
 from core.errors import UserError

@@ -14,10 +14,10 @@ from core.cases.import_jobs import job_view
 from core.cases.search import contains
 from core.cases.tables import Company, ImportJob
 from core.errors import UserError
+from core.http import upload_limit, uploaded_file
 from core.paging import window
 from tenants.scope import scoped
 from web.rendering import current_user, page, requires
-from core.http import upload_limit, uploaded_file
 
 
 class CompanyPages(Controller):

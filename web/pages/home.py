@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from litestar.params import FromPath
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect
 
+from core.clock import now
 from core.plugins import get_plugin_manager
 from core.tables import Notification
 from tenants.scope import scoped
 from web.errors import UserError
-from core.clock import now
 from web.rendering import current_user, login_required, page, tenant_of
 
 

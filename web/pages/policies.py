@@ -9,9 +9,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
+from core.cases.queries import choices
 from core.oversight.policies import POLICY_STATUSES, create_policy, policies, start_clustering
 from core.oversight.tables import ClusterRun
-from core.cases.queries import choices
 from tenants.scope import scoped
 from web.rendering import current_user, page, requires
 

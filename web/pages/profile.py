@@ -9,10 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 
+from core.clock import now
 from core.tables import ApiToken
 from tenants.scope import scoped
 from web.errors import UserError
-from core.clock import now
 from web.identity import create_token
 from web.rendering import current_user, login_required, page
 

@@ -7,8 +7,8 @@ import json
 import time
 from typing import Annotated
 
-from litestar.params import QueryParameter
 from litestar import Controller, Request, get
+from litestar.params import QueryParameter
 from litestar.response import Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 

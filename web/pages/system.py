@@ -27,8 +27,16 @@ from tenants.overview import tenant_figures
 from tenants.registry import all_tenants, load_tenant
 from web.identity import SESSION_HOURS, LoginRefused, check_login
 from web.pages.console import console_page
-from web.system_auth import (SYSTEM_COOKIE, SYSTEM_ROOT, end_system_session, login_redirect, start_system_session,
-                             system_admin_required, system_user_from_cookie)
+from web.system_auth import (
+    SYSTEM_COOKIE,
+    SYSTEM_ROOT,
+    end_system_session,
+    login_redirect,
+    start_system_session,
+    system_admin_required,
+    system_user_from_cookie,
+)
+
 
 def safe_next(target: str) -> str:
     parsed = urlparse(target or "")

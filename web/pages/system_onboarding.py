@@ -19,10 +19,10 @@ from core.i18n import gettext
 from core.tables import OnboardingJob, User
 from tenants.manifest import ManifestError
 from tenants.onboarding import validate
+from tenants.onboarding_jobs import STEPS, percent, start_onboarding
 from tenants.registry import load_tenant
 from web.pages.console import console_page
 from web.system_auth import SYSTEM_ROOT, system_admin_required, system_user
-from tenants.onboarding_jobs import STEPS, percent, start_onboarding
 
 MAX_MANIFEST_BYTES = 256 * 1024
 
