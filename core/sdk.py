@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from piccolo.table import Table
 
+from core import hookspecs as _hookspecs, http as _http
 from core.cases import import_jobs, states as case_states
 from core.cases.access import company_ids_of, company_users, members_with_role
 from core.cases.audit import append_event
@@ -31,17 +32,7 @@ from core.clock import local_date, now, today
 from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
 from core.errors import UserError
 from core.export_cells import xlsx_row
-from core.hookspecs import hookimpl
-from core.http import (
-    READ_ERRORS,
-    WRITE_ERRORS,
-    current_user,
-    login_required,
-    page,
-    requires,
-    upload_limit,
-    uploaded_file,
-)
+from core.http import current_user, login_required, page, requires, upload_limit, uploaded_file
 from core.i18n import N_, gettext
 from core.inspections.service import exempt as exempt_inspection
 from core.inspections.tables import Inspection
@@ -55,7 +46,7 @@ from core.tables import Category, Department, Membership, User, tenant_fk
 from core.users import CurrentUser
 from core.workdays import load_calendar
 from tenants import scope as _scope
-from tenants.scope import TenantContext, tenant_setting
+from tenants.scope import tenant_setting
 
 T = TypeVar("T", bound=Table)
 
@@ -83,6 +74,19 @@ __all__ = [
 
 
 # -- the contract ----------------------------------------------------------------------------------
+
+hookimpl = _hookspecs.hookimpl
+"""Mark a function of the plugin as its implementation of a hook (``@hookimpl``)."""
+
+TenantContext = _scope.TenantContext
+"""A tenant as the hooks receive it: id, slug, kind, names, enabled plugins, settings."""
+
+READ_ERRORS = _http.READ_ERRORS
+"""``responses=`` of a reading API route: 400, 401, 403 and 404 as ``{code, message, details}``."""
+
+WRITE_ERRORS = _http.WRITE_ERRORS
+"""``responses=`` of a writing API route: the read errors plus 409 and 413."""
+
 
 def templates_of(module_file: str) -> Path:
     """A plugin's template folder by convention: `<package>/templates` (templates under `<name>/`)."""

@@ -167,3 +167,82 @@ async def test_entry_point_group_registers_the_bundled_plugins():
 
     names = {ep.name for ep in importlib.metadata.entry_points(group="qinqing.plugins")}
     assert {"mediation", "liaison", "cadre"} <= names
+
+
+# -- the SDK (core.sdk): the one surface a plugin imports ----------------------------------------
+
+PROJECT_PACKAGES = ("core", "web", "tenants", "workers")
+# Exported for plugins other than the bundled ones, with why no bundled plugin needs them yet.
+FOR_THIRD_PARTIES = {
+    "enqueue": "a case-event listener's follow-up work through the outbox (qinqing_case_event); the bundled "
+               "plugins' follow-ups are notifications (notify)",
+}
+
+
+def _sdk_attribute_docs() -> dict[str, str]:
+    """Docstrings written under module-level assignments in core/sdk.py (``NAME = …`` then a string)."""
+    import ast
+
+    from core import sdk
+
+    body = ast.parse(inspect.getsource(sdk)).body
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[node.targets[0].id] = following.value.value
+    return docs
+
+
+def _own_doc(obj) -> str:
+    """The object's own docstring: not one a dataclass makes up, nor one inherited from its type."""
+    if inspect.ismodule(obj) or inspect.isfunction(obj) or inspect.iscoroutinefunction(obj):
+        return (obj.__doc__ or "").strip()
+    if inspect.isclass(obj):
+        doc = (vars(obj).get("__doc__") or "").strip()
+        return "" if doc.startswith(f"{obj.__name__}(") else doc
+    return ""
+
+
+def _plugin_imports() -> list[tuple[str, str, list[str]]]:
+    """(file, module, names) of every import in the bundled plugins' code."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    found = []
+    for path in sorted((ROOT / "plugins").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.append((str(path.relative_to(ROOT)), node.module, [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                found += [(str(path.relative_to(ROOT)), a.name, []) for a in node.names]
+    return found
+
+
+def test_every_sdk_name_is_documented():
+    from core import sdk
+
+    attribute_docs = _sdk_attribute_docs()
+    assert sdk.__doc__ and len(sdk.__all__) == len(set(sdk.__all__))
+    for name in sdk.__all__:
+        assert hasattr(sdk, name), f"core.sdk.__all__ names {name}, which core.sdk does not define"
+        doc = attribute_docs.get(name) or _own_doc(getattr(sdk, name))
+        assert len(doc) > 15, f"core.sdk.{name} has no docstring"
+
+
+def test_plugins_import_only_the_sdk():
+    for path, module, _ in _plugin_imports():
+        top = module.split(".")[0]
+        assert top not in PROJECT_PACKAGES or module == "core.sdk", f"{path} imports {module}; use core.sdk"
+
+
+def test_every_sdk_name_is_used_by_a_bundled_plugin_or_meant_for_third_parties():
+    from core import sdk
+
+    used = {name for _, module, names in _plugin_imports() if module == "core.sdk" for name in names}
+    assert not used - set(sdk.__all__), f"plugins import names core.sdk does not export: {used - set(sdk.__all__)}"
+    unused = set(sdk.__all__) - used - set(FOR_THIRD_PARTIES)
+    assert not unused, f"exported by core.sdk but used by no bundled plugin: {sorted(unused)}"
+    assert not set(FOR_THIRD_PARTIES) & used, "a name meant for third parties is used now: drop it from the list"

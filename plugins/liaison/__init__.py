@@ -6,7 +6,19 @@ departments as core cases filed on its behalf; visits with follow-ups (reminded 
 daily job), village runners, industry leads and their teams, and training salons.
 """
 
-from core.sdk import N_, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, hookimpl, templates_of
+from core.sdk import (
+    N_,
+    CaseEvent,
+    NavItem,
+    PluginInfo,
+    RoleDef,
+    ScheduledJob,
+    SettingDef,
+    TenantContext,
+    Widget,
+    hookimpl,
+    templates_of,
+)
 
 NAME = "liaison"
 
@@ -93,7 +105,7 @@ def qinqing_actors():
 
 
 @hookimpl
-def qinqing_case_event(tenant, event):
+def qinqing_case_event(tenant: TenantContext, event: CaseEvent):
     """A case filed on a company's behalf by an assistant must be for a company paired with them:
     the check runs in the submission's transaction and refuses it (see `access.check_filing`)."""
     if event.action != "submit" or not event.data.get("on_behalf") or event.actor_id is None:

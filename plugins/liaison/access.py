@@ -9,7 +9,17 @@ companies paired with them, a coordinator (or a dispatcher) for any.
 
 from __future__ import annotations
 
-from core.sdk import Case, Company, Membership, UserError, company_ids_of, enabled_roles, members_with_role, scoped
+from core.sdk import (
+    Case,
+    Company,
+    Membership,
+    TenantContext,
+    UserError,
+    company_ids_of,
+    enabled_roles,
+    members_with_role,
+    scoped,
+)
 from plugins.liaison.tables import Pairing
 
 ASSISTANT = "liaison_assistant"
@@ -57,7 +67,7 @@ async def require_assistant_of(user, company_id: int) -> None:
         raise UserError(403, "Only the company's own assistant can do this.")
 
 
-def _files_for_any(tenant, roles: set[str]) -> bool:
+def _files_for_any(tenant: TenantContext, roles: set[str]) -> bool:
     """Whether one of `roles`, besides the assistant's, files for any company (a dispatcher's) or
     coordinates the network; only roles of the modules the tenant enabled count."""
     enabled = enabled_roles(tenant)
@@ -68,7 +78,7 @@ def _files_for_any(tenant, roles: set[str]) -> bool:
     return False
 
 
-async def check_filing(tenant, case_id: int, actor_id: int) -> None:
+async def check_filing(tenant: TenantContext, case_id: int, actor_id: int) -> None:
     """Refuse a case an assistant filed for a company not paired with them, as core refuses an
     unknown company (400, the code typed and no name), so neither the name nor the existence of
     another assistant's company is revealed; the request's transaction then stores nothing."""
