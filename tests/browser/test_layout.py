@@ -1,7 +1,8 @@
 """The one layout (top bar, side navigation, content) as four Luqiao roles see it, in Chinese and
 English, on a desk (1440×900) and a phone (390×844): no page wider than the window, no navigation
-item, button, badge or table header whose label wraps, the current item marked, the menu behind a
-button on the phone.
+item, button, badge or table header whose label wraps, no axe-core violation of impact serious or
+critical (axe vendored in tests/browser/vendor, never shipped to users), the current item marked,
+the menu behind a button on the phone.
 
 With QQ_DOCS_SCREENSHOTS=1 it also writes the README's screenshots to docs/screenshots/."""
 
@@ -43,11 +44,24 @@ WRAPPED = """(selector) => {
   }
   return out;
 }"""
+AXE = (ROOT / "tests" / "browser" / "vendor" / "axe-core-4.14.1" / "axe.min.js").read_text()
+# axe-core on the given parts of the page: violations of impact serious or critical.
+AXE_RUN = """async (include) => {
+  const result = await axe.run(include ? {include: include} : document, {resultTypes: ["violations"]});
+  return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`);
+}"""
 LABELS = ".app-sidenav .nav-link, .app-topbar .btn, .app-main .btn, .status-badge, .badge, .flag, th, .app-main button"
 
 
 async def check(page, where: str) -> list[str]:
     problems = []
+    # axe-core, evaluated through the debugging protocol (the page's CSP does not apply to it).
+    if not await page.evaluate("() => typeof axe !== 'undefined'"):
+        await page.evaluate(AXE)
+    found = await page.evaluate(AXE_RUN, None)
+    if found:
+        problems.append(f"{where}: axe {found}")
     width = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     if width[0] > width[1] + 1:
         problems.append(f"{where}: page {width[0]} px wide in a {width[1]} px window")

@@ -32,3 +32,12 @@ document.addEventListener("DOMContentLoaded", function () {
     })
     .catch(function () {});
 });
+// A table wider than its window scrolls in its container; keyboard users reach it with Tab.
+function qqScrollables(root) {
+  (root || document).querySelectorAll(".table-responsive").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1) { box.setAttribute("tabindex", "0"); } else { box.removeAttribute("tabindex"); }
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { qqScrollables(document); });
+document.addEventListener("htmx:afterSettle", function () { qqScrollables(document); });
+window.addEventListener("resize", function () { qqScrollables(document); });
