@@ -45,6 +45,12 @@ test-load-sqlite: install
 test-faults: install
 	QINQING_LOAD_TESTS=1 $(BIN)/pytest -q --noconftest -m load tests/test_faults.py $(PYTEST_ARGS)
 
+# ruff (pyflakes, pycodestyle errors, import order) and import-linter's contracts (imports point one
+# way; plugins import only core.sdk): both configured in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
 # The locked set (requirements.lock) against PyPI's advisories, like `pip-audit -r requirements.lock`;
 # pins PyPI cannot answer for are reviewed by hand in .ci/audit-reviewed.toml.
 audit: install
