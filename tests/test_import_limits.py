@@ -5,6 +5,7 @@ is read when over the size bound, and parsed only by the background worker, neve
 
 import asyncio
 import json
+import math
 import time
 import tracemalloc
 
@@ -146,7 +147,7 @@ async def test_the_three_million_row_workbook_is_queued_at_once_and_refused_by_t
             t = time.monotonic()
             assert (await client.client.get("/healthz")).status_code == 200
             latencies.append(time.monotonic() - t)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
 
     finished = asyncio.Event()
     prober = asyncio.create_task(probe())
@@ -157,7 +158,10 @@ async def test_the_three_million_row_workbook_is_queued_at_once_and_refused_by_t
         await prober
     assert rows_parsed["rows"] <= 1 + ci.MAX_ROWS + 1
     latencies.sort()
-    assert latencies and latencies[int(len(latencies) * 0.95)] < 0.1, latencies[-5:]
+    p95 = latencies[math.ceil(len(latencies) * 0.95) - 1]  # nearest rank
+    print(f"/healthz while the worker refused the workbook: {len(latencies)} probes, p95 {p95 * 1000:.1f} ms,"
+          f" max {latencies[-1] * 1000:.1f} ms")
+    assert p95 < 0.1, (len(latencies), latencies[-5:])
     done = await b.get(job_url)
     assert 'data-status="failed"' in done.text and "20000" in done.text and "行" in done.text
     async with in_tenant("jiaojiang"):

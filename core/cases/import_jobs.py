@@ -15,6 +15,7 @@ import contextlib
 import io
 import itertools
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
@@ -97,6 +98,8 @@ def _spool(rows: Callable[[Path], Iterable[list]], source: Path, target: Path) -
         for row in rows(source):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
+            if count % 10 == 0:
+                time.sleep(0)  # hand over the GIL: the web process's event loop answers between rows
     return count
 
 
