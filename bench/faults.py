@@ -35,9 +35,21 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.load import Driver, Tally, check_cases, check_messages, last_case_id, wait_drained
-from bench.procs import (PostgresCluster, RedisServer, Stack, Supervisor, app_env, apply_tenants, create_database,
-                         exit_on_sigterm, http_status, provision, qinqing)
+from bench.load import check_cases, check_messages, last_case_id, wait_drained
+from bench.load_client import Driver, Tally
+from bench.procs import (
+    PostgresCluster,
+    RedisServer,
+    Stack,
+    Supervisor,
+    app_env,
+    apply_tenants,
+    create_database,
+    exit_on_sigterm,
+    http_status,
+    provision,
+    qinqing,
+)
 
 SCENARIOS = ("worker-kill", "scheduler-failover", "broker-restart", "postgres-restart")
 SLUGS = ["fault01", "fault02"]
