@@ -11,6 +11,7 @@ from core.sdk import (
     ScheduledJob,
     SettingDef,
     Widget,
+    WorkQueue,
     actor,
     hookimpl,
     login_required,
@@ -123,3 +124,12 @@ def qinqing_demo_data(tenant):
 @hookimpl
 def qinqing_tenant_settings():
     return [SettingDef("contract_limit", "Contract limit", int, 7)]
+
+
+async def _pending() -> int:
+    return 3
+
+
+@hookimpl
+def qinqing_work_queue(tenant, user):
+    return [WorkQueue("contract.pending", "Contract items", "contract/", _pending)]

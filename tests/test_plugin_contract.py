@@ -1,6 +1,8 @@
-"""The plugin contract: every hookspec is documented and exercised by the test plugin, and a
-plugin is invisible where a tenant has not enabled it."""
+"""The plugin contract: every hookspec is typed, documented with an example and exercised by the
+test plugin; a plugin is invisible where a tenant has not enabled it; every name of the SDK is
+documented and used by a bundled plugin or the example plugin, which import nothing else."""
 
+import ast
 import inspect
 import json
 
@@ -36,6 +38,7 @@ EXERCISED = {
     "qinqing_scheduled_jobs": "tests/test_scheduler.py::test_tick_runs_the_jobs_plugins_contribute",
     "qinqing_demo_data": "test_demo_loaders_run_for_enabled_tenants",
     "qinqing_tenant_settings": "test_actors_and_settings",
+    "qinqing_work_queue": "test_contributions_reach_the_app",
 }
 
 
@@ -49,16 +52,52 @@ def test_every_hookspec_is_documented_implemented_and_tested():
     assert set(EXERCISED) == set(SPECS)
 
 
-def test_readme_documents_every_hook():
+def _type_checking_names() -> dict:
+    """The names core.hookspecs imports for type checking only, imported here."""
+    namespace: dict = {}
+    for node in ast.parse(inspect.getsource(hookspecs)).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            exec(compile(ast.Module(body=node.body, type_ignores=[]), "core/hookspecs.py", "exec"), namespace)
+    return namespace
+
+
+def test_every_hookspec_is_typed_and_its_types_resolve():
+    namespace = {**vars(hookspecs), **_type_checking_names()}
+    for name in SPECS:
+        signature = inspect.signature(getattr(hookspecs, name))
+        annotations = {p: v.annotation for p, v in signature.parameters.items()}
+        annotations["return"] = signature.return_annotation
+        for part, annotation in annotations.items():
+            assert annotation not in (inspect.Parameter.empty, inspect.Signature.empty), f"{name}: {part} has no type"
+            eval(annotation, namespace)  # a name that does not resolve raises NameError
+
+
+def test_every_hookspec_shows_one_example_implementing_it():
+    for name in SPECS:
+        doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+        assert doc.count("Example::") == 1, f"{name} shows no example (or more than one)"
+        example = inspect.cleandoc(doc.split("Example::", 1)[1])
+        tree = ast.parse(example)  # the example is Python as written
+        defined = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == name]
+        assert defined and any(ast.unparse(d).startswith("hookimpl") for d in defined[0].decorator_list), \
+            f"{name}'s example does not implement it with @hookimpl"
+
+
+def test_readme_and_the_guide_document_every_hook():
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    assert "docs/plugins.md" in readme
     for name in SPECS:
         assert name in readme, f"README does not document {name}"
+        assert f"def {name}(" in guide, f"docs/plugins.md has no example of {name}"
 
 
 @pytest.fixture
 def manager():
+    import core.piccolo_conf  # noqa: F401  (the schema's apps are read from the installed plugins, not from this one)
+
     m = PluginManager(modules=[contract_plugin])
     previous = get_plugin_manager()
     set_plugin_manager(m)
@@ -100,6 +139,7 @@ async def test_contributions_reach_the_app(manager):
     assert (await b.client.get(ping, headers={"Authorization": f"Bearer {token}"})).status_code == 404
     home = await b.get("/t/luqiao/")
     assert 'data-nav="contract/"' not in home.text and "contract-widget" not in home.text
+    assert 'data-queue="contract.pending"' not in home.text
     await _enable_contract_for_luqiao(True)
     try:
         page = await b.get("/t/luqiao/contract/")
@@ -107,6 +147,7 @@ async def test_contributions_reach_the_app(manager):
         home = await b.get("/t/luqiao/")
         assert 'data-nav="contract/"' in home.text
         assert '<p id="contract-widget">hello luqiao</p>' in home.text
+        assert 'data-queue="contract.pending" data-count="3"' in home.text
         pong = await b.client.get(ping, headers={"Authorization": f"Bearer {token}"})
         assert pong.status_code == 200 and pong.json() == {"plugin": "contract", "user": "dispatcher@luqiao"}
         assert (await b.client.get(ping)).status_code == 401  # the API takes tokens, not cookies
@@ -171,18 +212,13 @@ async def test_entry_point_group_registers_the_bundled_plugins():
 
 # -- the SDK (core.sdk): the one surface a plugin imports ----------------------------------------
 
-PROJECT_PACKAGES = ("core", "web", "tenants", "workers")
-# Exported for plugins other than the bundled ones, with why no bundled plugin needs them yet.
-FOR_THIRD_PARTIES = {
-    "enqueue": "a case-event listener's follow-up work through the outbox (qinqing_case_event); the bundled "
-               "plugins' follow-ups are notifications (notify)",
-}
+PROJECT_PACKAGES = ("core", "web", "tenants", "workers", "cli")
+# The plugins a third party would read: the bundled ones and the example package of its own.
+PLUGIN_SOURCES = ("plugins", "examples")
 
 
 def _sdk_attribute_docs() -> dict[str, str]:
     """Docstrings written under module-level assignments in core/sdk.py (``NAME = …`` then a string)."""
-    import ast
-
     from core import sdk
 
     body = ast.parse(inspect.getsource(sdk)).body
@@ -206,13 +242,11 @@ def _own_doc(obj) -> str:
 
 
 def _plugin_imports() -> list[tuple[str, str, list[str]]]:
-    """(file, module, names) of every import in the bundled plugins' code."""
-    import ast
-
+    """(file, module, names) of every import in the code of the bundled plugins and of the example."""
     from tests.conftest import ROOT
 
     found = []
-    for path in sorted((ROOT / "plugins").rglob("*.py")):
+    for path in sorted(p for folder in PLUGIN_SOURCES for p in (ROOT / folder).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
                 found.append((str(path.relative_to(ROOT)), node.module, [a.name for a in node.names]))
@@ -238,11 +272,16 @@ def test_plugins_import_only_the_sdk():
         assert top not in PROJECT_PACKAGES or module == "core.sdk", f"{path} imports {module}; use core.sdk"
 
 
-def test_every_sdk_name_is_used_by_a_bundled_plugin_or_meant_for_third_parties():
+def test_the_example_plugin_is_among_the_sources_checked():
+    files = {path for path, _, _ in _plugin_imports()}
+    assert any(path.startswith("examples/qinqing-visits/qinqing_visits/") for path in files)
+    assert any(path.startswith("examples/") and "piccolo_migrations" in path for path in files)
+
+
+def test_every_sdk_name_is_used_by_a_bundled_plugin_or_the_example():
     from core import sdk
 
     used = {name for _, module, names in _plugin_imports() if module == "core.sdk" for name in names}
     assert not used - set(sdk.__all__), f"plugins import names core.sdk does not export: {used - set(sdk.__all__)}"
-    unused = set(sdk.__all__) - used - set(FOR_THIRD_PARTIES)
-    assert not unused, f"exported by core.sdk but used by no bundled plugin: {sorted(unused)}"
-    assert not set(FOR_THIRD_PARTIES) & used, "a name meant for third parties is used now: drop it from the list"
+    unused = set(sdk.__all__) - used
+    assert not unused, f"exported by core.sdk but used by no bundled plugin nor the example: {sorted(unused)}"
