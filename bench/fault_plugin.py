@@ -80,6 +80,6 @@ def install() -> None:
 if __name__ == "__main__":
     sys.modules.setdefault("bench.fault_plugin", sys.modules[__name__])
     install()
-    from core.cli import main
+    from cli.main import main
 
     main()

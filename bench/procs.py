@@ -245,7 +245,7 @@ def app_env(database_url_: str, broker_url: str, var_dir: Path, **extra: str) ->
     return env
 
 
-def qinqing(args: list[str], env: dict, module: str = "core.cli") -> str:
+def qinqing(args: list[str], env: dict, module: str = "cli") -> str:
     """Run one `qinqing` command; its output, or RuntimeError with what it said."""
     done = subprocess.run([PYTHON, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -266,9 +266,9 @@ def qinqing_parallel(commands: list[list[str]], env: dict, jobs: int = 3) -> lis
 class Stack:
     """`qinqing serve` (one process per port), `qinqing worker`s and `qinqing scheduler`s on one
     database and broker.  `module` runs the commands through a launcher (e.g. `bench.fault_plugin`,
-    which adds the fault run's test actor and job) instead of `core.cli`."""
+    which adds the fault run's test actor and job) instead of `cli`."""
 
-    def __init__(self, supervisor: Supervisor, env: dict, module: str = "core.cli"):
+    def __init__(self, supervisor: Supervisor, env: dict, module: str = "cli"):
         self.supervisor, self.env, self.module = supervisor, env, module
         self.ports: dict[str, int] = {}
 

@@ -17,6 +17,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from core import piccolo_speedups
 from core.config import ConfigError, Settings, get_settings
+from core.piccolo_private import run_in_new_connection
 
 piccolo_speedups.install()
 
@@ -61,7 +62,7 @@ async def check_reachable(engine: Engine) -> None:
             conn = await asyncpg.connect(**engine.config, timeout=5)
             await conn.close()
         else:
-            await engine._run_in_new_connection("SELECT 1")
+            await run_in_new_connection(engine, "SELECT 1")
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any connection failure is a configuration problem here
@@ -110,26 +111,6 @@ async def write_transaction():
     else:
         async with engine.transaction() as tx:
             yield tx
-
-
-_NEXT_ID: dict[str, object] = {}
-
-
-def reserve_id(table):
-    """A new primary key for `table` taken from its sequence (PostgreSQL), so a row whose other
-    columns derive from its id is written once; None on SQLite, which has no sequences.  A read
-    (`core.prepared.Read`): await it, or run it with others.  The id is taken even if the row is
-    never written — sequence numbers have gaps, as after any rolled-back insert."""
-    from core.prepared import Prepared, Read
-
-    if not isinstance(current_engine(), PostgresEngine):
-        return Read.value(None)
-    name = table._meta.tablename
-    prepared = _NEXT_ID.get(name)
-    if prepared is None:
-        prepared = _NEXT_ID[name] = Prepared(
-            lambda: table.raw(f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) AS id"))
-    return prepared.bind().then(lambda rows: rows[0]["id"])
 
 
 def in_transaction() -> bool:

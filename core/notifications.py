@@ -14,8 +14,8 @@ from core.i18n import current_locale, format_params, gettext
 from core.jobs import actor, current_message_id
 from core.mail import send_mail
 from core.outbox import enqueue_many
+from core.scope import current_tenant, scoped
 from core.tables import Notification, User
-from tenants.scope import current_tenant, scoped
 
 
 async def notify(user_id: int, kind: str, title: str, link: str = "", **params: Any) -> str:

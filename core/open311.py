@@ -21,9 +21,9 @@ from core.clock import TZ, as_utc, now
 from core.errors import UserError
 from core.i18n import N_, current_locale, gettext
 from core.prepared import Prepared, Read
+from core.scope import scoped
 from core.tables import Category
 from core.uscc import InvalidCreditCode, validate_uscc
-from tenants.scope import scoped
 
 MAX_REQUESTS = 1000  # the specification's response volume
 SPAN = timedelta(days=90)  # the default and longest date range

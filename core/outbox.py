@@ -8,8 +8,8 @@ from typing import Iterable
 
 from core.db import in_transaction
 from core.observability import REQUEST_ID_KEY, request_id
+from core.scope import current_tenant_or_none
 from core.tables import OutboxMessage
-from tenants.scope import current_tenant_or_none
 
 
 async def enqueue(actor_name: str, tenant_id: int | None = None, **kwargs) -> str:

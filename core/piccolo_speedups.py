@@ -21,15 +21,14 @@ import decimal
 import uuid
 from functools import cache
 
-from piccolo import table as piccolo_table
-from piccolo.columns import column_types, combination
-from piccolo.query import mixins
-from piccolo.utils import sql_values
+from piccolo.columns import column_types
+
+from core.piccolo_private import PICCOLOS_CONVERT_TO_SQL_VALUE, replace_convert_to_sql_value, replace_foreign_key_dir
 
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes, datetime.datetime, datetime.date, datetime.time,
                     datetime.timedelta, decimal.Decimal, uuid.UUID})
 _JSON = (column_types.JSON, column_types.JSONB)
-_piccolos = sql_values.convert_to_sql_value
+_piccolos = PICCOLOS_CONVERT_TO_SQL_VALUE
 
 
 @cache
@@ -61,6 +60,5 @@ def plain_sql_value(value, column):
 
 
 def install() -> None:
-    column_types.dir = _Names  # the module global shadows the builtin for ForeignKey.__getattribute__
-    for module in (sql_values, piccolo_table, mixins, combination):  # each imported the function by name
-        module.convert_to_sql_value = plain_sql_value
+    replace_foreign_key_dir(_Names)
+    replace_convert_to_sql_value(plain_sql_value)

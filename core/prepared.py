@@ -8,7 +8,7 @@ the placeholders' places and run the kept SQL through the same engine, transacti
 processing as the query itself.
 
 The SQL is kept per engine type and per tenant, because the scoping layer writes the current
-tenant's id into every query of a tenant-owned table (`tenants.scope.scoped`): a kept query never
+tenant's id into every query of a tenant-owned table (`core.scope.scoped`): a kept query never
 carries another tenant's id.  Everything else in the query must depend on the parameters alone:
 a value captured from elsewhere (the clock, the user) would be kept too.  With
 `QINQING_CHECK_PREPARED=1` (set by the test suite) every call also builds the query afresh with
@@ -27,9 +27,10 @@ import re
 from typing import Any, Callable
 
 from piccolo.query.base import Query
-from piccolo.querystring import QueryString
 
 from core.db import current_engine
+from core.piccolo_private import frozen_querystring, limit_one, process_results
+from core.tenant_context import current_tenant_or_none
 
 
 class _Param:
@@ -58,15 +59,13 @@ class Prepared:
         self._kept: dict[tuple, tuple[Query, str, list[Any], list[tuple[int, int]], str, Any]] = {}
 
     def _compile(self, engine, count: int):
-        from tenants.scope import current_tenant_or_none
-
         tenant = current_tenant_or_none()
         key = (engine.engine_type, tenant.id if tenant else None, count)
         kept = self._kept.get(key)
         if kept is None:
             query = self.build(*(_Param(i) for i in range(count)))
             if self.is_first:
-                query.limit_delegate.limit(1)
+                limit_one(query)
             querystrings = query.querystrings
             if len(querystrings) != 1:
                 raise PreparedQueryError("a prepared query must compile to one statement")
@@ -93,7 +92,7 @@ class Prepared:
     async def __call__(self, *values: Any) -> list:
         engine = current_engine()
         query, sql, bound, query_type, table = self._bound(engine, values)
-        return await query._process_results(await engine.run_querystring(_frozen(sql, bound, query_type, table)))
+        return await process_results(query, await engine.run_querystring(frozen_querystring(sql, bound, query_type, table)))
 
     async def first(self, *values: Any):
         if not self.is_first:
@@ -103,12 +102,6 @@ class Prepared:
     def bind(self, *values: Any) -> "Read":
         """This query with these values, to await alone or to run with others by `together`."""
         return Read(((self, values),), _first if self.is_first else _rows)
-
-
-def _frozen(sql: str, bound: list, query_type: str, table) -> QueryString:
-    compiled = QueryString("", query_type=query_type, table=table)
-    compiled._frozen_compiled_strings = (sql, bound)
-    return compiled
 
 
 def _rows(rows: list) -> list:
@@ -186,8 +179,6 @@ _PARAMETER = re.compile(r"(?<![\w$\"])\$(\d+)")  # $1, not the `$` of a join ali
 
 
 async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list:
-    from tenants.scope import current_tenant_or_none
-
     bound_parts = [prepared._bound(engine, values) for prepared, values in parts]
     tenant = current_tenant_or_none()
     key = (tenant.id if tenant else None, tuple((id(prepared), len(values)) for prepared, values in parts))
@@ -203,11 +194,11 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
         _COMBINED[key] = combined
     sql, names = combined
     values = [value for part in bound_parts for value in part[2]]
-    row = (await engine.run_querystring(_frozen(sql, values, "select", None)))[0]
+    row = (await engine.run_querystring(frozen_querystring(sql, values, "select", None)))[0]
     results = []
     for index, (query, _, _, _, _) in enumerate(bound_parts):
         columns = names[index]
-        results.append(await query._process_results([dict(zip(columns, record)) for record in row[index]]))
+        results.append(await process_results(query, [dict(zip(columns, record)) for record in row[index]]))
     return results
 
 
@@ -231,7 +222,7 @@ async def write_together(*queries: Query) -> None:
             values.extend(args)
     *clauses, last = statements
     sql = "WITH " + ", ".join(f"w{index} AS ({clause})" for index, clause in enumerate(clauses)) + " " + last
-    await engine.run_querystring(_frozen(sql, values, "insert", None))
+    await engine.run_querystring(frozen_querystring(sql, values, "insert", None))
 
 
 async def _column_names(engine, sql: str) -> list[str]:
@@ -251,13 +242,31 @@ async def _column_names(engine, sql: str) -> list[str]:
     return [attribute.name for attribute in statement.get_attributes()]
 
 
+_NEXT_ID: dict[str, Prepared] = {}
+
+
+def reserve_id(table) -> Read:
+    """A new primary key for `table` taken from its sequence (PostgreSQL), so a row whose other
+    columns derive from its id is written once; None on SQLite, which has no sequences.  A read:
+    await it, or run it with others.  The id is taken even if the row is never written — sequence
+    numbers have gaps, as after any rolled-back insert."""
+    if current_engine().engine_type != "postgres":
+        return Read.value(None)
+    name = table._meta.tablename
+    prepared = _NEXT_ID.get(name)
+    if prepared is None:
+        prepared = _NEXT_ID[name] = Prepared(
+            lambda: table.raw(f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) AS id"))
+    return prepared.bind().then(lambda rows: rows[0]["id"])
+
+
 _CHECK = os.environ.get("QINQING_CHECK_PREPARED") == "1"
 
 
 def _check(prepared: Prepared, engine, sql: str, bound: list, values: tuple) -> None:
     query = prepared.build(*values)
     if prepared.is_first:
-        query.limit_delegate.limit(1)
+        limit_one(query)
     fresh_sql, fresh_args = query.querystrings[0].compile_string(engine_type=engine.engine_type)
     if (fresh_sql, list(fresh_args)) != (sql, bound):
         raise PreparedQueryError(f"the kept SQL differs from the query built with these values:\n"

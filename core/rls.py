@@ -18,8 +18,8 @@ from piccolo.conf.apps import Finder
 
 from core.grants import GLOBAL_TABLES, TENANT_PRIVILEGES, Grant, grant_statements, quoted
 from core.passwords import DEFINE_FUNCTION, FUNCTION
+from core.scope import is_tenant_owned
 from core.tables import SYSTEM_TABLES
-from tenants.scope import is_tenant_owned
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from core.clock import now
 from core.contrib import ScheduledJob
+from core.scope import scoped, tenant_scope
 from core.tables import Session, SystemSession
-from tenants.registry import all_tenants
-from tenants.scope import scoped, tenant_scope
+from core.tenant_registry import all_tenants
 
 
 async def purge_expired_sessions() -> None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from piccolo.table import Table
 
-from core import hookspecs as _hookspecs, http as _http
+from core import hookspecs as _hookspecs, http as _http, scope as _scope
 from core.cases import import_jobs, states as case_states
 from core.cases.access import company_ids_of, company_users, members_with_role
 from core.cases.audit import append_event
@@ -43,10 +43,9 @@ from core.plugins import get_plugin_manager
 from core.schema import indexes_step
 from core.spreadsheets import ImportFileError, data_rows, header_key, read_table
 from core.tables import Category, Department, Membership, User, tenant_fk
+from core.tenant_settings import tenant_setting
 from core.users import CurrentUser
 from core.workdays import load_calendar
-from tenants import scope as _scope
-from tenants.scope import tenant_setting
 
 T = TypeVar("T", bound=Table)
 

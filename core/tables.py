@@ -12,7 +12,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tenants.tables import Tenant
+from core.tenant_registry import Tenant
 
 
 def tenant_fk() -> ForeignKey:

@@ -35,7 +35,7 @@ os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ["BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "")
 
 for command in (["migrate"], ["demo"]):
-    done = subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "cli", *command], cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"qinqing {command[0]} failed:\n{done.stdout}\n{done.stderr}")
 

@@ -18,7 +18,7 @@ from tests.helpers import in_tenant
 
 
 def qinqing(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
 
 

@@ -13,7 +13,7 @@ from tests.helpers import in_tenant
 
 
 def verify(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", "audit", "verify", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "cli", "audit", "verify", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

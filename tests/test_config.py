@@ -58,7 +58,7 @@ def test_wrong_values_name_the_variable(tmp_path, env, variable):
 ])
 def test_start_up_stops_with_one_clear_line(tmp_path, env, variable):
     environ = {**os.environ, "QINQING_VAR_DIR": str(tmp_path), **env}
-    done = subprocess.run([sys.executable, "-m", "core.cli", "serve", "--port", "8999"], cwd=ROOT, env=environ,
+    done = subprocess.run([sys.executable, "-m", "cli", "serve", "--port", "8999"], cwd=ROOT, env=environ,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

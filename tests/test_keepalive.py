@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 async def test_a_large_body_does_not_spoil_the_next_request_on_its_connection():
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--port", str(port)], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], cwd=ROOT,
                               env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)  # every request on one connection
     try:

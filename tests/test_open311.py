@@ -420,7 +420,7 @@ async def test_an_open311_client_from_pypi_lists_posts_and_reads_back(company_co
 
     token = await token_for("dispatcher@luqiao", "luqiao")
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--port", str(port)], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], cwd=ROOT,
                               env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

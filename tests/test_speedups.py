@@ -74,7 +74,7 @@ async def test_kept_figures_follow_changes_made_by_another_process(app, monkeypa
 
 async def test_a_bulk_rebuild_of_the_tally_is_seen_at_once(app, behind_the_record):
     from core.cases.tables import Case
-    from tenants.scope import scoped
+    from core.scope import scoped
 
     async with in_tenant("jiaojiang"):
         before = (await tenant_figures()).total["completed"]
@@ -90,7 +90,7 @@ async def test_a_prepared_query_keeps_its_sql_per_tenant_and_refuses_what_it_can
 
     from core.cases.tables import Case
     from core.prepared import Prepared, PreparedQueryError
-    from tenants.scope import scoped
+    from core.scope import scoped
 
     numbers = Prepared(lambda status: scoped(Case).select(Case.number).where(Case.status == status))
     seen = {}
@@ -163,7 +163,7 @@ async def test_reads_run_together_answer_as_each_alone_in_one_round_trip(app, mo
     from core.db import current_engine, is_postgres
     from core.open311 import intake
     from core.prepared import Read, together
-    from tenants.scope import scoped
+    from core.scope import scoped
 
     await Api(app, "luqiao").anonymous()  # a case with an Open311 intake
     for slug in ("luqiao", "jiaojiang"):
@@ -242,10 +242,10 @@ def test_quick_sql_values_are_what_piccolo_would_write():
 async def test_writes_run_together_land_as_if_in_turn_in_one_round_trip(app, monkeypatch):
     from core.cases.audit import append_events, chain_head, verify_tenant
     from core.cases.tables import Company, CompanyMember
-    from core.db import current_engine, is_postgres, reserve_id
-    from core.prepared import write_together
+    from core.db import current_engine, is_postgres
+    from core.prepared import reserve_id, write_together
+    from core.scope import scoped
     from core.tables import User
-    from tenants.scope import scoped
 
     async with in_tenant("luqiao"):
         engine, calls, run = current_engine(), [], type(current_engine()).run_querystring

@@ -164,7 +164,7 @@ async def test_onboarding_a_manifest_reports_understaffed_departments_as_warning
 def test_cli_apply_prints_the_warnings(tmp_path):
     path = tmp_path / "district.toml"
     path.write_text(MANIFEST.replace(SLUG, "staffcli"), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "core.cli", "tenant", "apply", str(path)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "cli", "tenant", "apply", str(path)], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "tenant staffcli created" in done.stdout

@@ -148,7 +148,7 @@ async def test_the_tenant_nav_links_system_admins_to_the_console(app):
 
 
 async def test_cli_system_admin_and_console_login_lockout(app):
-    done = subprocess.run([sys.executable, "-m", "core.cli", "user", "create", "ops@console", "--tenant", "jiaojiang",
+    done = subprocess.run([sys.executable, "-m", "cli", "user", "create", "ops@console", "--tenant", "jiaojiang",
                            "--role", "tenant_admin", "--password", "ops-Pass-2026", "--system-admin"],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0 and "system administrator" in done.stdout, done.stderr

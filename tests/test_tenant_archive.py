@@ -81,7 +81,7 @@ class Target:
         return done
 
     def qinqing(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        return self.run("-m", "core.cli", *args, ok=ok)
+        return self.run("-m", "cli", *args, ok=ok)
 
     def drop(self) -> None:
         if self.db:
@@ -90,7 +90,7 @@ class Target:
 
 
 def qinqing_here(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     if ok and done.returncode != 0:
         raise AssertionError(f"{args} failed:\n{done.stdout}\n{done.stderr}")

@@ -41,7 +41,7 @@ department = "jjb"
 
 
 def qinqing(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True)
 
 
 async def counts(slug):

@@ -63,7 +63,7 @@ async def test_profile_page_creates_and_revokes_tokens_with_htmx(app):
 
 
 def test_cli_prints_a_working_token(app):
-    done = subprocess.run([sys.executable, "-m", "core.cli", "user", "token", "company@luqiao", "--tenant", "luqiao"],
+    done = subprocess.run([sys.executable, "-m", "cli", "user", "token", "company@luqiao", "--tenant", "luqiao"],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     token = done.stdout.strip()
     assert token.startswith("qq_")

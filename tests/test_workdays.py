@@ -22,7 +22,7 @@ EXAMPLE_2027 = ROOT / "core" / "workdays" / "examples" / "2027.toml"
 
 
 def qinqing(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True)
 
 
 async def remove_2027():

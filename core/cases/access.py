@@ -7,8 +7,8 @@ from piccolo.columns.combination import Where
 from core.cases.tables import Case, CompanyMember
 from core.errors import UserError
 from core.prepared import Prepared, Read
+from core.scope import scoped
 from core.tables import Membership
-from tenants.scope import scoped
 
 _COMPANY_IDS = Prepared(lambda user_id: scoped(CompanyMember).select(CompanyMember.company).where(
     CompanyMember.user == user_id))

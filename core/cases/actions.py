@@ -13,9 +13,9 @@ from typing import Awaitable, Callable
 from core.cases.tables import Case, Refusal
 from core.clock import today
 from core.errors import UserError
+from core.scope import scoped
 from core.tables import Category, Department
 from core.workdays import load_calendar
-from tenants.scope import scoped
 
 
 @dataclass

@@ -28,7 +28,7 @@ from core.cases.audit import chain_head, verify_tenant
 from core.cases.tables import AuditAnchor, Event
 from core.clock import as_utc, now
 from core.config import get_settings
-from tenants.scope import current_tenant, scoped
+from core.scope import current_tenant, scoped
 
 FORMAT = "qinqing-audit-anchors"
 PUBLISHED_ON_PAGE = 10  # the latest anchors shown on the public page (all are in anchors.json)

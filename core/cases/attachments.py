@@ -15,7 +15,7 @@ from core.config import get_settings
 from core.errors import UserError
 from core.filetypes import MAX_ATTACHMENT_BYTES, AttachmentRejected, check_attachment
 from core.prepared import Prepared, Read
-from tenants.scope import current_tenant, scoped
+from core.scope import current_tenant, scoped
 
 # Control characters (C0, DEL, C1), line separators and bidirectional overrides: never part of a
 # name a user means, and a CR LF in a name would break the download's headers.

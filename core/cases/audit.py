@@ -24,7 +24,7 @@ from datetime import datetime
 from core.cases.tables import AuditHead, Event
 from core.clock import as_utc, now
 from core.prepared import Prepared, write_together
-from tenants.scope import current_tenant, scoped
+from core.scope import current_tenant, scoped
 
 GENESIS = "0" * 64
 IMPORT_ACTION = "tenant_import"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core.cases.tables import Company, CompanyMember
 from core.errors import UserError
+from core.scope import scoped
 from core.uscc import InvalidCreditCode, validate_uscc
-from tenants.scope import scoped
 
 FIELDS = ("name", "industry", "township", "address", "contact_name", "contact_phone", "email", "liaison_name")
 

@@ -20,8 +20,9 @@ from core.cases.tables import Case
 from core.clock import today
 from core.i18n import N_
 from core.oversight import tally
+from core.scope import scoped
+from core.tenant_settings import tenant_setting
 from core.workdays import load_calendar
-from tenants.scope import scoped, tenant_setting
 
 OPEN_WITH_DEADLINE = list(S.WITH_DEADLINE)
 BATCH = 1000  # ids per UPDATE

@@ -19,9 +19,9 @@ from core.cases.companies import add_member, register_company
 from core.cases.search import index_text
 from core.cases.tables import Case, Refusal, Review, SignOff
 from core.oversight import tally
+from core.scope import current_tenant, scoped
 from core.tables import Category, Membership, User
 from core.uscc import check_character
-from tenants.scope import current_tenant, scoped
 
 PREFIXES = ["路桥", "台州", "金清", "蓬街", "峰江", "新桥", "横街", "桐屿", "螺洋", "路南"]
 TRADES = [("汽摩配件", "汽车零部件"), ("塑料模具", "模具制造"), ("电子电器", "电子信息"), ("再生金属", "金属回收"),

@@ -7,7 +7,7 @@ from core.cases.access import company_ids_of
 from core.cases.tables import Company, CompanyMember
 from core.errors import UserError
 from core.prepared import Prepared, Read, together
-from tenants.scope import scoped
+from core.scope import scoped
 
 
 def search_text(*parts: str) -> str:

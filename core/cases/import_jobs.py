@@ -26,8 +26,8 @@ from core.config import get_settings
 from core.errors import MSG_TOO_LARGE, UserError, too_large
 from core.i18n import N_
 from core.outbox import enqueue
+from core.scope import current_tenant, scoped
 from core.spreadsheets import HEAD, ImportFileError, sniff
-from tenants.scope import current_tenant, scoped
 
 CHUNK = 1000
 MSG_GONE = N_("The uploaded file is no longer stored; upload it again.")

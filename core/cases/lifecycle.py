@@ -17,13 +17,13 @@ from core.cases.filing import check_company, company_reads, search_text
 from core.cases.tables import Case, Extension, Objection, SignOff
 from core.clock import now, today
 from core.contrib import CaseEvent
-from core.db import is_postgres, reserve_id
+from core.db import is_postgres
 from core.errors import UserError
 from core.oversight import tally
 from core.plugins import get_plugin_manager
-from core.prepared import Prepared, Read, together
+from core.prepared import Prepared, Read, reserve_id, together
+from core.scope import current_tenant, scoped
 from core.tables import Category
-from tenants.scope import current_tenant, scoped
 
 # -- submitting ---------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from core.cases.search import matches, number_matches
 from core.cases.tables import Case, Event, Refusal, Review, SignOff
 from core.paging import window
 from core.prepared import Prepared, Read
+from core.scope import scoped
 from core.tables import Category, Department, User
-from tenants.scope import scoped
 
 SORTS = {
     "newest": (Case.id, False),

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from core.cases import states as S
 from core.cases.tables import Case, Event, Refusal
+from core.scope import scoped
 from core.tables import Department
-from tenants.scope import scoped
 
 UNKNOWN = object()  # a value the events do not determine
 DEADLINE_STEPS = {"dispatch", "reopen", "rule", "decide-objection", "decide-extension"}

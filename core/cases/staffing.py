@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from core.cases.states import SIGN_LEVELS
 from core.i18n import N_, gettext
+from core.scope import scoped
 from core.tables import Department, Membership
-from tenants.scope import scoped
 
 CHAIN = ("handler", *SIGN_LEVELS)  # the four roles a refusal passes through, in order
 

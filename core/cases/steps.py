@@ -11,9 +11,9 @@ from core.cases.tables import Case, Extension, Objection, Refusal, Review, SignO
 from core.clock import local_date, now
 from core.errors import UserError
 from core.i18n import N_
+from core.scope import scoped
 from core.tables import Category, Department
 from core.workdays import load_calendar
-from tenants.scope import scoped
 
 # -- dispatch, accept, objections -----------------------------------------------------------------
 

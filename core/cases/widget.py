@@ -7,7 +7,7 @@ from core.cases.access import visibility
 from core.cases.tables import Case
 from core.contrib import Widget
 from core.i18n import N_
-from tenants.scope import scoped
+from core.scope import scoped
 
 
 async def _count(user, clause) -> int:

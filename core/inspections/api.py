@@ -24,7 +24,7 @@ from core.inspections import rules, service
 from core.inspections.tables import REPORT_KINDS, STATUS_LABELS, ConductReport, Inspection
 from core.outbox import enqueue
 from core.paging import window
-from tenants.scope import scoped
+from core.scope import scoped
 
 # -- reading --------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from core.http import current_user, login_required, page, requires
 from core.inspections import rules, service
 from core.inspections.api import detail, file_report, list_inspections, reports_of
 from core.inspections.tables import CONCLUSION_LABELS, KIND_LABELS, REPORT_KINDS, STATUS_LABELS, STEP_LABELS
-from tenants.scope import scoped
+from core.scope import scoped
 
 LABELS = dict(statuses=STATUS_LABELS, conclusions=CONCLUSION_LABELS, steps=STEP_LABELS, kinds=KIND_LABELS)
 

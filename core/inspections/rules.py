@@ -23,8 +23,8 @@ from core.cases.tables import Case, Event, Refusal, Review, SignOff
 from core.clock import as_utc, now, today
 from core.i18n import N_
 from core.inspections.tables import ConductReport
+from core.scope import scoped
 from core.workdays import load_calendar
-from tenants.scope import scoped
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from core.inspections import rules
 from core.inspections.tables import CONCLUSION_LABELS, STATUS_LABELS, STEP_LABELS, Inspection, RuleSetting
 from core.jobs import actor
 from core.notifications import notify
-from tenants.scope import scoped
+from core.scope import scoped
 
 log = logging.getLogger("qinqing.inspections")
 EVENT_ACTION = "inspection"

@@ -23,8 +23,8 @@ from core.cases import states as S
 from core.cases.audit import KeptUntilChange
 from core.cases.tables import Case
 from core.clock import local_date
+from core.scope import scoped
 from core.tables import Department, User
-from tenants.scope import scoped
 
 COUNTERS = ("reported", "completed", "in_progress", "overdue", "escalated", "refused", "reviewed", "overturned",
             "dispatched", "responded", "outcomes", "solved", "rated", "satisfied", "days_total", "days_count")

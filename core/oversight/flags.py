@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.i18n import N_
 from core.oversight.figures import Figures, Tally
-from tenants.scope import tenant_setting
+from core.tenant_settings import tenant_setting
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from core.i18n import N_
 from core.oversight.figures import Figures
 from core.oversight.tables import IndexSnapshot, SurveyInput
-from tenants.scope import scoped, tenant_setting
+from core.scope import scoped
+from core.tenant_settings import tenant_setting
 
 INDICATORS = {
     "responsiveness": ("closeness", N_("Responsiveness (response rate)")),

@@ -13,8 +13,8 @@ from core.i18n import N_
 from core.jobs import actor
 from core.outbox import enqueue
 from core.oversight.tables import ClusterRun, Policy, PolicyCase
+from core.scope import scoped
 from core.tables import Department
-from tenants.scope import scoped
 
 MAX_TEXTS = 20_000
 POLICY_STATUSES = {"drafting": N_("Drafting"), "adopted": N_("Adopted"), "withdrawn": N_("Withdrawn")}

@@ -8,8 +8,8 @@ from core.errors import UserError
 from core.i18n import N_, current_locale, gettext
 from core.oversight.figures import Figures, Tally, tenant_figures
 from core.oversight.flags import red_flags
-from tenants.scope import TenantContext, tenant_scope
-from tenants.tables import Tenant
+from core.scope import TenantContext, tenant_scope
+from core.tenant_registry import Tenant
 
 DEFINITIONS = {
     "response_rate": N_("Response rate: dispatched cases accepted within 1 working day of dispatch, of all dispatched."),
@@ -92,7 +92,7 @@ async def change_marker(tenant: TenantContext, scope: str) -> str:
     """Something that changes whenever a figure of the scope may change: the heads of the
     record's chains (every case step appends an event)."""
     from core.cases.tables import AuditHead
-    from tenants.scope import scoped
+    from core.scope import scoped
 
     tenants = [tenant]
     if scope:

@@ -15,8 +15,8 @@ from core.cases.tables import Case, Review
 from core.clock import local_date
 from core.oversight.figures import COLUMNS, COUNTERS, clear_cache, tally_row
 from core.oversight.tables import CaseTally
+from core.scope import scoped
 from core.workdays import load_calendar
-from tenants.scope import scoped
 
 BATCH = 1000
 
@@ -59,8 +59,8 @@ async def rebuild() -> int:
 async def backfill() -> list[str]:
     """Build the tally of every tenant that has cases but no tally yet (after the upgrade that
     introduced it); returns the slugs rebuilt."""
-    from tenants.registry import all_tenants
-    from tenants.scope import tenant_scope
+    from core.scope import tenant_scope
+    from core.tenant_registry import all_tenants
 
     rebuilt = []
     for tenant in await all_tenants():

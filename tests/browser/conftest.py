@@ -42,7 +42,7 @@ def server() -> str:
     SHOTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = (SHOTS / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -80,9 +80,9 @@ def cmd_load(args) -> None:
           f"{summary['workdays']} adjusted workdays ({summary['replaced']} earlier rows replaced)")
 
 
-def register(subparsers) -> None:
+def register(sub) -> None:
     """Add the `calendar` command to the `qinqing` parser's subcommands."""
-    p = subparsers.add_parser("calendar", help="working-day calendar (工作日, 调休)")
+    p = sub.add_parser("calendar", help="working-day calendar (工作日, 调休)")
     csub = p.add_subparsers(dest="calendar_command", required=True)
     a = csub.add_parser("due", help="the N-th working day after DATE")
     a.add_argument("date", metavar="DATE", type=_date, help="YYYY-MM-DD")

@@ -1,0 +1,104 @@
+"""Every use of Piccolo's private API (Piccolo 内部接口), in one place.
+
+The prepared reads (`core.prepared`), the scoping layer's one-message transaction (`core.scope`)
+and the speed-ups (`core.piccolo_speedups`) lean on names Piccolo does not document: a query's
+result processing, a frozen query string, the limit delegate, a transaction's protocol, module
+globals it looks functions up in.  They are reached only through this module, and
+`tests/test_piccolo_private.py` checks each one against the installed Piccolo (names,
+signatures, behaviour on a sample table), so an upgrade that changes one fails there, by name,
+rather than somewhere in a page.  Checked with Piccolo 1.38.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from piccolo import table as piccolo_table
+from piccolo.columns import column_types, combination
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresTransaction
+from piccolo.query import mixins
+from piccolo.query.base import Query
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+from piccolo.utils import sql_values
+
+# -- queries ---------------------------------------------------------------------------------------
+
+
+async def process_results(query: Query, rows: list) -> Any:
+    """What `query` answers for `rows` fetched by other means: Piccolo's own result processing
+    (`Query._process_results`: dicts, JSON columns loaded, objects, `first`)."""
+    return await query._process_results(rows)
+
+
+def frozen_querystring(sql: str, values: list, query_type: str, table: type[Table] | None) -> QueryString:
+    """A query string that compiles to `sql` with `values`, whatever the engine
+    (`QueryString._frozen_compiled_strings`, which `QueryString.freeze` sets)."""
+    compiled = QueryString("", query_type=query_type, table=table)
+    compiled._frozen_compiled_strings = (sql, values)
+    return compiled
+
+
+def limit_one(query: Query) -> None:
+    """Add `LIMIT 1` to a select (`Query.limit_delegate`)."""
+    query.limit_delegate.limit(1)  # type: ignore[attr-defined]
+
+
+async def run_in_new_connection(engine: Engine, sql: str) -> Any:
+    """Run `sql` on a connection of its own, outside pool and transaction
+    (`Engine._run_in_new_connection`)."""
+    return await engine._run_in_new_connection(sql)  # type: ignore[attr-defined]
+
+
+def exists_in_db(row: Table) -> bool:
+    """Whether `row` was loaded or saved, rather than made and not yet saved (`Table._exists_in_db`)."""
+    return row._exists_in_db
+
+
+# -- transactions ------------------------------------------------------------------------------------
+
+
+class SimpleProtocolTransaction(PostgresTransaction):
+    """A PostgreSQL transaction whose BEGIN, COMMIT and ROLLBACK are statements sent as they are
+    (asyncpg's simple protocol, one round trip each), so BEGIN can carry more statements.
+
+    Piccolo's `__aenter__` takes the connection and calls `begin()`; its `__aexit__` calls
+    `commit()` or `rollback()` unless `_committed` / `_rolled_back` say it was done."""
+
+    __slots__ = ()
+
+    def begin_sql(self) -> str:
+        return "BEGIN"
+
+    async def begin(self):
+        await self.connection.execute(self.begin_sql())
+
+    async def commit(self):
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self):
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
+
+# -- the speed-ups' patches ------------------------------------------------------------------------
+
+PICCOLOS_CONVERT_TO_SQL_VALUE: Callable[..., Any] = sql_values.convert_to_sql_value
+"""Piccolo's own `convert_to_sql_value(value, column)`."""
+
+CONVERT_TO_SQL_VALUE_USERS = (sql_values, piccolo_table, mixins, combination)
+"""The modules that imported `convert_to_sql_value` by name and call it as a global."""
+
+
+def replace_convert_to_sql_value(function: Callable[..., Any]) -> None:
+    """Make every Piccolo module that converts values to SQL call `function` instead."""
+    for module in CONVERT_TO_SQL_VALUE_USERS:
+        module.convert_to_sql_value = function  # type: ignore[attr-defined]
+
+
+def replace_foreign_key_dir(function: Callable[[object], Any]) -> None:
+    """Make `ForeignKey.__getattribute__` call `function(self)` where it calls `dir(self)`: the
+    module global `dir` of `piccolo.columns.column_types` shadows the builtin."""
+    column_types.dir = function  # type: ignore[attr-defined]

@@ -1,0 +1,155 @@
+"""Tenant scoping: the one layer that adds the tenant to every query (租户隔离).
+
+A request (or a background message) enters a tenant with :func:`tenant_scope`; inside it,
+:func:`scoped` gives queries on a tenant-owned table that always carry the tenant filter, and
+inserts that always carry the tenant id.  On PostgreSQL the scope's transaction also sets
+``app.tenant_id`` with ``set_config(..., true)``, which row-level security checks a second time.
+No handler filters by tenant by hand.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
+
+from core.db import SQLITE_BUSY_SECONDS, current_engine
+from core.piccolo_private import SimpleProtocolTransaction, exists_in_db
+from core.sqlite_turn import write_turn
+from core.tenant_context import NoTenant, TenantContext, _current, current_tenant, current_tenant_or_none
+
+__all__ = ["NoTenant", "TenantContext", "current_tenant", "current_tenant_or_none", "tenant_scope",
+           "TenantTransaction", "is_tenant_owned", "Scoped", "scoped"]
+
+
+@asynccontextmanager
+async def tenant_scope(tenant: TenantContext, write: bool = True):
+    """Enter `tenant` in one transaction; set `app.tenant_id` for row-level security.
+
+    Nested inside another tenant's transaction (a district reading a township's figures), the
+    outer tenant is restored on the way out, so the rest of the request stays in its own tenant.
+    """
+    outer = _current.get()
+    token = _current.set(tenant)
+    engine = current_engine()
+    try:
+        if isinstance(engine, SQLiteEngine) and write:
+            async with write_turn(engine, SQLITE_BUSY_SECONDS), \
+                    engine.transaction(transaction_type=TransactionType.immediate):
+                yield tenant
+        elif isinstance(engine, SQLiteEngine):
+            async with engine.transaction(transaction_type=TransactionType.deferred):
+                yield tenant
+        elif engine.current_transaction.get() is None:
+            async with TenantTransaction(engine, tenant.id):
+                yield tenant
+        else:
+            await _set_pg_tenant(engine, tenant.id)
+            try:
+                yield tenant
+            finally:
+                if outer is not None and outer.id != tenant.id and engine.current_transaction.get() is not None:
+                    await _set_pg_tenant(engine, outer.id)
+    finally:
+        _current.reset(token)
+
+
+async def _set_pg_tenant(engine: PostgresEngine, tenant_id: int) -> None:
+    tx = engine.current_transaction.get()
+    await tx.connection.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+
+
+class TenantTransaction(SimpleProtocolTransaction):
+    """A PostgreSQL transaction that sets `app.tenant_id` in the same round trip as its BEGIN.
+
+    Piccolo begins through asyncpg's transaction object, one round trip, and the tenant took a
+    second; here both go as one simple-protocol message.  The tenant id is an integer written
+    into the SQL, never text from a request.  COMMIT and ROLLBACK are sent the same way, since
+    asyncpg's transaction object did not begin this one."""
+
+    __slots__ = ("tenant_id",)
+
+    def __init__(self, engine: PostgresEngine, tenant_id: int):
+        super().__init__(engine, allow_nested=False)
+        self.tenant_id = int(tenant_id)
+
+    def begin_sql(self) -> str:
+        return f"BEGIN; SELECT set_config('app.tenant_id', '{self.tenant_id}', true)"
+
+
+T = TypeVar("T", bound=Table)
+
+
+def is_tenant_owned(table: type[Table]) -> bool:
+    return any(c._meta.db_column_name == "tenant_id" for c in table._meta.columns)
+
+
+class Scoped(Generic[T]):
+    """Queries on a tenant-owned table, always filtered by (and written with) the tenant."""
+
+    def __init__(self, table: type[T]):
+        if not is_tenant_owned(table):
+            raise TypeError(f"{table.__name__} is not tenant-owned")
+        self.table = table
+
+    def _tid(self) -> int:
+        return current_tenant().id
+
+    def _where(self):
+        return self.table.tenant_id == self._tid()
+
+    def select(self, *columns, **kwargs):
+        return self.table.select(*columns, **kwargs).where(self._where())
+
+    def objects(self, *prefetch):
+        return self.table.objects(*prefetch).where(self._where())
+
+    def count(self):
+        return self.table.count().where(self._where())
+
+    def exists(self):
+        return self.table.exists().where(self._where())
+
+    async def get(self, pk: Any) -> T | None:
+        return await self.objects().where(self.table._meta.primary_key == pk).first()
+
+    def insert(self, *rows: dict):
+        """Insert rows given as dicts of column name → value; the tenant id is added."""
+        return self.table.insert(*(self.new(**row) for row in rows))
+
+    async def add(self, **values) -> T:
+        """Create and save one row of this tenant."""
+        row = self.new(**values)
+        await row.save()
+        return row
+
+    def update(self, values: dict | None = None, **kwargs):
+        values = dict(values or {}, **kwargs)
+        values.pop("tenant_id", None)
+        values.pop(self.table.tenant_id, None)
+        return self.table.update(values).where(self._where())
+
+    def delete(self):
+        return self.table.delete().where(self._where())
+
+    def new(self, **values) -> T:
+        values.pop("tenant_id", None)
+        return self.table(**values, tenant_id=self._tid())
+
+    async def save(self, row: T) -> T:
+        """Save a row of this tenant; refuses a row of another tenant."""
+        tid = self._tid()
+        if exists_in_db(row):
+            if row.tenant_id != tid:
+                raise NoTenant("row belongs to another tenant")
+        else:
+            row.tenant_id = tid
+        await row.save()
+        return row
+
+
+def scoped(table: type[T]) -> Scoped[T]:
+    return Scoped(table)
