@@ -55,16 +55,17 @@ async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> Non
     _check_login(connection)
 
 
-def requires(permission: str) -> Guard:
-    """A guard: the user must be logged in here and hold `permission` (403 otherwise)."""
+def requires(*permissions: str, roles: tuple[str, ...] = ()) -> Guard:
+    """A guard: the user must be logged in here and hold one of `permissions` — or one of `roles`
+    (e.g. ``requires("case.submit_on_behalf", roles=("company",))``) — 403 otherwise."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         _check_login(connection)
         user = current_user(connection)
-        if user is None or not user.can(permission):
+        if user is None or not (any(user.can(p) for p in permissions) or user.has_role(*roles)):
             raise UserError(403, "You are not allowed to do this.")
 
-    guard.__name__ = f"requires_{permission.replace('.', '_')}"
+    guard.__name__ = "requires_" + "_or_".join(p.replace(".", "_") for p in (*permissions, *roles))
     return guard
 
 

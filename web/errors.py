@@ -7,6 +7,7 @@ missing login on a page redirects to the login form.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import quote
 
 from litestar import Request, Response
@@ -53,13 +54,27 @@ def is_api(request: Request) -> bool:
     return "/api/" in path or path.startswith("/schema") or path.startswith("/open311/")
 
 
+# msgspec names the field when the body as a whole is wrong: "Object missing required field `title`".
+_BODY_FIELD = re.compile(r"field `([^`]+)`|`\$\.([^`]+)`")
+
+
+def _field_of(error: dict) -> str:
+    """The parameter or body field a validation error is about."""
+    key = error.get("key") or ""
+    if key in ("", "data") and error.get("source") == "body":
+        found = _BODY_FIELD.search(str(error.get("message") or ""))
+        if found:
+            return found.group(1) or found.group(2)
+    return key or error.get("source") or ""
+
+
 def _message_for(exc: Exception, status: int) -> tuple[str, str, list]:
     if isinstance(exc, UserError):
         return exc.code, exc.message(), []
     details: list = []
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         details = [
-            {"field": e.get("key") or e.get("source") or "", "message": gettext(N_("invalid value"))}
+            {"field": _field_of(e), "message": gettext(N_("invalid value"))}
             for e in exc.extra if isinstance(e, dict)
         ]
     detail = getattr(exc, "detail", "") or ""
