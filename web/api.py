@@ -9,12 +9,11 @@ from litestar import Controller, Request, Router, delete, get, post
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, JSONBody
 
-from core.clock import now
+from core.api_tokens import revoke_token, tokens_of
 from core.errors import UserError
 from core.http import READ_ERRORS, WRITE_ERRORS, ApiError, api_errors, current_user, login_required  # noqa: F401
 from tenants.scope import current_tenant
 from web.identity import create_token
-from web.pages.profile import user_tokens
 
 # Every API route wants `Authorization: Bearer <token>` (an API token of the tenant).
 COMPONENTS = Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")})
@@ -31,6 +30,8 @@ class Me(msgspec.Struct):
 
 
 class TokenIn(msgspec.Struct):
+    """A new API token: its name (at most 100 characters)."""
+
     name: str
 
 
@@ -61,7 +62,7 @@ class IdentityApi(Controller):
 
     @get("/tokens", summary="The user's API tokens on this tenant", responses=api_errors())
     async def tokens(self, request: Request) -> list[TokenOut]:
-        rows = await user_tokens(current_user(request).id)
+        rows = await tokens_of(current_user(request).id)
         return [TokenOut(**{k: r[k] for k in TokenOut.__struct_fields__}) for r in rows]
 
     @post("/tokens", summary="Create an API token; the secret is shown once", responses=api_errors(413))
@@ -70,21 +71,12 @@ class IdentityApi(Controller):
         if not name or len(name) > 100:
             raise UserError(400, "Give the token a name of at most 100 characters.")
         secret = await create_token(current_user(request).id, name)
-        rows = await user_tokens(current_user(request).id)
+        rows = await tokens_of(current_user(request).id)
         return TokenCreated(id=rows[-1]["id"], name=name, token=secret)
 
     @delete("/tokens/{token_id:int}", summary="Revoke an API token", status_code=204, responses=api_errors())
     async def revoke(self, request: Request, token_id: FromPath[int]) -> None:
-        from core.tables import ApiToken
-        from tenants.scope import scoped
-
-        user = current_user(request)
-        row = await scoped(ApiToken).objects().where((ApiToken.id == token_id) & (ApiToken.user == user.id)).first()
-        if row is None:
-            raise UserError(404, "Not found.")
-        if row.revoked_at is None:
-            row.revoked_at = now()
-            await row.save([ApiToken.revoked_at])
+        await revoke_token(current_user(request).id, token_id)
 
 
 def api_router(extra_handlers: list | None = None) -> Router:

@@ -11,13 +11,14 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from core.cases import lifecycle, queries, states as S
 from core.cases.access import load_visible_case
-from core.cases.search import contains
-from core.errors import UserError
-from core.paging import window
+from core.cases.inputs import CaseStep, NewCase, given
+from core.http import requires
 from core.prepared import together
-from tenants.scope import scoped
 from web.api import READ_ERRORS, WRITE_ERRORS
 from web.rendering import current_user
+
+# Who may see the big screen's figures (大屏), the index and the policies.
+SCREEN = [requires("screen.view")]
 
 
 class CaseSummary(msgspec.Struct):
@@ -51,12 +52,26 @@ class TimelineEntry(msgspec.Struct):
     at: datetime
 
 
+class SignOffOut(msgspec.Struct):
+    level: str
+    decision: str
+    signer: str | None
+    comment: str
+
+
+class RefusalOut(msgspec.Struct):
+    reason: str
+    basis: str
+    status: str
+    signoffs: list[SignOffOut]
+
+
 class CaseDetail(CaseSummary):
     description: str = ""
     resolution: str = ""
     rating: str = ""
     timeline: list[TimelineEntry] = []
-    refusals: list[dict[str, Any]] = []
+    refusals: list[RefusalOut] = []
 
 
 class CasePage(msgspec.Struct):
@@ -91,9 +106,9 @@ async def case_detail(user, case_id: int, case=None) -> CaseDetail:
         timeline=[TimelineEntry(seq=e["seq"], action=e["action"], actor=e["actor_name"], role=e["actor_role"],
                                 reason=e["reason"], before=e["before"], after=e["after"], at=e["created_at"])
                   for e in timeline],
-        refusals=[{"reason": r["reason"], "basis": r["basis"], "status": r["status"],
-                   "signoffs": [{"level": s["level"], "decision": s["decision"], "signer": s["signer_name"],
-                                 "comment": s["comment"]} for s in r["signoffs"]]} for r in refusals],
+        refusals=[RefusalOut(reason=r["reason"], basis=r["basis"], status=r["status"],
+                             signoffs=[SignOffOut(level=s["level"], decision=s["decision"], signer=s["signer_name"],
+                                                  comment=s["comment"]) for s in r["signoffs"]]) for r in refusals],
     )
 
 
@@ -113,10 +128,11 @@ class CaseApi(Controller):
         rows, total = await queries.list_cases(current_user(request), f)
         return CasePage(items=[summary(r) for r in rows], total=total, page=f.page, per_page=f.per_page)
 
-    @post("/", summary="Submit a case (category, title, description, company credit code)", responses=WRITE_ERRORS)
-    async def create(self, request: Request, data: JSONBody[dict[str, Any]]) -> CaseDetail:
+    @post("/", summary="Submit a case (category, title, description, company credit code)", responses=WRITE_ERRORS,
+          guards=[requires("case.submit_on_behalf", roles=("company",))])
+    async def create(self, request: Request, data: JSONBody[NewCase]) -> CaseDetail:
         user = current_user(request)
-        case = await lifecycle.submit(user, data)
+        case = await lifecycle.submit(user, given(data))
         return await case_detail(user, case.id, case)
 
     @get("/{case_id:int}", summary="One case with its timeline", responses=READ_ERRORS)
@@ -128,13 +144,10 @@ class CaseApi(Controller):
                                                 "reopen, withdraw, merge, decide-objection, decide-extension, "
                                                 "schedule-hearing", status_code=200, responses=WRITE_ERRORS)
     async def step(self, request: Request, case_id: FromPath[int], step: FromPath[str],
-                   data: JSONBody[dict[str, Any] | None] = None) -> CaseDetail:
+                   data: JSONBody[CaseStep | None] = None) -> CaseDetail:
         user = current_user(request)
-        body = dict(data or {})
-        version = body.pop("version", None)
-        if version is not None and not isinstance(version, int):
-            raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="version")
-        await lifecycle.perform(user, case_id, step, body, version)
+        body = given(data)
+        await lifecycle.perform(user, case_id, step, body, body.pop("version", None))
         return await case_detail(user, case_id)
 
 
@@ -151,37 +164,25 @@ class ReferenceApi(Controller):
         return (await queries.choices())["categories"]
 
     @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags",
-         responses=READ_ERRORS)
+         responses=READ_ERRORS, guards=SCREEN)
     async def figures(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> dict[str, Any]:
         from core.oversight.screen import payload
         from web.rendering import tenant_of
 
-        if not current_user(request).can("screen.view"):
-            raise UserError(403, "You are not allowed to do this.")
         return await payload(tenant_of(request), area)
 
     @get("/index", summary="The 亲清 index: score, sides, every indicator's value, weight and contribution, "
-                           "departments and the stored monthly history", responses=READ_ERRORS)
-    async def qinqing_index(self, request: Request) -> dict[str, Any]:
-        from core.oversight.figures import tenant_figures
-        from core.oversight.index import compute
-        from core.oversight.tables import IndexSnapshot
+                           "departments and the stored monthly history", responses=READ_ERRORS, guards=SCREEN)
+    async def qinqing_index(self) -> dict[str, Any]:
+        from core.oversight.readings import index_with_history
 
-        if not current_user(request).can("screen.view"):
-            raise UserError(403, "You are not allowed to do this.")
-        result = await compute(await tenant_figures())
-        result["history"] = await scoped(IndexSnapshot).select(
-            IndexSnapshot.month, IndexSnapshot.score, IndexSnapshot.closeness, IndexSnapshot.cleanness).where(
-            IndexSnapshot.department.is_null()).order_by(IndexSnapshot.month)
-        return result
+        return await index_with_history()
 
     @get("/policies", summary="Policies made from common problems (新政) and how many cases each answers",
-         responses=READ_ERRORS)
-    async def policy_list(self, request: Request) -> list[dict[str, Any]]:
+         responses=READ_ERRORS, guards=SCREEN)
+    async def policy_list(self) -> list[dict[str, Any]]:
         from core.oversight.policies import policies
 
-        if not current_user(request).can("screen.view"):
-            raise UserError(403, "You are not allowed to do this.")
         return [{k: p[k] for k in ("id", "title", "status", "department_name", "cases", "adopted_at")}
                 for p in await policies()]
 
@@ -196,6 +197,8 @@ class ReferenceApi(Controller):
 
 
 class CompanyIn(msgspec.Struct):
+    """A company (市场主体) by its unified social credit code; registered, or updated when known."""
+
     credit_code: str
     name: str
     industry: str = ""
@@ -214,26 +217,13 @@ class CompanyApi(Controller):
     @get("/", summary="Companies (市场主体): all for staff, one's own for a company user", responses=READ_ERRORS)
     async def index(self, request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1,
                     per_page: FromQuery[int] = 50) -> list[dict[str, Any]]:
-        from core.cases.access import company_ids_of
-        from core.cases.tables import Company
+        return await queries.companies_for(current_user(request), q, page, per_page)
 
-        user = current_user(request)
-        query = scoped(Company).select(Company.id, Company.name, Company.credit_code, Company.industry,
-                                       Company.township)
-        if not (user.can("case.view_all") or user.can("case.view_dept")):
-            query = query.where(Company.id.is_in(await company_ids_of(user.id) or [0]))
-        if q:
-            query = query.where(contains(Company.name, q[:50]) | (Company.credit_code == q.upper()[:18]))
-        page, per_page = window(page, per_page)
-        return await query.order_by(Company.id).limit(per_page).offset((page - 1) * per_page)
-
-    @post("/", summary="Register or update a company by its unified social credit code", responses=WRITE_ERRORS)
-    async def create(self, request: Request, data: JSONBody[CompanyIn]) -> dict[str, Any]:
+    @post("/", summary="Register or update a company by its unified social credit code", responses=WRITE_ERRORS,
+          guards=[requires("tenant.admin", "case.dispatch")])
+    async def create(self, data: JSONBody[CompanyIn]) -> dict[str, Any]:
         from core.cases.companies import register_company
 
-        user = current_user(request)
-        if not (user.can("tenant.admin") or user.can("case.dispatch")):
-            raise UserError(403, "You are not allowed to do this.")
         fields = msgspec.structs.asdict(data)
         company, created = await register_company(fields.pop("credit_code"), fields.pop("name"), **fields)
         return {"id": company.id, "credit_code": company.credit_code, "name": company.name, "created": created}

@@ -20,6 +20,8 @@ Days = Annotated[int, msgspec.Meta(ge=1, le=60)]
 
 
 class NewCase(msgspec.Struct):
+    """A case as submitted (提交诉求): its category (code or id), title and description, and the company."""
+
     category: Title
     title: Title
     description: Text
@@ -87,6 +89,41 @@ class Rate(msgspec.Struct):
 class Merge(msgspec.Struct):
     into: Title  # the number or id of the case to merge into
     reason: Reason = ""
+
+
+# -- the API's request bodies ------------------------------------------------------------------------
+# One body per route; a step's fields are all optional here (types, lengths and choices checked at
+# the boundary) and what a step requires is checked by the step itself, after who may take it and
+# in which status — so the answers keep their order: 404, 403, 409, then 400 for what is missing.
+
+Long = Annotated[str, msgspec.Meta(max_length=5000)]
+
+
+class CaseStep(msgspec.Struct, kw_only=True):
+    """A lifecycle step's fields (办理环节): each step reads the ones it needs."""
+
+    version: int | None = None  # the case's version as read; a stale one answers 409
+    reason: Reason | None = None  # object, extend, refuse, send-back, request-review, rule, escalate, reopen, …
+    basis: Reason | None = None  # refuse: the legal or policy basis
+    comment: Reason | None = None  # attach-company, dispatch, sign, send-back, decide-*, rate
+    department: Short | None = None  # dispatch, decide-objection: department code or id
+    company: Short | None = None  # attach-company: unified social credit code
+    days: Days | None = None  # extend: working days
+    decision: Literal["accept", "reject", "approve", "deny"] | None = None  # decide-objection, decide-extension
+    reply: Long | None = None  # resolve
+    hearing_at: datetime | None = None  # schedule-hearing
+    place: Short | None = None  # schedule-hearing
+    verdict: Literal["upheld", "overturned"] | None = None  # rule
+    record: Long | None = None  # rule: the hearing record
+    rating: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None  # rate
+    into: Short | None = None  # merge: number or id of the case to merge into
+
+
+def given(body: msgspec.Struct | None) -> dict:
+    """The fields a request body set, as plain values (the shape a form gives `parse`)."""
+    if body is None:
+        return {}
+    return {k: v for k, v in msgspec.to_builtins(body).items() if v is not None}
 
 
 def parse(struct: type, data: dict):

@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass
 
 from core.cases import states as S
-from core.cases.access import visibility
+from core.cases.access import company_ids_of, visibility
 from core.cases.audit import KeptUntilChange
-from core.cases.search import matches, number_matches
-from core.cases.tables import Case, Event, Refusal, Review, SignOff
+from core.cases.search import contains, matches, number_matches
+from core.cases.tables import Case, Company, Event, Refusal, Review, SignOff
 from core.paging import window
 from core.prepared import Prepared, Read
 from core.scope import scoped
@@ -268,3 +268,14 @@ async def user_names(ids: list[int]) -> dict[int, str]:
         return {}
     rows = await User.select(User.id, User.display_name).where(User.id.is_in(ids))
     return {r["id"]: r["display_name"] for r in rows}
+
+async def companies_for(user, q: str = "", page: int = 1, per_page: int = 50) -> list[dict]:
+    """Companies (市场主体) by id: all for staff who see cases beyond their own, else the user's own;
+    `q` matches the name, or the credit code exactly."""
+    query = scoped(Company).select(Company.id, Company.name, Company.credit_code, Company.industry, Company.township)
+    if not (user.can("case.view_all") or user.can("case.view_dept")):
+        query = query.where(Company.id.is_in(await company_ids_of(user.id) or [0]))
+    if q:
+        query = query.where(contains(Company.name, q[:50]) | (Company.credit_code == q.upper()[:18]))
+    page, per_page = window(page, per_page)
+    return await query.order_by(Company.id).limit(per_page).offset((page - 1) * per_page)

@@ -7,18 +7,18 @@ no data."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.cases.access import company_ids_of
-from core.cases.inputs import parse
+from core.cases.inputs import given, parse
 from core.cases.tables import Case
 from core.clock import now
 from core.errors import UserError
-from core.http import READ_ERRORS, WRITE_ERRORS, current_user
+from core.http import READ_ERRORS, WRITE_ERRORS, current_user, requires
 from core.i18n import format_params, gettext
 from core.inspections import rules, service
 from core.inspections.tables import REPORT_KINDS, STATUS_LABELS, ConductReport, Inspection
@@ -72,7 +72,9 @@ async def detail(inspection_id: int) -> dict:
 # -- conduct reports (吃拿卡要) --------------------------------------------------------------------
 
 class ReportForm(msgspec.Struct):
-    kind: str
+    """A conduct report (吃拿卡要举报): what kind, what happened, and optionally which of the company's cases."""
+
+    kind: Literal["favours", "gifts", "obstruction", "other"]  # REPORT_KINDS
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     case: int | None = None
 
@@ -137,6 +139,14 @@ class InspectionDetail(InspectionOut):
     reports: list[dict[str, Any]] = []
 
 
+class InspectionStep(msgspec.Struct, kw_only=True):
+    """An inspector's step: investigate (notes), or conclude (conclusion and notes)."""
+
+    version: int | None = None  # the inspection's version as read; a stale one answers 409
+    conclusion: Annotated[str, msgspec.Meta(max_length=50)] | None = None  # no_issue, violation, exempted
+    notes: service.Notes | None = None
+
+
 class InspectionPage(msgspec.Struct):
     items: list[InspectionOut]
     total: int
@@ -177,10 +187,10 @@ class InspectionApi(Controller):
     path = "/"
     tags = ["inspections"]
 
-    @get("/", summary="Inspections (纪检核查), newest first; filter by status and rule", responses=READ_ERRORS)
-    async def index(self, request: Request, status: FromQuery[str] = "", rule: FromQuery[str] = "",
+    @get("/", summary="Inspections (纪检核查), newest first; filter by status and rule", responses=READ_ERRORS,
+         guards=[requires("inspection.view")])
+    async def index(self, status: FromQuery[str] = "", rule: FromQuery[str] = "",
                     page: FromQuery[int] = 1, per_page: FromQuery[int] = 50) -> InspectionPage:
-        _require(request, "inspection.view")
         rows, total = await list_inspections(status, rule, page, per_page)
         page, per_page = window(page, per_page)
         return InspectionPage(items=[InspectionOut(**_out(r)) for r in rows], total=total, page=page, per_page=per_page)
@@ -193,16 +203,14 @@ class InspectionApi(Controller):
           summary="Handle an inspection: investigate, or conclude (conclusion: no_issue, violation, exempted; notes)",
           responses=WRITE_ERRORS)
     async def step(self, request: Request, inspection_id: FromPath[int], step: FromPath[str],
-                   data: JSONBody[dict[str, Any] | None] = None) -> InspectionDetail:
-        body = dict(data or {})
-        version = body.pop("version", None)
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-            raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="version")
-        await service.handle(current_user(request), inspection_id, step, body, version)
+                   data: JSONBody[InspectionStep | None] = None) -> InspectionDetail:
+        body = given(data)
+        await service.handle(current_user(request), inspection_id, step, body, body.pop("version", None))
         return await _detail(inspection_id, request)
 
     @post("/reports", summary="A company reports misconduct (kind: favours, gifts, obstruction, other; "
-                              "description; optional case id)", responses=WRITE_ERRORS)
-    async def report(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> ReportOut:
-        row = await file_report(current_user(request), dict(data or {}))
+                              "description; optional case id)", responses=WRITE_ERRORS,
+          guards=[requires(roles=("company",))])
+    async def report(self, request: Request, data: JSONBody[ReportForm]) -> ReportOut:
+        row = await file_report(current_user(request), given(data))
         return ReportOut(id=row.id, kind=row.kind, case=row.case, created_at=row.created_at)

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 from core.sdk import User, scoped
+from plugins.cadre.access import is_org, own_cadre_id
 from plugins.cadre.campaigns import averages, get_cadre, get_campaign
 from plugins.cadre.labels import DECISIONS, OUTCOMES, RATINGS, suggested_rating
 from plugins.cadre.tables import Application, Campaign, Evaluator, Score, Sheet
@@ -109,3 +110,11 @@ async def widget_figures() -> dict:
             "pending": sum(1 for a in apps if a["status"] in ("applied", "verified")),
             "decisions": dict(Counter(a["decision"] for a in apps if a["decision"])),
             "outcome_labels": OUTCOMES, "decision_labels": DECISIONS}
+
+
+async def applications_for(user) -> list[dict]:
+    """The applications `user` may read: all for the organization department, else the cadre's own."""
+    if is_org(user):
+        return await list_applications()
+    own = await own_cadre_id(user)
+    return await list_applications(own) if own is not None else []

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.sdk import Case, Company, User, load_calendar, local_date, members_with_role, scoped, tenant_setting, today
+from core.sdk import (
+    Case,
+    Company,
+    User,
+    UserError,
+    load_calendar,
+    local_date,
+    members_with_role,
+    scoped,
+    tenant_setting,
+    today,
+)
 from plugins.liaison import pairing, salons
 from plugins.liaison.access import ASSISTANT, visible_company_ids
 from plugins.liaison.tables import FollowUp, Need, Pairing, Person, Visit
@@ -122,3 +133,25 @@ async def widget(tenant, user) -> dict:
             "visits": await scoped(Visit).count().where(Visit.visited_on >= start),
             "cases": len(via), "average_days": average,
             "salons": year["salons"] if year else 0, "attended": year["attended"] if year else 0}
+
+
+# -- the API's references: a company by id or credit code, an assistant by id or username ----------
+
+async def company_ref(value: int | str) -> int:
+    """A company's id from its id or its unified social credit code (400 when there is none)."""
+    if isinstance(value, int):
+        return value
+    row = await scoped(Company).select(Company.id).where(Company.credit_code == value.upper()).first()
+    if row is None:
+        raise UserError(400, "Unknown company: %(credit_code)s.", code="unknown_company", credit_code=value)
+    return row["id"]
+
+
+async def user_ref(value: int | str) -> int:
+    """A user's id from their id or their username (400 when there is none)."""
+    if isinstance(value, int):
+        return value
+    row = await User.select(User.id).where(User.username == value).first()
+    if row is None:
+        raise UserError(400, "Choose a cadre assistant of this tenant.", code="not_an_assistant")
+    return row["id"]
