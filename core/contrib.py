@@ -37,6 +37,7 @@ class RoleDef:
     key: str
     label: str  # a msgid
     permissions: frozenset[str] = field(default_factory=frozenset)
+    kinds: frozenset[str] = frozenset()  # the tenant kinds that have the role ("court"); empty: every kind but a court
 
 
 @dataclass(frozen=True)

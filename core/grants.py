@@ -37,6 +37,9 @@ GLOBAL_TABLES: dict[str, Grant] = {
                             "never changed, only ended"),
     "onboarding_job": Grant(("SELECT", "INSERT", "UPDATE"),
                             "the console's onboarding of a tenant that does not exist yet"),
+    "tenant_link": Grant(("SELECT", "INSERT", "UPDATE"),
+                         "links between tenants (a court and the districts it serves): each side's declaration "
+                         "names the other by slug; read before either tenant is in scope; ended, never deleted"),
     "outbox_message": Grant(("SELECT", "INSERT", "UPDATE"),
                             "ids and routing only; written in each change's transaction and relayed across "
                             "tenants; kept (never deleted)"),

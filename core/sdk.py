@@ -69,6 +69,8 @@ __all__ = [
     "upload_limit", "uploaded_file",
     # demo data
     "load_demo_cases",
+    # tenant links (a court and the districts it serves)
+    "linked_tenants", "link_active", "tenant_by_slug", "in_tenant_scope", "register_company",
 ]
 
 
@@ -123,3 +125,41 @@ async def submit_case(user: CurrentUser, data: dict[str, Any]) -> Case:
     ``case.submit_on_behalf`` (``data["company"]`` is its credit code); the same checks, record and
     notices as a submission through the core's pages."""
     return await submit(user, data)
+
+
+# -- tenant links ----------------------------------------------------------------------------------
+
+async def linked_tenants(kind: str | None = None) -> list[TenantContext]:
+    """The tenants the tenant in scope has an active link with (both sides declare it), of `kind`
+    ("court", "district") if given: a district's courts, a court's districts."""
+    from core.tenant_links import active_partners
+
+    return await active_partners(current_tenant(), kind)
+
+
+async def link_active(partner: str) -> bool:
+    """Whether the link between the tenant in scope and the tenant `partner` (a slug) is active now."""
+    from core.tenant_links import is_active
+
+    return await is_active(current_tenant(), partner)
+
+
+async def tenant_by_slug(slug: str) -> TenantContext | None:
+    """A tenant of the registry by its slug (None if there is none)."""
+    from core.tenant_registry import load_tenant
+
+    return await load_tenant(slug)
+
+
+def in_tenant_scope(tenant: TenantContext, write: bool = True):
+    """Enter `tenant`'s scope in a transaction of its own (``async with``), for a plugin's commands
+    and demo loaders; a request or message is already in its tenant's scope and never needs it."""
+    return _scope.tenant_scope(tenant, write=write)
+
+
+async def register_company(credit_code: str, name: str, **details: Any) -> tuple[Company, bool]:
+    """Create or update a company of the tenant's registry by its unified credit code (统一社会信用代码);
+    returns (company, created).  A bad code or name is a 400 naming the field."""
+    from core.cases.companies import register_company as register
+
+    return await register(credit_code, name, **details)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.i18n import gettext
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Section, User
-from tenants.manifest import demo_manifest_paths
+from tenants.manifest import demo_manifest_paths, role_fits
 from tenants.onboarding import apply_manifest, ensure_membership, ensure_user
 from tenants.scope import scoped, tenant_scope
 
@@ -31,7 +31,7 @@ async def load_demo(password: str, manifests: list[str] | None = None) -> dict[s
                 Department.id == dept_id).first() or {}).get("name_zh", "") if dept_id else ""
             names, hashed = [], {}  # every demo account shares the demo password: hashed once
             for key, role in manager.roles.items():
-                if manager.role_plugin(key) not in enabled:
+                if manager.role_plugin(key) not in enabled or not role_fits(key, role.kinds, tenant.kind):
                     continue
                 username = f"{key}@{tenant.slug}"
                 in_dept = key in DEPARTMENT_ROLES

@@ -1,4 +1,7 @@
-"""Tenant manifests (租户清单): a district or township described in one TOML file.
+"""Tenant manifests (租户清单): a district, township or court described in one TOML file.
+
+A court (人民法院) is a tenant of its own: it names the districts it `serves`, a district names the
+`courts` that serve it, and a link between them is active only when both sides name each other.
 
 `load_manifest` parses and validates a manifest completely before anything is written: the
 shape is checked by msgspec (the error names the field), then the meaning (known plugins and
@@ -19,6 +22,8 @@ from core.i18n import N_
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
+KINDS = ("district", "township", "court")
+COURT_CORE_ROLES = frozenset({"tenant_admin", "system_admin"})
 
 
 class SectionSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -61,6 +66,8 @@ class Manifest(msgspec.Struct, forbid_unknown_fields=True):
     parent: str = ""
     plugins: list[str] = []
     hosts: list[str] = []
+    courts: list[str] = []  # a district's: the slugs of the courts serving it
+    serves: list[str] = []  # a court's: the slugs of the districts it serves
     settings: dict[str, str | int | float | bool] = {}
     departments: list[DepartmentSpec] = []
     categories: list[CategorySpec] = []
@@ -110,8 +117,16 @@ def parse_manifest(text: str) -> Manifest:
                                      detail=detail.replace("$.", ""))]) from None
 
 
+def role_fits(key: str, kinds: frozenset[str], kind: str) -> bool:
+    """Whether a tenant of `kind` has the role `key` declared for `kinds` (empty: every kind but a
+    court, which has only its own roles and its administrators)."""
+    if kinds:
+        return kind in kinds
+    return kind != "court" or key in COURT_CORE_ROLES
+
+
 def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
-                   existing_districts: set[str]) -> list[Problem]:
+                   existing_districts: set[str], role_kinds: dict[str, frozenset[str]] | None = None) -> list[Problem]:
     """Every problem of meaning in a well-shaped manifest, each naming its field."""
     problems: list[Problem] = []
     add = problems.append
@@ -121,8 +136,8 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
     for field in ("name_zh", "name_en"):
         if not getattr(m, field).strip() or len(getattr(m, field)) > 200:
             add(Problem(field, N_("must be 1–200 characters")))
-    if m.kind not in ("district", "township"):
-        add(Problem("kind", N_("%(value)s must be 'district' or 'township'"), value=repr(m.kind)))
+    if m.kind not in KINDS:
+        add(Problem("kind", N_("%(value)s must be 'district', 'township' or 'court'"), value=repr(m.kind)))
     if m.kind == "township":
         if not m.parent:
             add(Problem("parent", N_("a township needs its parent district's slug")))
@@ -130,6 +145,15 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
             add(Problem("parent", N_("no district with slug %(value)s"), value=repr(m.parent)))
     elif m.parent:
         add(Problem("parent", N_("only a township has a parent")))
+    for field, slugs, kind in (("courts", m.courts, "district"), ("serves", m.serves, "court")):
+        if slugs and m.kind != kind:
+            add(Problem(field, N_("only a %(kind)s names %(field)s"), kind=kind, field=field))
+        for i, slug in enumerate(slugs):
+            if not SLUG_RE.match(slug) or slug == m.slug or slugs.index(slug) != i:
+                add(Problem(f"{field}[{i}]", N_("%(value)s is not another tenant's slug, or appears twice"),
+                            value=repr(slug)))
+    if m.kind == "court" and "mediation" in known_plugins and "mediation" not in m.plugins:
+        add(Problem("plugins", N_("a court runs the mediation module: add 'mediation'")))
     for i, name in enumerate(m.plugins):
         if name not in known_plugins:
             add(Problem(f"plugins[{i}]", N_("unknown plugin %(value)s (known: %(known)s)"), value=repr(name),
@@ -172,6 +196,9 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
         for j, role in enumerate(u.roles):
             if role not in known_roles:
                 add(Problem(f"users[{i}].roles[{j}]", N_("unknown role %(value)s"), value=repr(role)))
+            elif role_kinds is not None and not role_fits(role, role_kinds.get(role, frozenset()), m.kind):
+                add(Problem(f"users[{i}].roles[{j}]", N_("a %(kind)s has no role %(value)s"), kind=m.kind,
+                            value=repr(role)))
         if u.department and u.department not in dept_codes:
             add(Problem(f"users[{i}].department", N_("no department with code %(value)s"), value=repr(u.department)))
         elif u.section and u.section not in dept_codes.get(u.department, set()):
@@ -181,6 +208,6 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
 
 
 def demo_manifest_paths() -> list[Path]:
-    """The demo manifests, districts before townships."""
-    order = {"luqiao": 0, "jiaojiang": 1, "pengjie": 2}
+    """The demo manifests, districts before townships, then the court serving them."""
+    order = {"luqiao": 0, "jiaojiang": 1, "pengjie": 2, "luqiao-court": 3}
     return sorted(MANIFEST_DIR.glob("*.toml"), key=lambda p: (order.get(p.stem, 9), p.stem))

@@ -13,6 +13,7 @@ from core.db import write_transaction
 from core.i18n import N_
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Membership, Section, User
+from core.tenant_links import declare
 from tenants.manifest import Manifest, ManifestError, Problem, UserSpec, check_manifest, parse_manifest
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant
@@ -31,7 +32,8 @@ async def validate(text: str) -> Manifest:
     manifest = parse_manifest(text)
     manager = get_plugin_manager()
     districts = {r["slug"] for r in await Tenant.select(Tenant.slug).where(Tenant.kind == "district")}
-    problems = check_manifest(manifest, set(manager.optional_names()), set(manager.roles), districts)
+    problems = check_manifest(manifest, set(manager.optional_names()), set(manager.roles), districts,
+                              {key: role.kinds for key, role in manager.roles.items()})
     if problems:
         raise ManifestError(problems)
     return manifest
@@ -73,7 +75,10 @@ async def register_tenant(m: Manifest, active_if_new: bool = True) -> tuple[Tena
         await Tenant.insert(Tenant(slug=m.slug, active=active_if_new, **{c._meta.name: v for c, v in values.items()}))
     else:
         await Tenant.update(values).where(Tenant.slug == m.slug)
-    return TenantContext.from_row(await Tenant.select().where(Tenant.slug == m.slug).first()), created
+    tenant = TenantContext.from_row(await Tenant.select().where(Tenant.slug == m.slug).first())
+    for partner in (*m.courts, *m.serves):  # this side's declarations; the other side declares its own
+        await declare(tenant.id, partner)
+    return tenant, created
 
 
 async def catalogue_ids() -> tuple[dict[str, int], dict[tuple[str, str], int]]:

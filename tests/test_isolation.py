@@ -17,7 +17,7 @@ from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Notification, User
 from plugins.cadre.tables import Application as CadreApplication, Cadre, Campaign as CadreCampaign
 from plugins.liaison.tables import FollowUp, Need, Salon, Visit
-from plugins.mediation.tables import Dispute
+from plugins.mediation.tables import Dispute, Referral
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
 from web.identity import CurrentUser
@@ -30,7 +30,7 @@ RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": C
              "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
 RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon})
 RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication})
-RESOURCES.update({"dispute_id": Dispute})
+RESOURCES.update({"dispute_id": Dispute, "referral_id": Referral})
 # Open311 names a case by "<id>.<format>" (requests/) and "<number>.<format>" (tokens/).
 RESOURCES.update({"request_ref": Case, "token_ref": Case})
 # Path parameters that name no tenant resource, with a value to use.
@@ -83,8 +83,9 @@ async def luqiao_ids():
         liaison = await _liaison_rows(user["id"], case.company)
         cadre = await _cadre_rows(user["id"])
         dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
+        referral = await scoped(Referral).add(key=str(uuid.uuid4()), case=case.id, court="luqiao-court")
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
-            "inspection_id": inspection.id, **liaison, **cadre, "dispute_id": dispute.id,
+            "inspection_id": inspection.id, **liaison, **cadre, "dispute_id": dispute.id, "referral_id": referral.id,
             "request_ref": f"{case.id}.json", "token_ref": f"{case.number}.xml",
             "case_before": before}
 
@@ -120,7 +121,8 @@ async def _request(b: Browser, method: str, url: str, api: bool, token: str):
 
 # (who, where): another district; and a district on one of its own townships, which it reads only
 # through the roll-ups of its big screen, never through the township's pages or API.
-OUTSIDERS = [("jiaojiang", "luqiao"), ("luqiao", "pengjie")]
+# A court and a district it serves are tenants of their own: what crosses their link is messages only.
+OUTSIDERS = [("jiaojiang", "luqiao"), ("luqiao", "pengjie"), ("luqiao-court", "luqiao"), ("luqiao", "luqiao-court")]
 
 
 @pytest.mark.parametrize("outsider,target", OUTSIDERS)
@@ -160,7 +162,7 @@ async def test_no_route_reaches_another_tenants_resources(app, luqiao_ids, outsi
 
 async def test_plugin_routes_answer_404_where_the_plugin_is_off(app, luqiao_ids):
     checked = 0
-    for slug, enabled in (("jiaojiang", set()), ("pengjie", {"liaison"})):
+    for slug, enabled in (("jiaojiang", {"mediation"}), ("pengjie", {"liaison"})):
         b = Browser(app)
         await b.login(f"tenant_admin@{slug}", slug)
         token = await token_for(f"tenant_admin@{slug}", slug)

@@ -32,16 +32,19 @@ def qinqing_api_routes():
 
 @hookimpl
 def qinqing_navigation(tenant, user):
+    if tenant.kind != "court":  # a district refers cases to the court(s) serving it
+        return [NavItem(N_("Court referrals"), f"{NAME}/", permission="case.dispatch", order=50)]
     return [NavItem(N_("Mediation"), f"{NAME}/", order=50)]
 
 
 @hookimpl
 def qinqing_roles():
+    court = frozenset({"court"})  # a court's own staff and outside users: no district has these roles
     return [
-        RoleDef("mediation_judge", N_("Judge"), COURT | {"mediation.mediate", "mediation.judge"}),
-        RoleDef("mediation_court", N_("Court staff"), COURT),  # the court clerk (书记员)
-        RoleDef("mediation_mediator", N_("Mediator"), COURT | {"mediation.mediate"}),
-        RoleDef("mediation_bank", N_("Creditor (bank)"), frozenset({"mediation.view_own"})),
+        RoleDef("mediation_judge", N_("Judge"), COURT | {"mediation.mediate", "mediation.judge"}, court),
+        RoleDef("mediation_court", N_("Court staff"), COURT, court),  # the court clerk (书记员)
+        RoleDef("mediation_mediator", N_("Mediator"), COURT | {"mediation.mediate"}, court),
+        RoleDef("mediation_bank", N_("Creditor (bank)"), frozenset({"mediation.view_own"}), court),
     ]
 
 
@@ -83,7 +86,8 @@ async def _sweep() -> None:
 
 @hookimpl
 def qinqing_scheduled_jobs():
-    return [ScheduledJob("mediation_repayment", 86400, _sweep, per_tenant=True)]
+    # Hourly, and idempotent: the court's day (Asia/Shanghai) is swept within the hour it begins.
+    return [ScheduledJob("mediation_repayment", 3600, _sweep, per_tenant=True)]
 
 
 @hookimpl(trylast=True)  # after the core's demo data, which holds the company registry
@@ -95,4 +99,21 @@ def qinqing_demo_data(tenant):
 
 @hookimpl
 def qinqing_event_labels():
-    return {"mediation_referral": N_("Referred to court mediation"), "mediation": N_("A step of the court mediation")}
+    from plugins.mediation.referrals import EVENT_LABELS
+
+    return {"mediation_referral": N_("Referred to court mediation"), "mediation": N_("A step of the court mediation"),
+            **EVENT_LABELS}
+
+
+@hookimpl
+def qinqing_actors():
+    from plugins.mediation.referrals import receive
+
+    return [receive]
+
+
+@hookimpl
+def qinqing_work_queue(tenant, user):
+    from plugins.mediation.queue import queues
+
+    return queues(user)

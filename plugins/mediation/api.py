@@ -8,11 +8,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from core.sdk import READ_ERRORS, WRITE_ERRORS, UserError, current_user
-from plugins.mediation import queries, repayment, service
+from core.sdk import READ_ERRORS, WRITE_ERRORS, UserError, current_tenant, current_user
+from plugins.mediation import queries, referrals, repayment, service, sweeping
 
-STEPS = {"party": service.add_party, "measure": service.impose, "lift": service.lift, "session": service.hold_session,
-         "settle": repayment.settle, "confirm": repayment.confirm, "pay": repayment.pay, "enforce": repayment.enforce}
+STEPS = {"accept": service.accept, "decline": service.decline, "party": service.add_party, "measure": service.impose, "lift": service.lift, "session": service.hold_session,
+         "settle": repayment.settle, "confirm": repayment.confirm, "pay": repayment.pay, "enforce": repayment.enforce,
+         "conclude": repayment.conclude}
 
 
 async def run_step(user, dispute_id: int, step: str, data: dict) -> None:
@@ -36,6 +37,20 @@ def _out(row: dict) -> dict:
             out[key] = [_plain(r) for r in row[key]]
     if row.get("agreement") is not None:
         out["agreement"] = _plain(row["agreement"])
+    return out
+
+
+def _district_reader(request: Request) -> None:
+    user = current_user(request)
+    if current_tenant().kind == "court":
+        raise UserError(404, "Not found.")
+    if not (referrals.can_refer(user) or user.can("case.view_all")):
+        raise UserError(403, "You are not allowed to do this.")
+
+
+def _referral_out(row: dict) -> dict:
+    out = _plain({k: v for k, v in row.items() if k != "milestones"})
+    out["milestones"] = [_plain(m) for m in row.get("milestones", [])]
     return out
 
 
@@ -69,6 +84,36 @@ class MediationApi(Controller):
         user = current_user(request)
         await run_step(user, dispute_id, step, dict(data or {}))
         return _out(await queries.detail(user, dispute_id))
+
+    @get("/sweep", summary="Preview of the repayment sweep of a day (on=YYYY-MM-DD, the court's today by default): "
+                           "what it would change, changing nothing", responses=READ_ERRORS)
+    async def sweep_preview(self, request: Request, on: FromQuery[str] = "") -> dict[str, Any]:
+        return await sweeping.run(current_user(request), on, dry_run=True)
+
+    @post("/sweep", status_code=200, summary="Run the repayment sweep of a day now (on, dry_run)",
+          responses=WRITE_ERRORS)
+    async def sweep_run(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+        data = dict(data or {})
+        return await sweeping.run(current_user(request), data.get("on") or "", dry_run=bool(data.get("dry_run")))
+
+    @get("/referrals", summary="A district's referrals to its court(s), newest first, with their last milestone",
+         responses=READ_ERRORS)
+    async def referrals_index(self, request: Request) -> list[dict[str, Any]]:
+        _district_reader(request)
+        return [_plain(r) for r in await referrals.list_referrals()]
+
+    @post("/referrals", summary="Refer a case's financial dispute to a linked court (case, court, creditor, "
+                                "principal_fen, summary); 403 without an active link", responses=WRITE_ERRORS)
+    async def referrals_create(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+        _district_reader(request)
+        referral = await referrals.refer(current_user(request), dict(data or {}))
+        return _referral_out(await referrals.referral_detail(referral.id))
+
+    @get("/referrals/{referral_id:int}", summary="One referral of the district: its status and milestones",
+         responses=READ_ERRORS)
+    async def referral_detail(self, request: Request, referral_id: FromPath[int]) -> dict[str, Any]:
+        _district_reader(request)
+        return _referral_out(await referrals.referral_detail(referral_id))
 
     @get("/figures", summary="The court's figures: open, settled, in repayment, defaulted, enforced, amount, "
                              "survival rate", responses=READ_ERRORS)

@@ -8,20 +8,33 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response
 
-from core.sdk import Company, UserError, current_user, login_required, page, plugin_info, requires, scoped
-from plugins.mediation import queries, service
+from core.sdk import (
+    Case,
+    Company,
+    UserError,
+    current_tenant,
+    current_user,
+    login_required,
+    page,
+    plugin_info,
+    requires,
+    scoped,
+)
+from plugins.mediation import queries, referrals, service, sweeping
 from plugins.mediation.api import run_step
 from plugins.mediation.tables import (
     ASSET_LABELS,
     INSTALMENT_LABELS,
+    MILESTONE_LABELS,
     OUTCOME_LABELS,
     PARTY_LABELS,
     STATUS_LABELS,
     STEP_LABELS,
+    SWEEP_LABELS,
 )
 
 LABELS = dict(statuses=STATUS_LABELS, parties_labels=PARTY_LABELS, assets=ASSET_LABELS, outcomes=OUTCOME_LABELS,
-              instalment_labels=INSTALMENT_LABELS, steps=STEP_LABELS, yuan=service.yuan)
+              instalment_labels=INSTALMENT_LABELS, steps=STEP_LABELS, sweep_labels=SWEEP_LABELS, milestones=MILESTONE_LABELS, yuan=service.yuan)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -31,6 +44,16 @@ def _root(request: Request) -> str:
 
 def _can_see(user) -> bool:
     return user.can("mediation.view") or user.can("mediation.view_own") or user.has_role("company")
+
+
+def _referrer(request: Request):
+    """A district user who may see the district's referrals (never in a court: 404 there)."""
+    user = current_user(request)
+    if current_tenant().kind == "court":
+        raise UserError(404, "Not found.")
+    if not (referrals.can_refer(user) or user.can("case.view_all")):
+        raise UserError(403, "You are not allowed to do this.")
+    return user
 
 
 def _wants_fragment(request: Request) -> bool:
@@ -47,6 +70,10 @@ class MediationPages(Controller):
         user, q = current_user(request), request.query_params
         if _wants_fragment(request) and not _can_see(user):
             raise UserError(403, "You are not allowed to do this.")  # the fragment is the docket itself
+        if current_tenant().kind != "court":  # a district: the referrals it made to its court(s)
+            _referrer(request)
+            return page(request, "mediation/referrals.html", rows=await referrals.list_referrals(),
+                        courts=await referrals.courts(), can_refer=referrals.can_refer(user), **LABELS)
         status = q.get("status", "") if q.get("status", "") in STATUS_LABELS else ""
         rows = await queries.list_disputes(user, status, q.get("mine") == "1") if _can_see(user) else None
         return page(request, "mediation/index.html", fragment="mediation/_table.html", rows=rows, status=status,
@@ -82,6 +109,41 @@ class MediationPages(Controller):
         d = await queries.detail(current_user(request), dispute_id)
         return page(request, "mediation/agreement.html", d=d, **LABELS)
 
+    @get("/sweep", name="mediation_sweep")
+    async def sweep_preview(self, request: Request) -> object:
+        user = current_user(request)
+        result = await sweeping.run(user, request.query_params.get("on", ""), dry_run=True)
+        return page(request, "mediation/sweep.html", result=result, done=None, **LABELS)
+
+    @post("/sweep", name="mediation_sweep_run")
+    async def sweep_run(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> object:
+        done = await sweeping.run(current_user(request), data.get("on", ""), dry_run=False)
+        return page(request, "mediation/sweep.html", result=done, done=done, **LABELS)
+
+    # -- a district's referrals to its court(s) ---------------------------------------------------
+
+    @get("/refer", name="mediation_refer")
+    async def refer_form(self, request: Request) -> object:
+        user = _referrer(request)
+        case = request.query_params.get("case", "")
+        found = None
+        if case.isdigit():
+            found = await scoped(Case).select(Case.id, Case.number, Case.title, Case.company.name.as_alias(
+                "company_name")).where(Case.id == int(case)).first()
+        return page(request, "mediation/refer.html", courts=await referrals.courts(), case=found,
+                    can_refer=referrals.can_refer(user), **LABELS)
+
+    @post("/referrals", name="mediation_referral_create")
+    async def refer(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        _referrer(request)
+        referral = await referrals.refer(current_user(request), {k: v for k, v in data.items() if k != "_csrf_token"})
+        return Redirect(path=f"{_root(request)}referrals/{referral.id}", status_code=303)
+
+    @get("/referrals/{referral_id:int}", name="mediation_referral")
+    async def referral(self, request: Request, referral_id: FromPath[int]) -> object:
+        _referrer(request)
+        return page(request, "mediation/referral.html", r=await referrals.referral_detail(referral_id), **LABELS)
+
     @get("/export.xlsx", name="mediation_export", guards=[requires("mediation.view")])
     async def export(self, request: Request) -> Response:
         return Response(await queries.export_xlsx(current_user(request)), media_type=XLSX,
@@ -92,12 +154,14 @@ async def _dispute_page(request: Request, dispute_id: int, fragment: bool = Fals
     user = current_user(request)
     d = await queries.detail(user, dispute_id)
     actions = []
-    if d["status"] not in ("completed", "enforced"):
+    if d["status"] not in ("completed", "enforced", "declined"):
         allowed = {"party": "mediation.manage", "measure": "mediation.manage", "lift": "mediation.manage",
                    "session": "mediation.mediate", "settle": "mediation.mediate", "confirm": "mediation.judge",
-                   "pay": "mediation.manage", "enforce": "mediation.judge"}
-        by_status = {"mediating": ("measure", "session", "settle", "party"), "settled": ("confirm", "measure"),
-                     "repaying": ("pay", "measure"), "defaulted": ("enforce",)}
+                   "pay": "mediation.manage", "enforce": "mediation.judge", "conclude": "mediation.judge",
+                   "accept": "mediation.manage", "decline": "mediation.manage"}
+        by_status = {"referred": ("accept", "decline"), "mediating": ("measure", "session", "settle", "party"), "settled": ("confirm", "measure"),
+                     "repaying": ("pay", "measure"), "defaulted": ("pay", "enforce"),
+                     "enforcing": ("pay", "conclude")}
         actions = [s for s in by_status.get(d["status"], ()) if user.can(allowed[s])]
         if user.can("mediation.manage") and any(m["lifted_on"] is None for m in d["measures"]):
             actions.append("lift")

@@ -27,8 +27,9 @@ COLUMNS = (Dispute.id, Dispute.number, Dispute.title, Dispute.status, Dispute.pr
            Dispute.costs_fen, Dispute.settled_fen, Dispute.court, Dispute.opened_on, Dispute.closed_on, Dispute.case,
            Dispute.version, Dispute.enforcement_outcome, Dispute.enforcement_recovered_fen, Dispute.debtor,
            Dispute.debtor.name.as_alias("debtor_name"), Dispute.mediator.display_name.as_alias("mediator_name"),
-           Dispute.judge.display_name.as_alias("judge_name"), Dispute.case.number.as_alias("case_number"))
-OPEN = ("mediating", "settled", "repaying", "defaulted")
+           Dispute.judge.display_name.as_alias("judge_name"), Dispute.case.number.as_alias("case_number"),
+           Dispute.referred_from, Dispute.referred_from_name, Dispute.summary, Dispute.referral_key)
+OPEN = ("referred", "mediating", "settled", "repaying", "defaulted", "enforcing")
 
 
 async def list_disputes(user, status: str = "", mine: bool = False) -> list[dict]:
@@ -74,21 +75,37 @@ async def detail(user, dispute_id: int) -> dict:
     return row
 
 
+def _rate(survived: int, resolved: int) -> float | None:
+    return round(survived / resolved, 4) if resolved else None
+
+
 async def figures() -> dict:
-    """The court's figures over every dispute of the tenant."""
+    """The court's figures over every dispute of the tenant, and the survival rate (disputes resolved
+    without enforcement over all resolved) overall and per referring district."""
     rows = await scoped(Dispute).select(Dispute.status, Dispute.principal_fen, Dispute.interest_fen,
-                                        Dispute.costs_fen)
+                                        Dispute.costs_fen, Dispute.referred_from, Dispute.referred_from_name)
     counts = {key: 0 for key in STATUS_LABELS}
     amount = 0
+    districts: dict[str, dict] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
         if r["status"] in OPEN:
             amount += r["principal_fen"] + r["interest_fen"] + r["costs_fen"]
+        if r["status"] in ("completed", "enforced"):
+            d = districts.setdefault(r["referred_from"] or "", {"district": r["referred_from"] or "",
+                                                                "name": r["referred_from_name"] or "",
+                                                                "survived": 0, "resolved": 0})
+            d["resolved"] += 1
+            d["survived"] += r["status"] == "completed"
+    for d in districts.values():
+        d["survival_rate"] = _rate(d["survived"], d["resolved"])
     resolved = counts["completed"] + counts["enforced"]
-    return dict(total=len(rows), open=counts["mediating"], settled=counts["settled"], repaying=counts["repaying"],
-                defaulted=counts["defaulted"], enforced=counts["enforced"], completed=counts["completed"],
-                resolved=resolved, survived=counts["completed"], amount_fen=amount, amount=yuan(amount),
-                survival_rate=round(counts["completed"] / resolved, 4) if resolved else None)
+    return dict(total=len(rows), referred=counts["referred"], open=counts["mediating"], settled=counts["settled"],
+                repaying=counts["repaying"], defaulted=counts["defaulted"], enforcing=counts["enforcing"],
+                enforced=counts["enforced"], completed=counts["completed"], resolved=resolved,
+                survived=counts["completed"], amount_fen=amount, amount=yuan(amount),
+                survival_rate=_rate(counts["completed"], resolved),
+                by_district=sorted(districts.values(), key=lambda d: (d["district"] == "", d["district"])))
 
 
 EXPORT_COLUMNS = [("number", N_("Number")), ("title", N_("Title")), ("creditor", N_("Creditor")),

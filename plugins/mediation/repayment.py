@@ -8,11 +8,12 @@ from datetime import date, timedelta
 
 from core.sdk import N_, UserError, scoped, tenant_setting, today
 from plugins.mediation.service import _save, _status, day, lift_all, money, need, record, tell_parties, text, yuan
-from plugins.mediation.tables import Agreement, Dispute, Instalment, Payment
+from plugins.mediation.tables import CLOSED, Agreement, Dispute, Instalment, Payment
 
 DUE_SOON = N_("Dispute %(number)s: instalment %(seq)s of %(amount)s yuan is due on %(due)s.")
 DEFAULTED = N_("Dispute %(number)s is in default; the enforcement step is open.")
 COMPLETED = N_("Dispute %(number)s is fully repaid; the preservation measures are lifted.")
+CURED = N_("Dispute %(number)s: everything overdue is paid; the default is cured and repayment goes on.")
 
 
 def as_date(value) -> date | None:
@@ -36,13 +37,21 @@ async def settle(user, dispute: Dispute, data: dict) -> Agreement:
         plan = rows
     if not isinstance(plan, list) or not plan or len(plan) > 120:
         raise UserError(400, "Give an instalment plan of 1 to 120 instalments.", code="plan")
+    signed = day(data, "signed_on", today())
     items, last = [], None
-    for entry in plan:
+    for i, entry in enumerate(plan):
         if not isinstance(entry, dict):
             raise UserError(400, "Give an instalment plan of 1 to 120 instalments.", code="plan")
+        field = f"plan[{i}].due_on"
         due, amount = day(entry, "due_on"), money(entry, "amount", positive=True)
+        if due < signed:
+            raise UserError(400, "%(field)s: instalment %(seq)s falls due on %(due)s, before the agreement is "
+                            "signed (%(signed)s).", code="plan_before_signing", field=field, seq=i + 1,
+                            due=due.isoformat(), signed=signed.isoformat())
         if last is not None and due <= last:
-            raise UserError(400, "The instalment dates must be in order, one after another.", code="plan_dates")
+            raise UserError(400, "%(field)s: instalment %(seq)s falls due on %(due)s, not after the one before "
+                            "it (%(previous)s); the dates must increase.", code="plan_dates", field=field,
+                            seq=i + 1, due=due.isoformat(), previous=last.isoformat())
         items.append((due, amount))
         last = due
     total = sum(a for _, a in items)
@@ -50,7 +59,7 @@ async def settle(user, dispute: Dispute, data: dict) -> Agreement:
         raise UserError(400, "The instalments add up to %(total)s yuan but the settled sum is %(settled)s yuan.",
                         code="plan_total", total=yuan(total), settled=yuan(settled))
     agreement = await scoped(Agreement).add(dispute=dispute.id, terms=text(data, "terms", True, 20000),
-                                            settled_fen=settled, signed_on=day(data, "signed_on", today()))
+                                            settled_fen=settled, signed_on=signed)
     await scoped(Instalment).insert(*({"dispute": dispute.id, "seq": i, "due_on": due, "amount_fen": amount}
                                       for i, (due, amount) in enumerate(items, 1)))
     before, dispute.status, dispute.settled_fen = dispute.status, "settled", settled
@@ -73,10 +82,22 @@ async def confirm(user, dispute: Dispute, data: dict) -> None:
 
 
 async def pay(user, dispute: Dispute, data: dict) -> Payment:
-    """A payment, applied to the given instalment (or the earliest unpaid) and then the next ones."""
+    """A payment, applied to the given instalment (or the earliest unpaid) and then the next ones.
+
+    During a default, a payment that leaves nothing overdue cures it (the record keeps both the
+    default and the cure); once enforcement is applied for, payments go against the enforcement."""
     need(user, "mediation.manage")
     amount = money(data, "amount", positive=True)
-    _status(dispute, "repaying")
+    _status(dispute, "repaying", "defaulted", "enforcing")
+    on = day(data, "paid_on", today())
+    if dispute.status == "enforcing":
+        payment = await scoped(Payment).add(dispute=dispute.id, amount_fen=amount, paid_on=on, recorded_by=user.id,
+                                            note=text(data, "note", limit=300), against="enforcement")
+        dispute.enforcement_recovered_fen = (dispute.enforcement_recovered_fen or 0) + amount
+        await _save(dispute)
+        await record(dispute, "pay", user.id, dispute.status,
+                     {"payment": payment.id, "amount_fen": amount, "against": "enforcement"})
+        return payment
     open_rows = await scoped(Instalment).objects().where(
         (Instalment.dispute == dispute.id) & (Instalment.status != "paid")).order_by(Instalment.seq)
     seq = data.get("instalment")
@@ -92,7 +113,6 @@ async def pay(user, dispute: Dispute, data: dict) -> Payment:
     if amount > remaining:
         raise UserError(400, "The payment of %(amount)s yuan is more than the %(remaining)s yuan still owed.",
                         code="overpaid", amount=yuan(amount), remaining=yuan(remaining))
-    on = day(data, "paid_on", today())
     payment = await scoped(Payment).add(dispute=dispute.id, instalment=open_rows[0].id, amount_fen=amount,
                                         paid_on=on, recorded_by=user.id, note=text(data, "note", limit=300))
     left, late = amount, False
@@ -109,8 +129,16 @@ async def pay(user, dispute: Dispute, data: dict) -> Payment:
         await row.save()
     await record(dispute, "pay", user.id, dispute.status,
                  {"payment": payment.id, "amount_fen": amount, "instalment": open_rows[0].seq, "late": int(late)})
-    if await scoped(Instalment).count().where((Instalment.dispute == dispute.id) & (Instalment.status != "paid")) == 0:
+    unpaid = await scoped(Instalment).select(Instalment.due_on, Instalment.status).where(
+        (Instalment.dispute == dispute.id) & (Instalment.status != "paid"))
+    if not unpaid:
         await complete(dispute, user.id, on)
+    elif dispute.status == "defaulted" and not any(
+            r["status"] == "overdue" or as_date(r["due_on"]) < on for r in unpaid):  # nothing overdue left
+        before, dispute.status = dispute.status, "repaying"
+        await _save(dispute)
+        await record(dispute, "cure", user.id, before, {"defaulted_on": str(dispute.defaulted_on or "")})
+        await tell_parties(dispute, CURED)
     return payment
 
 
@@ -123,53 +151,104 @@ async def complete(dispute: Dispute, actor: int | None, on: date) -> None:
 
 
 async def enforce(user, dispute: Dispute, data: dict) -> None:
-    """Compulsory enforcement, only after a default: its outcome closes the dispute."""
+    """Applying for compulsory enforcement (申请强制执行), only after a default: from then on a
+    payment is recorded against the enforcement, and a default can no longer be cured."""
     need(user, "mediation.judge")
     if dispute.status != "defaulted":
-        if dispute.status in ("completed", "enforced"):
+        if dispute.status in CLOSED:
             _status(dispute)
         raise UserError(409, "Enforcement is possible only after a default.", code="no_default")
+    before, dispute.status = dispute.status, "enforcing"
+    await _save(dispute)
+    await record(dispute, "enforce", user.id, before, {})
+
+
+async def conclude(user, dispute: Dispute, data: dict) -> None:
+    """The outcome of enforcement (执行终结), which closes the dispute; what was recovered defaults to
+    the payments recorded against the enforcement."""
+    need(user, "mediation.judge")
+    _status(dispute, "enforcing")
     dispute.enforcement_outcome = text(data, "outcome", required=True, limit=5000)
-    dispute.enforcement_recovered_fen = money(data, "recovered", required=False)
+    recovered = money(data, "recovered", required=False)
+    dispute.enforcement_recovered_fen = max(recovered, dispute.enforcement_recovered_fen or 0)
     before, dispute.status, dispute.closed_on = dispute.status, "enforced", day(data, "closed_on", today())
     await _save(dispute)
-    await record(dispute, "enforce", user.id, before, {"recovered_fen": dispute.enforcement_recovered_fen})
+    await record(dispute, "conclude", user.id, before, {"recovered_fen": dispute.enforcement_recovered_fen})
 
 
 # -- the daily sweep ---------------------------------------------------------------------------------
 
-async def sweep(on: date | None = None) -> dict:
-    """Mark instalments due/overdue, remind before the due date, flag a default after the grace
-    period. Idempotent: each change happens once (flags and statuses are checked first)."""
-    on = on or today()
+def local_day() -> date:
+    """Today on the court's calendar (Asia/Shanghai), whatever the server's or UTC's date."""
+    return today()
+
+
+async def plan_sweep(on: date) -> list[dict]:
+    """What the sweep of day `on` would change, in order; reads only.  Each change is
+    ``{dispute, number, instalment, change}`` with change one of remind, due, overdue, default."""
     notice_days = int(tenant_setting("mediation_notice_days", 3))
     grace = int(tenant_setting("mediation_grace_days", 15))
-    counts = {"reminded": 0, "due": 0, "overdue": 0, "defaulted": 0}
-    disputes = {d.id: d for d in await scoped(Dispute).objects().where(Dispute.status == "repaying")}
+    disputes = {d["id"]: d["number"] for d in await scoped(Dispute).select(Dispute.id, Dispute.number).where(
+        Dispute.status == "repaying")}
     if not disputes:
-        return counts
-    rows = await scoped(Instalment).objects().where(
-        Instalment.dispute.is_in(list(disputes)) & (Instalment.status != "paid")).order_by(Instalment.seq)
+        return []
+    rows = await scoped(Instalment).select().where(
+        Instalment.dispute.is_in(list(disputes)) & (Instalment.status != "paid")).order_by(
+        Instalment.dispute, Instalment.seq)
+    changes, defaulted = [], set()
     for row in rows:
-        dispute, due = disputes[row.dispute], as_date(row.due_on)
-        if dispute.status != "repaying":
+        if row["dispute"] in defaulted:
             continue
-        if not row.notified and due - timedelta(days=notice_days) <= on <= due:
+        due = as_date(row["due_on"])
+        base = {"dispute": row["dispute"], "number": disputes[row["dispute"]], "instalment": row["seq"]}
+        if not row["notified"] and due - timedelta(days=notice_days) <= on <= due:
+            changes.append({**base, "change": "remind", "due_on": due.isoformat()})
+        status = "overdue" if on > due else "due" if on == due else row["status"]
+        if RANK.get(status, 0) > RANK.get(row["status"], 0):  # forward only, even for a day in the past
+            changes.append({**base, "change": status, "due_on": due.isoformat()})
+        if on > due + timedelta(days=grace):
+            changes.append({**base, "change": "default", "due_on": due.isoformat()})
+            defaulted.add(row["dispute"])
+    return changes
+
+
+RANK = {"pending": 0, "due": 1, "overdue": 2}
+COUNTS = {"remind": "reminded", "due": "due", "overdue": "overdue", "default": "defaulted"}
+
+
+async def sweep(on: date | None = None, dry_run: bool = False) -> dict:
+    """The repayment sweep of day `on` (the court's today by default): instalments due or overdue,
+    reminders before the due date, a default once the grace period has run out.  With `dry_run`
+    it only lists what it would change; otherwise it makes exactly those changes.  Idempotent:
+    each change happens once (flags and statuses are checked first)."""
+    on = on or local_day()
+    grace = int(tenant_setting("mediation_grace_days", 15))
+    changes = await plan_sweep(on)
+    counts = {"reminded": 0, "due": 0, "overdue": 0, "defaulted": 0}
+    for change in changes:
+        counts[COUNTS[change["change"]]] += 1
+    result = {**counts, "on": on.isoformat(), "dry_run": dry_run, "changes": changes}
+    if dry_run or not changes:
+        return result
+    disputes = {d.id: d for d in await scoped(Dispute).objects().where(
+        Dispute.id.is_in(sorted({c["dispute"] for c in changes})))}
+    rows = {(r.dispute, r.seq): r for r in await scoped(Instalment).objects().where(
+        Instalment.dispute.is_in(list(disputes)))}
+    for change in changes:
+        dispute, row = disputes[change["dispute"]], rows[(change["dispute"], change["instalment"])]
+        kind = change["change"]
+        if kind == "remind":
             row.notified = True
             await row.save([Instalment.notified])
             await tell_parties(dispute, DUE_SOON, seq=row.seq, amount=yuan(row.amount_fen - row.paid_fen),
-                               due=due.isoformat())
-            counts["reminded"] += 1
-        status = "overdue" if on > due else "due" if on == due else row.status
-        if status != row.status:
-            row.status = status
+                               due=change["due_on"])
+        elif kind in ("due", "overdue"):
+            row.status = kind
             await row.save([Instalment.status])
-            await record(dispute, status, None, dispute.status, {"instalment": row.seq})
-            counts[status] += 1
-        if on > due + timedelta(days=grace):
+            await record(dispute, kind, None, dispute.status, {"instalment": row.seq})
+        else:
             dispute.status, dispute.defaulted_on = "defaulted", on
             await _save(dispute)
             await record(dispute, "default", None, "repaying", {"instalment": row.seq, "grace_days": grace})
             await tell_parties(dispute, DEFAULTED)
-            counts["defaulted"] += 1
-    return counts
+    return result

@@ -7,18 +7,30 @@ tamper-evident chain and, when the dispute came from a case, on that case's time
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from core.sdk import Case, Company, User, UserError, append_event, company_ids_of, notify, now, scoped, today
+from core.sdk import (
+    Case,
+    Company,
+    User,
+    UserError,
+    append_event,
+    company_ids_of,
+    current_tenant,
+    notify,
+    now,
+    scoped,
+    today,
+)
 from plugins.mediation.tables import (
     ASSET_LABELS,
     CLOSED,
     OUTCOME_LABELS,
     STATUS_LABELS,
     Dispute,
+    DisputeCounter,
     DisputeEvent,
     Measure,
     Party,
@@ -145,6 +157,10 @@ async def record(dispute: Dispute, step: str, actor: int | None, before: str, da
                        action="mediation_referral" if step == "referral" else "mediation",
                        before=case["status"] if case else "", after=case["status"] if case else "",
                        data={"step": step, **{k: v for k, v in data.items() if isinstance(v, (int, str))}})
+    if dispute.referral_key:
+        from plugins.mediation.referrals import milestone
+
+        await milestone(dispute, step)
 
 
 async def tell_parties(dispute: Dispute, message: str, **params) -> None:
@@ -175,11 +191,35 @@ def _status(dispute: Dispute, *allowed: str) -> None:
 
 # -- intake ----------------------------------------------------------------------------------------
 
+async def next_number(year: int) -> str:
+    """The court's next dispute number of `year` (HH2026-00001 …), from its own counter: one
+    conditional update, so parallel intakes each get their own number.  A court's first counter
+    of a year starts after the highest number it already gave that year."""
+    for _ in range(3):
+        rows = await scoped(DisputeCounter).update({DisputeCounter.last: DisputeCounter.last + 1}).where(
+            DisputeCounter.year == year).returning(DisputeCounter.last)
+        if rows:
+            return f"HH{year}-{rows[0]['last']:05d}"
+        given = [r["number"] for r in await scoped(Dispute).select(Dispute.number).where(
+            Dispute.number.like(f"HH{year}-%"))]
+        start = max((int(n.rsplit("-", 1)[1]) for n in given if n.rsplit("-", 1)[1].isdigit()), default=0) + 1
+        created = await DisputeCounter.insert(scoped(DisputeCounter).new(year=year, last=start)).on_conflict(
+            action="DO NOTHING").returning(DisputeCounter.id)
+        if created:  # else another intake created it first: take the next number from its row
+            return f"HH{year}-{start:05d}"
+    raise RuntimeError("the dispute counter can be neither advanced nor created")
+
+
 async def intake(user, data: dict) -> Dispute:
     need(user, "mediation.manage")
     code = text(data, "debtor", required=True, limit=18)
     company = await scoped(Company).select(Company.id, Company.name).where(
         (Company.credit_code == code) | (Company.id == (int(code) if code.isdigit() and len(code) < 10 else -1))).first()
+    if company is None and text(data, "debtor_name", limit=200):  # a company new to the court's registry
+        from core.sdk import register_company
+
+        registered, _ = await register_company(code, text(data, "debtor_name", limit=200))
+        company = {"id": registered.id, "name": registered.name}
     if company is None:
         raise UserError(400, "Choose a debtor company from the company registry.", code="unknown_company")
     creditor = text(data, "creditor", required=True, limit=200)
@@ -192,14 +232,13 @@ async def intake(user, data: dict) -> Dispute:
             case = None
         if case is None:
             raise UserError(400, "Unknown case.", code="unknown_case")
-    dispute = await scoped(Dispute).add(
-        number=f"tmp-{uuid.uuid4().hex[:20]}", title=text(data, "title", limit=200) or f"{creditor} / {company['name']}",
-        debtor=company["id"], case=case.id if case else None, principal_fen=money(data, "principal"),
-        interest_fen=money(data, "interest", required=False), costs_fen=money(data, "costs", required=False),
-        court=text(data, "court", limit=100), judge=await user_id_of(text(data, "judge", limit=150)),
-        mediator=await user_id_of(text(data, "mediator", limit=150)), status="mediating", opened_on=today())
-    dispute.number = f"HH{today().year}-{dispute.id:05d}"  # from the id: unique even for simultaneous intakes
-    await dispute.save([Dispute.number])
+    values = dict(title=text(data, "title", limit=200) or f"{creditor} / {company['name']}",
+                  debtor=company["id"], case=case.id if case else None, principal_fen=money(data, "principal"),
+                  interest_fen=money(data, "interest", required=False), costs_fen=money(data, "costs", required=False),
+                  court=text(data, "court", limit=100) or current_tenant().name_zh,
+                  judge=await user_id_of(text(data, "judge", limit=150)),
+                  mediator=await user_id_of(text(data, "mediator", limit=150)), status="mediating", opened_on=today())
+    dispute = await scoped(Dispute).add(number=await next_number(today().year), **values)
     await scoped(Party).add(dispute=dispute.id, role="creditor", name=creditor,
                             user=await user_id_of(text(data, "creditor_user", limit=150)))
     await scoped(Party).add(dispute=dispute.id, role="debtor", name=company["name"], company=company["id"])
@@ -210,6 +249,27 @@ async def intake(user, data: dict) -> Dispute:
     if case is not None:
         await record(dispute, "referral", user.id, "mediating", {"case_number": case.number})
     return dispute
+
+
+async def accept(user, dispute: Dispute, data: dict) -> None:
+    """The court accepts a referred dispute (受理): mediation starts; the district hears of it."""
+    need(user, "mediation.manage")
+    _status(dispute, "referred")
+    before, dispute.status = dispute.status, "mediating"
+    dispute.judge = await user_id_of(text(data, "judge", limit=150)) or dispute.judge
+    dispute.mediator = await user_id_of(text(data, "mediator", limit=150)) or dispute.mediator
+    await _save(dispute)
+    await record(dispute, "accept", user.id, before, {})
+
+
+async def decline(user, dispute: Dispute, data: dict) -> None:
+    """The court declines a referred dispute, giving its reason; the district hears of it."""
+    need(user, "mediation.manage")
+    _status(dispute, "referred")
+    reason = text(data, "reason", required=True, limit=2000)
+    before, dispute.status, dispute.closed_on = dispute.status, "declined", today()
+    await _save(dispute)
+    await record(dispute, "decline", user.id, before, {"reason": reason})
 
 
 async def add_party(user, dispute: Dispute, data: dict) -> None:

@@ -37,6 +37,12 @@ class Dispute(Table, tablename="mediation_dispute"):
     enforcement_recovered_fen = BigInt(default=0)
     version = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A referral from a linked district (转办): its key, the district's slug and name, and the summary
+    # its form sent — nothing else of the district is here.
+    referral_key = Varchar(length=36, default="")  # unique with tenant_id when not empty
+    referred_from = Varchar(length=63, default="")
+    referred_from_name = Varchar(length=200, default="")
+    summary = Text(default="")
 
 
 class Party(Table, tablename="mediation_party"):
@@ -116,6 +122,50 @@ class Payment(Table, tablename="mediation_payment"):
     paid_on = Date(null=True, default=None)
     recorded_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     note = Varchar(length=300, default="")
+    against = Varchar(length=20, default="instalment")  # instalment | enforcement (paid once it was applied for)
+
+
+class DisputeCounter(Table, tablename="mediation_counter"):
+    """The last dispute number given per court and year (HH2026-00001 …); unique with tenant_id."""
+
+    tenant_id = tenant_fk()
+    year = Integer()
+    last = Integer(default=0)
+
+
+class Referral(Table, tablename="mediation_referral"):
+    """A district's referral of a case's financial dispute to a linked court (转办法院调解): what the
+    form sent and the milestones the court has reported back — the district's side of it."""
+
+    tenant_id = tenant_fk()
+    key = Varchar(length=36)  # the referral's key on both sides; unique with tenant_id
+    case = ForeignKey(references=Case, null=True, on_delete=OnDelete.set_null)
+    court = Varchar(length=63)  # the court tenant's slug
+    court_name = Varchar(length=200, default="")
+    creditor = Varchar(length=200, default="")
+    debtor_name = Varchar(length=200, default="")
+    debtor_code = Varchar(length=18, default="")
+    principal_fen = BigInt(default=0)
+    summary = Text(default="")
+    status = Varchar(length=20, default="sent")  # the last milestone (MILESTONE_LABELS)
+    dispute_number = Varchar(length=30, default="")  # the court's number, once accepted
+    referred_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class LinkMessage(Table, tablename="mediation_link_message"):
+    """A message that crossed a tenant link, on each side: sent (out) or received and applied (in).
+    Its key is unique per tenant and direction, so a message delivered twice is applied once."""
+
+    tenant_id = tenant_fk()
+    key = Varchar(length=80)
+    direction = Varchar(length=3)  # out | in
+    partner = Varchar(length=63)  # the other tenant's slug
+    kind = Varchar(length=30)  # referral | milestone
+    referral_key = Varchar(length=36, default="")
+    body = Text(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class DisputeEvent(Table, tablename="mediation_event"):
@@ -131,9 +181,11 @@ class DisputeEvent(Table, tablename="mediation_event"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-STATUS_LABELS = {"mediating": N_("Under mediation"), "settled": N_("Settled"), "repaying": N_("In repayment"),
-                 "completed": N_("Completed"), "defaulted": N_("Defaulted"), "enforced": N_("Enforced")}
-CLOSED = ("completed", "enforced")
+STATUS_LABELS = {"referred": N_("Referred, to be accepted"), "declined": N_("Declined"),
+                 "mediating": N_("Under mediation"), "settled": N_("Settled"), "repaying": N_("In repayment"),
+                 "completed": N_("Completed"), "defaulted": N_("Defaulted"),
+                 "enforcing": N_("Under enforcement"), "enforced": N_("Enforced")}
+CLOSED = ("completed", "enforced", "declined")
 PARTY_LABELS = {"creditor": N_("Creditor"), "debtor": N_("Debtor company"), "guarantor": N_("Guarantor")}
 ASSET_LABELS = {"property": N_("Property"), "equipment": N_("Equipment"), "account": N_("Account"),
                 "shares": N_("Shares")}
@@ -144,6 +196,17 @@ STEP_LABELS = {"intake": N_("Dispute taken in"), "referral": N_("Referred from a
                "session": N_("Mediation session"), "settle": N_("Settlement agreed"),
                "confirm": N_("Judicial confirmation"), "pay": N_("Payment recorded"),
                "due": N_("Instalment due"), "overdue": N_("Instalment overdue"), "default": N_("Default"),
-               "complete": N_("Fully repaid"), "enforce": N_("Enforcement concluded"),
-               "party": N_("Party added")}
-TABLES = [Dispute, Party, Measure, Session, Agreement, Instalment, Payment, DisputeEvent]
+               "complete": N_("Fully repaid"), "enforce": N_("Enforcement applied for"),
+               "conclude": N_("Enforcement concluded"), "cure": N_("Default cured"),
+               "party": N_("Party added"), "accept": N_("Referral accepted"), "decline": N_("Referral declined")}
+SWEEP_LABELS = {"remind": N_("Reminder to the parties"), "due": N_("Instalment due"), "overdue": N_("Instalment overdue"),
+                "default": N_("Default")}
+# The milestones a court reports to the referring district (the district's referral status).
+MILESTONE_LABELS = {"sent": N_("Sent to the court"), "accepted": N_("Accepted by the court"),
+                    "declined": N_("Declined by the court"), "session_held": N_("Mediation session held"),
+                    "settled": N_("Settlement agreed"), "confirmed": N_("Judicially confirmed"),
+                    "overdue": N_("Instalment overdue"), "defaulted": N_("Defaulted"), "cured": N_("Default cured"),
+                    "enforcement": N_("Enforcement applied for"), "completed": N_("Completed"),
+                    "enforced": N_("Enforcement concluded")}
+TABLES = [Dispute, Party, Measure, Session, Agreement, Instalment, Payment, DisputeEvent, DisputeCounter, Referral,
+          LinkMessage]

@@ -1,0 +1,254 @@
+"""Courts as tenants of their own, and referrals across tenant links (转办法院调解).
+
+A referral from `luqiao` arrives at `luqiao-court`, carrying only what the form sent, and the
+court's milestones come back onto the case's timeline through the outbox; every message is on
+both tenants' hash-chained records; `jiaojiang` and `luqiao` see only their own referrals; a
+district without an active link is refused (403) and nothing is stored; ending a link stops new
+referrals and keeps history; a message whose delivery died half-way is applied exactly once; the
+court's desk; the demo court and its links."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from core.cases.tables import Event
+from core.tables import OutboxMessage
+from core.tenant_links import TenantLink, declare, end, links_of
+from plugins.mediation.referrals import ACTOR
+from plugins.mediation.tables import Dispute, LinkMessage, Referral
+from tenants.onboarding import apply_manifest
+from tenants.scope import scoped
+from tests.cases_helpers import Api
+from tests.helpers import DEMO_PASSWORD, Browser, in_tenant, process_background, token_for
+
+COURT = "luqiao-court"
+
+
+@pytest.fixture
+async def district(app):
+    return Api(app, "luqiao")
+
+
+@pytest.fixture
+async def court(app):
+    return Api(app, COURT)
+
+
+async def call(api: Api, role: str, method: str, path: str, body: dict | None = None, expect: int = 200) -> dict:
+    response = await api.call(role, method, f"mediation/{path}", body)
+    assert response.status_code == expect, (api.slug, role, path, response.status_code, response.text)
+    return response.json()
+
+
+async def refer(api: Api, case_id: int, expect: int = 201, **extra) -> dict:
+    body = {"case": case_id, "court": COURT, "creditor": "台州银行路桥支行", "principal_fen": 3_000_000_00,
+            "summary": "贷款到期，企业经营正常，申请调解分期。", **extra}
+    return await call(api, "dispatcher", "POST", "referrals", body, expect=expect)
+
+
+async def court_dispute(court: Api, key: str) -> dict:
+    rows = await call(court, "mediation_court", "GET", "disputes")
+    found = [r for r in rows if r["referral_key"] == key]
+    assert len(found) == 1, [r["referral_key"] for r in rows][:5]
+    return await call(court, "mediation_court", "GET", f"disputes/{found[0]['id']}")
+
+
+async def chain(slug: str, key: str) -> list[str]:
+    async with in_tenant(slug):
+        rows = await scoped(Event).select(Event.action, Event.data).where(Event.action.like("mediation_%"))
+    return [r["action"] for r in rows if json.loads(r["data"]).get("key") == key]
+
+
+async def messages_out(slug: str, referral_key: str) -> list[str]:
+    async with in_tenant(slug):
+        return [r["key"] for r in await scoped(LinkMessage).select(LinkMessage.key).where(
+            (LinkMessage.referral_key == referral_key) & (LinkMessage.direction == "out")).order_by(LinkMessage.id)]
+
+
+async def test_a_referral_arrives_at_the_court_and_its_milestones_come_back_to_the_case(district, court):
+    case = await district.submit(title="银行贷款到期无力一次偿还", description="申请法院组织调解，分期还款。")
+    referral = await refer(district, case["id"])
+    assert referral["status"] == "sent" and referral["court"] == COURT
+    await process_background()
+    d = await court_dispute(court, referral["key"])
+    # only what the form sent crossed: the company as registered, the creditor, the amount, the summary
+    assert d["status"] == "referred" and d["referred_from"] == "luqiao" and d["case"] is None
+    assert d["principal_fen"] == 3_000_000_00 and d["summary"].startswith("贷款到期")
+    assert {p["role"]: p["name"] for p in d["parties"]}["creditor"] == "台州银行路桥支行"
+    assert case["title"] not in json.dumps(d, ensure_ascii=False) and case["number"] not in json.dumps(d)
+    judge, mediator = f"mediation_judge@{COURT}", f"mediation_mediator@{COURT}"
+    await call(court, "mediation_court", "POST", f"disputes/{d['id']}/accept", {"judge": judge, "mediator": mediator})
+    await call(court, "mediation_mediator", "POST", f"disputes/{d['id']}/session",
+               {"place": "路桥法院调解室", "outcome": "agreed"})
+    await call(court, "mediation_mediator", "POST", f"disputes/{d['id']}/settle", {
+        "settled_fen": 3_000_000_00, "terms": "分两期", "plan": [
+            {"due_on": "2027-06-30", "amount_fen": 1_500_000_00}, {"due_on": "2027-12-31", "amount_fen": 1_500_000_00}]})
+    await call(court, "mediation_judge", "POST", f"disputes/{d['id']}/confirm", {"ref": "(2026)浙1004民特9号"})
+    await process_background()
+    mine = await call(district, "dispatcher", "GET", f"referrals/{referral['id']}")
+    assert mine["status"] == "confirmed" and mine["dispute_number"] == d["number"]
+    assert [m["milestone"] for m in mine["milestones"]] == ["sent", "accepted", "session_held", "settled", "confirmed"]
+    timeline = [e["action"] for e in (await district.get("dispatcher", case["id"]))["timeline"]]
+    for action in ("mediation_referral", "mediation_accepted", "mediation_session_held", "mediation_settled",
+                   "mediation_confirmed"):
+        assert action in timeline, (action, timeline)
+    # every message that crossed is on both tenants' chains: sent on one, received on the other
+    referral_keys = await messages_out("luqiao", referral["key"])
+    milestone_keys = await messages_out(COURT, referral["key"])
+    assert len(referral_keys) == 1 and len(milestone_keys) == 4
+    assert await chain("luqiao", referral_keys[0]) == ["mediation_sent"]
+    assert await chain(COURT, referral_keys[0]) == ["mediation_received"]
+    for key in milestone_keys:
+        assert await chain(COURT, key) == ["mediation_sent"] and await chain("luqiao", key) == ["mediation_received"]
+    b = Browser(district.client._transport.app)
+    await b.login("dispatcher@luqiao", "luqiao")
+    page = await b.get(f"/t/luqiao/cases/{case['id']}")
+    assert 'data-action="mediation_confirmed"' in page.text
+
+
+async def test_each_district_sees_only_its_own_referrals_and_the_court_only_those_addressed_to_it(app, district):
+    case = await district.submit(title="贷款纠纷", description="请求法院调解")
+    referral = await refer(district, case["id"])
+    other = Api(app, "jiaojiang")
+    assert (await other.call("dispatcher", "GET", f"mediation/referrals/{referral['id']}")).status_code == 404
+    assert referral["id"] not in [r["id"] for r in await call(other, "dispatcher", "GET", "referrals")]
+    assert all(r["court"] == COURT for r in await call(district, "dispatcher", "GET", "referrals"))
+    # a district user cannot reach the court's disputes, nor the court a district's referrals
+    assert (await district.call("dispatcher", "GET", "mediation/disputes")).status_code == 403
+    court = Api(app, COURT)
+    assert (await court.call("tenant_admin", "GET", "mediation/referrals")).status_code == 404
+    assert (await district.call("company", "GET", "mediation/referrals")).status_code == 403
+    await process_background()
+
+
+async def _unlinked_district(courts: list[str]) -> str:
+    slug = f"dist-{uuid.uuid4().hex[:6]}"
+    manifest = f'''slug = "{slug}"
+name_zh = "测试区"
+name_en = "Test district"
+kind = "district"
+plugins = ["mediation"]
+courts = {json.dumps(courts)}
+
+[[departments]]
+code = "fw"
+name_zh = "服务中心"
+
+[[categories]]
+code = "loan"
+name_zh = "融资"
+lead = "fw"
+deadline_days = 5
+
+[[users]]
+username = "dispatcher@{slug}"
+display_name = "调度员"
+roles = ["dispatcher"]
+'''
+    await apply_manifest(manifest, default_password=DEMO_PASSWORD)
+    return slug
+
+
+async def test_a_district_without_an_active_link_is_refused_and_nothing_is_stored(app):
+    for courts in ([], [COURT]):  # no link at all; declared by the district only, not by the court
+        slug = await _unlinked_district(courts)
+        api = Api(app, slug)
+        api.tokens["dispatcher"] = await token_for(f"dispatcher@{slug}", slug)
+        outbox = await OutboxMessage.count()
+        refused = await refer(api, 1, expect=403)
+        assert refused["code"] == "no_link", refused
+        async with in_tenant(slug):
+            assert await scoped(Referral).count() == 0 and await scoped(LinkMessage).count() == 0
+        assert await OutboxMessage.count() == outbox
+        b = Browser(app)
+        await b.login(f"dispatcher@{slug}", slug)
+        form = await b.get(f"/t/{slug}/mediation/refer")
+        assert form.status_code == 200 and "data-referral-form" not in form.text
+
+
+async def test_ending_a_link_stops_new_referrals_and_keeps_history(app, court):
+    jiaojiang = Api(app, "jiaojiang")
+    case = await jiaojiang.submit(title="贷款到期", description="请求调解")
+    before = await refer(jiaojiang, case["id"])
+    await process_background()
+    d = await court_dispute(court, before["key"])
+    async with in_tenant(COURT) as tenant:
+        assert await end(tenant.id, "jiaojiang")
+    try:
+        async with in_tenant("jiaojiang") as tenant:
+            links = {link["partner"]: link for link in await links_of(tenant)}
+        assert links[COURT]["declared_here"] and not links[COURT]["declared_there"] and not links[COURT]["active"]
+        refused = await refer(jiaojiang, case["id"], expect=403)
+        assert refused["code"] == "no_link"
+        # history stays on both sides; a milestone no longer crosses the ended link
+        assert [r["id"] for r in await call(jiaojiang, "dispatcher", "GET", "referrals")].count(before["id"]) == 1
+        await call(court, "mediation_court", "POST", f"disputes/{d['id']}/accept", {})
+        await process_background()
+        assert (await call(jiaojiang, "dispatcher", "GET", f"referrals/{before['id']}"))["status"] == "sent"
+        assert (await call(court, "mediation_court", "GET", f"disputes/{d['id']}"))["status"] == "mediating"
+    finally:
+        async with in_tenant(COURT) as tenant:
+            await declare(tenant.id, "jiaojiang")
+
+
+async def test_a_message_whose_delivery_died_is_applied_exactly_once(app, district, court, monkeypatch):
+    from plugins.mediation import referrals
+    from workers.actors import run_actor
+
+    case = await district.submit(title="贷款到期", description="请求调解")
+    referral = await refer(district, case["id"])
+    await process_background()
+    d = await court_dispute(court, referral["key"])
+    await call(court, "mediation_court", "POST", f"disputes/{d['id']}/accept", {})
+    message = await OutboxMessage.select().where(
+        (OutboxMessage.actor == ACTOR) & OutboxMessage.sent_at.is_null()).order_by(OutboxMessage.id, ascending=False).first()
+    kwargs = json.loads(message["payload"])
+    assert kwargs["body"]["milestone"] == "accepted"
+
+    real = referrals._apply_milestone
+
+    async def dies(*args, **kw):  # the worker is killed half-way: its transaction never commits
+        await real(*args, **kw)
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(referrals, "_apply_milestone", dies)
+    with pytest.raises(SystemExit):
+        await run_actor(message["actor"], message["message_id"], message["tenant_id"], dict(kwargs))
+    monkeypatch.setattr(referrals, "_apply_milestone", real)
+    assert (await call(district, "dispatcher", "GET", f"referrals/{referral['id']}"))["status"] == "sent"
+    await process_background()  # the message is still in the outbox: delivered after the restart
+    await run_actor(message["actor"], message["message_id"], message["tenant_id"], dict(kwargs))  # again
+    await run_actor(message["actor"], str(uuid.uuid4()), message["tenant_id"], dict(kwargs))  # a copy
+    timeline = [e["action"] for e in (await district.get("dispatcher", case["id"]))["timeline"]]
+    assert timeline.count("mediation_accepted") == 1
+    assert await chain("luqiao", kwargs["key"]) == ["mediation_received"]
+    async with in_tenant("luqiao"):
+        assert await scoped(LinkMessage).count().where(LinkMessage.key == kwargs["key"]) == 1
+
+
+async def test_the_demo_court_is_a_tenant_of_its_own_linked_to_two_districts(app):
+    async with in_tenant("luqiao") as tenant:
+        links = {link["partner"]: link for link in await links_of(tenant)}
+        assert links[COURT]["active"] and links[COURT]["kind"] == "court"
+    async with in_tenant(COURT) as tenant:
+        assert tenant.kind == "court"
+        partners = {link["partner"] for link in await links_of(tenant) if link["active"]}
+        assert partners == {"luqiao", "jiaojiang"}
+        statuses = {r["status"] for r in await scoped(Dispute).select(Dispute.status)}
+    assert statuses >= {"referred", "declined", "mediating", "settled", "repaying", "defaulted", "enforcing",
+                        "enforced", "completed"}
+    assert await TenantLink.count().where(TenantLink.partner == COURT) >= 2
+    b = Browser(app)
+    refused = await b.login("mediation_judge@luqiao", "luqiao")  # the old in-district court accounts are gone
+    assert "mediation_judge@luqiao" not in refused.headers.get("location", "") and \
+        (await b.get("/t/luqiao/mediation/")).status_code in (302, 303, 401, 403)
+    judge = Browser(app)
+    await judge.login(f"mediation_judge@{COURT}", COURT)
+    assert (await judge.get(f"/t/{COURT}/mediation/")).status_code == 200
+    # the demo's plans agree with the court's today: a sweep now defaults nobody
+    admin = Api(app, COURT)
+    preview = await call(admin, "tenant_admin", "GET", "sweep")
+    assert not [c for c in preview["changes"] if c["change"] in ("default", "overdue")], preview["changes"]
