@@ -100,3 +100,10 @@ def qinqing_dashboard_widgets(tenant, user):
     from core.cases.widget import WIDGET
 
     return [WIDGET]
+
+
+@hookimpl
+def qinqing_work_queue(tenant, user):
+    from core.cases.work_queue import core_queues
+
+    return core_queues(user)

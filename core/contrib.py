@@ -86,3 +86,22 @@ class SettingDef:
     label: str  # a msgid
     type: type = str
     default: Any = None
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """One queue of a user's work (待办), as ``qinqing_work_queue`` returns it.
+
+    ``href`` is relative to the tenant root and opens the list filtered to exactly these items
+    (its count must equal ``count()``); ``mine`` says the user is the one to act (待我办理), not
+    only watching: those come first, then by ``order``.  ``hint`` (a msgid) says what appears
+    here and how, shown while the count is 0.
+    """
+
+    key: str  # unique across plugins: "<plugin>.<name>", e.g. "liaison.follow_ups_due"
+    label: str  # a msgid
+    href: str  # e.g. "liaison/?show=follow_ups"
+    count: Callable[[], Awaitable[int]]
+    mine: bool = True
+    order: int = 100
+    hint: str = ""

@@ -29,7 +29,7 @@ from core.cases.inputs import parse
 from core.cases.lifecycle import submit
 from core.cases.tables import Case, Company, ImportJob, Refusal, Review
 from core.clock import local_date, now, today
-from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
+from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, WorkQueue
 from core.errors import UserError
 from core.export_cells import xlsx_row
 from core.http import current_user, login_required, page, requires, upload_limit, uploaded_file
@@ -51,8 +51,8 @@ T = TypeVar("T", bound=Table)
 
 __all__ = [
     # the contract
-    "hookimpl", "PluginInfo", "NavItem", "RoleDef", "Widget", "CaseEvent", "ScheduledJob", "SettingDef",
-    "templates_of", "plugin_info", "enabled_roles",
+    "hookimpl", "PluginInfo", "NavItem", "RoleDef", "Widget", "WorkQueue", "CaseEvent", "ScheduledJob",
+    "SettingDef", "templates_of", "plugin_info", "enabled_roles",
     # tenant data
     "scoped", "tenant_fk", "current_tenant", "tenant_setting", "TenantContext", "indexes_step",
     # errors, translation, time

@@ -186,9 +186,11 @@ async def test_the_home_page_shows_what_is_waiting(app):
         resolved = await scoped(Case).count().where(Case.status == "resolved")
     b = await browser(app, "dispatcher", "jiaojiang")
     home = await b.get("/t/jiaojiang/")
-    shown = re.search(r'data-todo="cases/\?status=submitted"><a [^>]*>待交办</a>: <strong>(\d+)<', home.text)
+    shown = re.search(r'href="/t/jiaojiang/cases/\?queue=to_dispatch" data-queue="core.to_dispatch" data-count="(\d+)"',
+                      home.text)
     assert shown and int(shown.group(1)) == waiting
     company = await browser(app, "company", "jiaojiang")
     page = await company.get("/t/jiaojiang/")
-    rating = re.search(r'data-todo="cases/\?status=resolved"><a [^>]*>[^<]*</a>: <strong>(\d+)<', page.text)
+    rating = re.search(r'data-queue="core.to_rate" data-count="(\d+)"', page.text)
     assert rating and int(rating.group(1)) <= resolved
+    assert 'data-submit-case' in page.text  # the company's home leads with its submit button

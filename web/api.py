@@ -29,6 +29,15 @@ class Me(msgspec.Struct):
     permissions: list[str]
 
 
+class QueueOut(msgspec.Struct):
+    key: str
+    label: str  # in the token owner's language
+    count: int
+    mine: bool  # the user is the one to act (else: to watch)
+    href: str  # the page listing exactly these items, below the tenant root
+    url: str  # the same page's path
+
+
 class TokenIn(msgspec.Struct):
     """A new API token: its name (at most 100 characters)."""
 
@@ -59,6 +68,17 @@ class IdentityApi(Controller):
         user = current_user(request)
         return Me(id=user.id, username=user.username, display_name=user.display_name, tenant=current_tenant().slug,
                   roles=sorted(user.roles), permissions=sorted(user.permissions))
+
+    @get("/me/queue", summary="The user's work queue (我的待办): each queue's count, as on the home page",
+         responses=api_errors())
+    async def queue(self, request: Request) -> list[QueueOut]:
+        from core.cases.work_queue import work_queue
+        from core.i18n import gettext
+
+        tenant = current_tenant()
+        root = f"/t/{tenant.slug}/"
+        return [QueueOut(key=q.key, label=gettext(q.label), count=q.count, mine=q.mine, href=q.href, url=root + q.href)
+                for q in await work_queue(tenant, current_user(request))]
 
     @get("/tokens", summary="The user's API tokens on this tenant", responses=api_errors())
     async def tokens(self, request: Request) -> list[TokenOut]:

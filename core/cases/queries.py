@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from core.cases import states as S
 from core.cases.access import company_ids_of, visibility
 from core.cases.audit import KeptUntilChange
+from core.cases.queues import CASE_QUEUES, case_clause
 from core.cases.search import contains, matches, number_matches
 from core.cases.tables import Case, Company, Event, Refusal, Review, SignOff
 from core.paging import window
@@ -36,6 +37,7 @@ class CaseFilter:
     refused: bool = False
     overturned: bool = False
     mine: bool = False
+    queue: str = ""  # a work queue's name (core.cases.work_queue): exactly its cases
     sort: str = "newest"
     page: int = 1
     per_page: int = 20
@@ -47,6 +49,8 @@ class CaseFilter:
         if self.status not in S.STATUS_LABELS and self.status != "open":
             self.status = ""
         self.q = (self.q or "")[:100]
+        if self.queue not in CASE_QUEUES:
+            self.queue = ""
         return self
 
 
@@ -54,7 +58,8 @@ LIST_COLUMNS = (
     Case.id, Case.number, Case.title, Case.status, Case.due_date, Case.due_confirmed, Case.escalated, Case.overdue,
     Case.overturned, Case.refused_count, Case.submitted_at, Case.updated_at, Case.rating, Case.version,
     Case.company.name.as_alias("company_name"), Case.department.name_zh.as_alias("department_name"),
-    Case.department.code.as_alias("department_code"), Case.category.name_zh.as_alias("category_name"),
+    Case.department.name_en.as_alias("department_name_en"), Case.department.code.as_alias("department_code"),
+    Case.category.name_zh.as_alias("category_name"), Case.category.name_en.as_alias("category_name_en"),
     Case.handler.display_name.as_alias("handler_name"),
 )
 
@@ -82,6 +87,8 @@ async def _where(user, f: CaseFilter):
         clauses.append(Case.overturned == True)  # noqa: E712
     if f.mine:
         clauses.append((Case.handler == user.id) | (Case.escalated_to == user.id))
+    if f.queue:
+        clauses.append(await case_clause(user, f.queue))
     text = matches(Case.search_text, f.q) if f.q else None
     number = number_matches(Case.number, f.q) if f.q else None
     if number is not None:  # LU2026001993, or its start: by number (an index range) or by text
@@ -101,7 +108,7 @@ async def _count(user, f: CaseFilter, query) -> int:
     if not user.can("case.view_all"):
         return await query
     key = (f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused, f.overturned,
-           user.id if f.mine else None)
+           user.id if f.mine or f.queue else None, f.queue)
     return await _counts.get(key, lambda: query.run())
 
 
@@ -123,6 +130,15 @@ async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     position = {case_id: i for i, case_id in enumerate(ids)}
     rows = await scoped(Case).select(*LIST_COLUMNS).where(Case.id.is_in(ids))
     return sorted(rows, key=lambda row: position[row["id"]]), await _count(user, f, count)
+
+
+async def count_cases(user, f: CaseFilter) -> int:
+    """How many cases `list_cases` finds for the filter (its `total`)."""
+    f.normalized()
+    count = scoped(Case).count()
+    for clause in await _where(user, f):
+        count = count.where(clause)
+    return await _count(user, f, count)
 
 
 async def visible_case_number(user, query: str) -> int | None:
@@ -268,6 +284,7 @@ async def user_names(ids: list[int]) -> dict[int, str]:
         return {}
     rows = await User.select(User.id, User.display_name).where(User.id.is_in(ids))
     return {r["id"]: r["display_name"] for r in rows}
+
 
 async def companies_for(user, q: str = "", page: int = 1, per_page: int = 50) -> list[dict]:
     """Companies (市场主体) by id: all for staff who see cases beyond their own, else the user's own;

@@ -104,3 +104,24 @@ def qinqing_event_labels():
     from core.inspections.service import EVENT_ACTION
 
     return {EVENT_ACTION: N_("inspection")}
+
+
+@hookimpl
+def qinqing_work_queue(tenant, user):
+    """The inspector's open inspections: to investigate, and under investigation."""
+    if not user.can("inspection.handle"):
+        return []
+    from core.contrib import WorkQueue
+    from core.inspections.api import list_inspections
+
+    def counter(status: str):
+        async def count() -> int:
+            return (await list_inspections(status, "", 1, 1))[1]
+
+        return count
+
+    return [WorkQueue("inspections.open", N_("Inspections to investigate"), f"{NAME}/?status=open", counter("open"),
+                      order=40, hint=N_("A must-investigate rule opens an inspection here when a case meets it.")),
+            WorkQueue("inspections.investigating", N_("Inspections under investigation"),
+                      f"{NAME}/?status=investigating", counter("investigating"), order=41,
+                      hint=N_("Inspections you started and have not concluded yet."))]

@@ -85,3 +85,10 @@ def qinqing_demo_data(tenant):
     from plugins.cadre.demo import load_demo
 
     return [load_demo]
+
+
+@hookimpl
+def qinqing_work_queue(tenant, user):
+    from plugins.cadre.queue import queues
+
+    return queues(user)

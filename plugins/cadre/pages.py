@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from core.sdk import Membership, User, UserError, current_user, login_required, page, scoped
-from plugins.cadre import campaigns, labels, tolerance, views
+from plugins.cadre import campaigns, labels, queue, tolerance, views
 from plugins.cadre.access import is_org, own_cadre_id, require, require_any, require_cadre_reader
 from plugins.cadre.evidence import FIELDS
 from plugins.cadre.export import campaign_xlsx
@@ -28,6 +28,24 @@ async def _form(request: Request) -> dict:
         if key in form:
             data[key] = form.getall(key)
     return data
+
+
+SHEETS_PER_PAGE = 20
+PER_PAGE = 50
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return min(100_000, max(1, int(request.query_params.get("page") or 1)))
+    except ValueError:
+        return 1
+
+
+def _paged(rows: list, number: int, per_page: int) -> dict:
+    """One page of `rows` (already in order), with the total and the number of pages."""
+    start = (number - 1) * per_page
+    return {"rows": rows[start:start + per_page], "total": len(rows), "page_no": number,
+            "pages": max(1, -(-len(rows) // per_page))}
 
 
 def _root(request: Request) -> str:
@@ -60,8 +78,22 @@ class CadrePages(Controller):
             if own is None:
                 raise UserError(404, "Not found.")
             return Redirect(path=f"{_root(request)}cadres/{own}", status_code=303)
-        return page(request, "cadre/board.html", campaigns=await views.list_campaigns(),
+        status = request.query_params.get("status", "")
+        rows = await views.list_campaigns()
+        if status in labels.CAMPAIGN_STATUSES:
+            rows = [r for r in rows if r["status"] == status]
+        else:
+            status = ""
+        return page(request, "cadre/board.html", campaigns=rows, status=status,
                     cadres=await campaigns.list_cadres(), evaluators=await _evaluator_users(), **LABELS)
+
+    @get("/to-score", name="cadre_to_score")
+    async def to_score(self, request: Request) -> object:
+        """The evaluator's queue: cadres of open campaigns not scored yet."""
+        user = current_user(request)
+        require(user, "cadre.evaluate")
+        return page(request, "cadre/to_score.html", **_paged(await queue.to_score(user), _page_number(request),
+                                                             PER_PAGE))
 
     @post("/campaigns", name="cadre_campaign_create")
     async def create(self, request: Request) -> Redirect:
@@ -72,7 +104,15 @@ class CadrePages(Controller):
     async def campaign(self, request: Request, campaign_id: FromPath[int]) -> object:
         await campaigns.get_campaign(campaign_id)
         require(current_user(request), "cadre.view")
-        return page(request, "cadre/campaign.html", c=await views.campaign_detail(campaign_id),
+        detail = await views.campaign_detail(campaign_id)
+        number = _page_number(request)
+        wanted = request.query_params.get("sheet", "")
+        at = next((i for i, s in enumerate(detail["sheets"]) if str(s["id"]) == wanted), None)
+        if at is not None:  # a link to one sheet (the evaluator's queue) opens the page holding it
+            number = at // SHEETS_PER_PAGE + 1
+        paged = _paged(detail["sheets"], number, SHEETS_PER_PAGE)
+        detail["sheets"] = paged.pop("rows")  # the totals above count every sheet; the sheets come a page at a time
+        return page(request, "cadre/campaign.html", c=detail, **paged,
                     cadres=await campaigns.list_cadres(), evaluators=await _evaluator_users(), **LABELS)
 
     @post("/campaigns/{campaign_id:int}/{step:str}", name="cadre_campaign_step")
@@ -109,7 +149,15 @@ class CadrePages(Controller):
         own = await own_cadre_id(user)
         rows = await views.list_applications() if is_org(user) else (
             await views.list_applications(own) if own is not None else [])
-        return page(request, "cadre/docket.html", rows=rows, own=own,
+        status = request.query_params.get("status", "")
+        if status == "undecided":  # the work queue's list: not final yet
+            rows = [r for r in rows if r["status"] in queue.UNDECIDED]
+        elif status in labels.APPLICATION_STATUSES:
+            rows = [r for r in rows if r["status"] == status]
+        else:
+            status = ""
+        paged = _paged(rows, _page_number(request), PER_PAGE)
+        return page(request, "cadre/docket.html", rows=paged.pop("rows"), own=own, status=status, **paged,
                     cadres=await campaigns.list_cadres() if user.can("cadre.manage") else [], **LABELS)
 
     @post("/applications", name="cadre_apply")

@@ -125,3 +125,10 @@ def qinqing_demo_data(tenant):
     from plugins.liaison.demo import load_demo
 
     return [load_demo]
+
+
+@hookimpl
+def qinqing_work_queue(tenant, user):
+    from plugins.liaison.queue import queues
+
+    return queues(user)

@@ -11,6 +11,7 @@ from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
 from core.sdk import (
+    N_,
     Category,
     ImportJob,
     UserError,
@@ -20,10 +21,11 @@ from core.sdk import (
     page,
     requires,
     scoped,
+    today,
     upload_limit,
     uploaded_file,
 )
-from plugins.liaison import pairing, pairing_import, salons, views, work
+from plugins.liaison import pairing, pairing_import, queue, salons, views, work
 from plugins.liaison.access import visible_company
 from plugins.liaison.tables import CHANNEL_LABELS, FIELD_LABELS, NEED_LABELS, PERSON_LABELS, SEAT_LABELS, Person
 
@@ -46,6 +48,19 @@ def _number(value: str, field: str) -> int:
         raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field=field) from None
 
 
+def _page_number(request: Request) -> int:
+    try:
+        return min(100_000, max(1, int(request.query_params.get("page") or 1)))
+    except ValueError:
+        return 1
+
+
+def _paged(rows: list, number: int) -> tuple[list, int, int]:
+    """One page of `rows` (already in order): the rows, the total and the number of pages."""
+    start = (number - 1) * queue.PER_PAGE
+    return rows[start:start + queue.PER_PAGE], len(rows), max(1, -(-len(rows) // queue.PER_PAGE))
+
+
 def _require_network(request: Request) -> None:
     user = current_user(request)
     if not (user.can("liaison.view") or user.has_role("company")):
@@ -65,6 +80,11 @@ class LiaisonPages(Controller):
     async def home(self, request: Request) -> object:
         _require_network(request)
         user = current_user(request)
+        show, number = request.query_params.get("show", ""), _page_number(request)
+        if show in ("needs", "follow_ups"):  # one of the work queue's lists, paged
+            rows, total = await (queue.needs if show == "needs" else queue.follow_ups_due)(user, number)
+            return page(request, "liaison/queue.html", show=show, rows=rows, total=total, page_no=number,
+                        pages=max(1, -(-total // queue.PER_PAGE)), today=today(), **LABELS)
         return page(request, "liaison/index.html", **await views.workbench(user), **LABELS)
 
     @get("/network", name="liaison_network", guards=[requires("liaison.coordinate")])
@@ -73,7 +93,25 @@ class LiaisonPages(Controller):
 
         ids = await members_with_role("liaison_assistant")
         assistants = await User.select(User.id, User.display_name).where(User.id.is_in(ids or [-1]))
-        return page(request, "liaison/network.html", **await views.network(), all_assistants=assistants, **LABELS)
+        show, number = request.query_params.get("show", ""), _page_number(request)
+        data = await views.network()
+        listed, title = None, ""
+        if show == "unpaired":
+            listed, title = data["unpaired"], N_("Companies without an assistant")
+        elif show == "unvisited":
+            listed, title = await queue.unvisited(), N_("Companies not visited lately")
+        elif show == "assistant":
+            wanted = request.query_params.get("assistant", "")
+            found = next((a for a in data["assistants"] if str(a["id"]) == wanted), None)
+            if found is None:
+                raise UserError(404, "Not found.")
+            listed, title = found["companies"], found["name"]
+        context = dict(data, all_assistants=assistants, show=show if listed is not None else "", title=title,
+                       assistant=request.query_params.get("assistant", ""), **LABELS)
+        if listed is not None:
+            context["rows"], context["total"], context["pages"] = _paged(listed, number)
+            context["page_no"] = number
+        return page(request, "liaison/network.html", **context)
 
     @post("/pairings", name="liaison_pair")
     async def pair(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
@@ -155,7 +193,10 @@ class LiaisonPages(Controller):
     @get("/salons", name="liaison_salons")
     async def salon_list(self, request: Request) -> object:
         _require_network(request)
-        return page(request, "liaison/salons.html", salons=await salons.salons(), totals=await salons.totals_per_year())
+        upcoming = request.query_params.get("show") == "upcoming"
+        rows = await queue.upcoming_salons() if upcoming else await salons.salons()
+        return page(request, "liaison/salons.html", salons=rows, totals=await salons.totals_per_year(),
+                    upcoming=upcoming)
 
     @post("/salons", name="liaison_salon_add")
     async def salon_add(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:

@@ -6,20 +6,55 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Response
 
 from core.cases import attachments, lifecycle, queries, states as S
 from core.cases.access import company_ids_of, load_visible_case
-from core.cases.tables import Company, Refusal, Review
+from core.cases.actions import ACTIONS
+from core.cases.queues import CASE_QUEUES, signable_case_ids
+from core.cases.tables import Company, Refusal
+from core.cases.work_queue import REVIEW_QUEUES, review_query
+from core.clock import today
 from core.errors import UserError
+from core.i18n import N_
 from core.open311 import intake as open311_intake
+from core.paging import window
 from core.plugins import get_plugin_manager
 from core.prepared import Read, together
+from core.tables import Category
+from core.workdays import load_calendar
 from tenants.scope import scoped
 from web.rendering import current_user, login_required, page
 
+REVIEWS_PER_PAGE = 50
+NOTICE = "qq_notice"  # a short-lived cookie: what the case page confirms after a redirect (submitted, a step)
+
+# Buttons are verbs (interface.md, Words); the timeline keeps the past tense of ACTION_LABELS.
+STEP_VERBS = {
+    "attach-company": N_("Attach the company"), "dispatch": N_("Dispatch the case"), "accept": N_("Accept the case"),
+    "object": N_("Object to the assignment"), "decide-objection": N_("Decide on the objection"),
+    "extend": N_("Ask for more working days"), "decide-extension": N_("Decide on the extension"),
+    "resolve": N_("Reply and resolve"), "refuse": N_("Say “no” (cannot be done)"), "sign": N_("Sign: agree"),
+    "send-back": N_("Send the refusal back"), "request-review": N_("Ask for a refusal review"),
+    "schedule-hearing": N_("Schedule the review hearing"), "rule": N_("Rule on the refusal"),
+    "escalate": N_("Escalate the case"), "rate": N_("Rate the outcome"), "reopen": N_("Reopen the case"),
+    "withdraw": N_("Withdraw the case"), "merge": N_("Merge into another case"),
+}
+# The main step, when several are open: the first of these the user may take; the rest are "more actions".
+MAIN_STEPS = ("attach-company", "dispatch", "decide-objection", "accept", "resolve", "sign", "decide-extension",
+              "schedule-hearing", "rule", "rate", "request-review")
+# Who acts next, by status: said when the user has nothing to do, and after each step.
+NEXT = {
+    S.SUBMITTED: N_("Next, the dispatcher sends it to the department that handles it."),
+    S.DISPATCHED: N_("Next, a handler of the department accepts it."),
+    S.IN_PROGRESS: N_("Next, the handler replies by the deadline."),
+    S.REFUSAL_PENDING: N_("Next, the section head, the leader in charge and the department head sign the refusal, in turn."),
+    S.REFUSED: N_("Next, the company may ask the review panel to review the refusal."),
+    S.UNDER_REVIEW: N_("Next, the review panel holds a hearing and rules."),
+    S.RESOLVED: N_("Next, the company rates the outcome."),
+}
 FLAGS = ("overdue", "escalated", "refused", "overturned", "mine")
 
 
@@ -34,14 +69,14 @@ def _filter_from(request: Request) -> queries.CaseFilter:
 
     return queries.CaseFilter(
         q=q.get("q", ""), status=q.get("status", ""), department=q.get("department", ""),
-        category=q.get("category", ""), sort=q.get("sort", "newest"), page=number("page", 1),
+        category=q.get("category", ""), queue=q.get("queue", ""), sort=q.get("sort", "newest"), page=number("page", 1),
         per_page=number("per_page", 20), **{flag: q.get(flag) in ("1", "on", "true") for flag in FLAGS},
     ).normalized()
 
 
 def _query_of(f: queries.CaseFilter) -> dict[str, str]:
     """The filter as query parameters (without the page), for pagination links."""
-    values = {"q": f.q, "status": f.status, "department": f.department, "category": f.category,
+    values = {"q": f.q, "status": f.status, "department": f.department, "category": f.category, "queue": f.queue,
               "sort": f.sort if f.sort != "newest" else "", "per_page": f.per_page if f.per_page != 20 else ""}
     values.update({flag: "1" for flag in FLAGS if getattr(f, flag)})
     return {k: str(v) for k, v in values.items() if v}
@@ -71,7 +106,7 @@ class CasePages(Controller):
         feedback = await queries.latest_feedback([r["id"] for r in rows])
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
-                    filter_query=_query_of(f), count_oob=htmx,
+                    filter_query=_query_of(f), count_oob=htmx, queue_label=CASE_QUEUES[f.queue][0] if f.queue else "",
                     actions=get_plugin_manager().event_labels, **await queries.choices())
 
     @get("/cases/new", name="case_new")
@@ -96,7 +131,7 @@ class CasePages(Controller):
         case = await lifecycle.submit(user, fields)
         for upload, (_, content) in zip(uploads, checked):
             await attachments.store(case, user, upload.filename, content)
-        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
+        return _to_case(request, case.id, "submitted")
 
     @get("/cases/{case_id:int}", name="case")
     async def detail(self, request: Request, case_id: FromPath[int]) -> object:
@@ -115,8 +150,8 @@ class CasePages(Controller):
             data["hearing_at"] += ":00+08:00"
         await lifecycle.perform(user, case_id, step, data, version)
         if request.headers.get("hx-request"):
-            return await _case_page(request, case_id, fragment=True)
-        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
+            return await _case_page(request, case_id, fragment=True, done=step)
+        return _to_case(request, case_id, step)
 
     @post("/cases/{case_id:int}/attachments", name="case_attach")
     async def attach(self, request: Request, case_id: FromPath[int],
@@ -142,15 +177,12 @@ class CasePages(Controller):
     @get("/signoffs", name="signoffs")
     async def signoffs(self, request: Request) -> object:
         user = current_user(request)
-        levels = [lv for lv in S.SIGN_LEVELS if user.has_role(lv)]
-        rows = []
-        if levels and user.department_ids:
-            rows = await scoped(Refusal).select(
-                Refusal.id, Refusal.stage, Refusal.reason, Refusal.basis, Refusal.created_at,
-                Refusal.case.id.as_alias("case_id"), Refusal.case.number.as_alias("number"),
-                Refusal.case.title.as_alias("title"), Refusal.filed_by.display_name.as_alias("filed_by_name"),
-            ).where((Refusal.status == "pending") & Refusal.stage.is_in(levels)
-                    & Refusal.case.department.is_in(list(user.department_ids))).order_by(Refusal.id)
+        ids = await signable_case_ids(user)  # the same cases as the work queue's "to sign"
+        rows = await scoped(Refusal).select(
+            Refusal.id, Refusal.stage, Refusal.reason, Refusal.basis, Refusal.created_at,
+            Refusal.case.id.as_alias("case_id"), Refusal.case.number.as_alias("number"),
+            Refusal.case.title.as_alias("title"), Refusal.filed_by.display_name.as_alias("filed_by_name"),
+        ).where((Refusal.status == "pending") & Refusal.case.is_in(ids)).order_by(Refusal.id) if ids else []
         return page(request, "cases/signoffs.html", rows=rows)
 
     @get("/reviews", name="reviews")
@@ -158,25 +190,57 @@ class CasePages(Controller):
         user = current_user(request)
         if not user.can("review.rule"):
             raise UserError(403, "You are not allowed to do this.")
-        rows = await scoped(Review).select(
-            Review.id, Review.status, Review.hearing_at, Review.place, Review.verdict, Review.created_at,
-            Review.case.id.as_alias("case_id"), Review.case.number.as_alias("number"),
-            Review.case.title.as_alias("title"), Review.case.company.name.as_alias("company_name"),
-        ).order_by(Review.id, ascending=False).limit(200)
-        return page(request, "cases/reviews.html", rows=rows, verdicts=S.VERDICTS)
+        status = request.query_params.get("status", "")
+        status = status if status in (*REVIEW_QUEUES, "ruled") else ""
+        try:
+            number = int(request.query_params.get("page") or 1)
+        except ValueError:
+            number = 1
+        number, per_page = window(number, REVIEWS_PER_PAGE)
+        rows = await review_query(status).limit(per_page).offset((number - 1) * per_page)
+        total = await review_query(status, count=True)
+        return page(request, "cases/reviews.html", rows=rows, verdicts=S.VERDICTS, status=status, total=total,
+                    page_no=number, pages=max(1, -(-total // per_page)), review_queues=REVIEW_QUEUES)
 
 
-async def _case_page(request: Request, case_id: int, fragment: bool = False) -> object:
+def _to_case(request: Request, case_id: int, notice: str) -> Redirect:
+    """Back to the case page, which then confirms `notice` (the submission, or the step taken) once."""
+    path = f"{request.scope['state']['tenant_root']}cases/{case_id}"
+    return Redirect(path=path, status_code=303, cookies=[
+        Cookie(key=NOTICE, value=notice, path=path, max_age=120, httponly=True, samesite="lax")])
+
+
+def split_steps(actions: list[str]) -> tuple[str | None, list[str]]:
+    """The main step (the primary button) and the others (collapsed), in the lifecycle's order."""
+    primary = next((name for name in MAIN_STEPS if name in actions), None)
+    return primary, [name for name in actions if name != primary]
+
+
+async def _submitted_notice(case) -> dict:
+    """The deadline the confirmation names: the category's working days, counted from dispatch."""
+    row = await scoped(Category).select(Category.deadline_days).where(Category.id == case.category).first()
+    days = row["deadline_days"] if row else 5
+    return {"days": days, "estimate": (await load_calendar()).add_working_days(today(), days).date}
+
+
+async def _case_page(request: Request, case_id: int, fragment: bool = False, done: str | None = None) -> object:
     user = current_user(request)
     case = await load_visible_case(user, case_id)
+    notice = None if fragment else request.cookies.get(NOTICE)
+    if notice in ACTIONS:
+        done = notice
     company_view = queries.is_company_view(user)
     row, timeline, refusals, reviews, files, choices, intake = await together(
         queries.case_page_row(case.id), queries.timeline(case.id, company_view),
         queries.refusals_of(case.id, final_only=company_view), queries.reviews_of(case.id),
         attachments.list_for(case.id), queries.choices(),
         Read.value(None) if company_view else open311_intake(case.id))
+    actions = await lifecycle.available_actions(user, case)
+    primary, secondary = split_steps(actions)
     context = dict(
-        case=row, timeline=timeline, actions=await lifecycle.available_actions(user, case), refusals=refusals,
+        case=row, timeline=timeline, actions=actions, primary=primary, secondary=secondary, step_verbs=STEP_VERBS,
+        done=done if done in ACTIONS else None, next_text=NEXT.get(case.status, ""),
+        submitted_notice=await _submitted_notice(case) if notice == "submitted" else None, refusals=refusals,
         reviews=reviews, files=files, statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
         level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **choices,
         intake=intake,
@@ -184,4 +248,7 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False) -> 
     context["lead_department"], context["co_departments"] = queries.dispatch_choice(row, choices["departments"])
     if fragment:
         return page(request, "cases/_case.html", **context)
-    return page(request, "cases/detail.html", **context)
+    response = page(request, "cases/detail.html", **context)
+    if notice:
+        response.delete_cookie(NOTICE, path=request.url.path)
+    return response

@@ -1,17 +1,43 @@
-"""The tenant's home (工作台 dashboard) and the notification inbox (消息)."""
+"""The tenant's home — the user's work queue (我的待办) with the modules' cards below it — the
+set-up health the tenant admin's queue links to, and the notification inbox (消息)."""
 
 from __future__ import annotations
+
+import re
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
+from piccolo.querystring import QueryString
 
+from core.cases import queries, states as S
+from core.cases.access import visibility
+from core.cases.tables import Case
+from core.cases.work_queue import categories_without_lead, departments_short, work_queue
 from core.clock import now
+from core.paging import window
 from core.plugins import get_plugin_manager
 from core.tables import Notification
 from tenants.scope import scoped
 from web.errors import UserError
 from web.rendering import current_user, login_required, page, tenant_of
+
+PER_PAGE = 50
+UNREAD_FIRST = QueryString('"notification"."read_at" IS NOT NULL')  # false (unread) sorts first on both engines
+
+
+def q_key(href: str) -> str:
+    return href.split("queue=", 1)[1].split("&", 1)[0]
+
+
+async def _case_titles(user, rows: list[dict]) -> dict[str, str]:
+    """The titles of the cases the notifications link to (that the user may still see), by link."""
+    ids = {int(r["link"].split("/")[1]) for r in rows if re.fullmatch(r"cases/\d+", r["link"] or "")}
+    if not ids:
+        return {}
+    query = scoped(Case).select(Case.id, Case.title).where(Case.id.is_in(sorted(ids)))
+    visible = await visibility(user)
+    return {f"cases/{r['id']}": r["title"] for r in await (query.where(visible) if visible is not None else query)}
 
 
 class HomeController(Controller):
@@ -25,18 +51,50 @@ class HomeController(Controller):
             expired = bool(request.scope["state"].get("session_expired"))
             return page(request, "login.html", next="", expired=expired, error=None, username="")
         tenant = tenant_of(request)
+        queues = await work_queue(tenant, user)
         widgets = []
         for widget in get_plugin_manager().widgets(tenant, user):
-            widgets.append((widget, await widget.load(tenant, user)))
-        return page(request, "home.html", widgets=widgets)
+            if widget.key != "core_todo":  # the work queue above says the same, counted once
+                widgets.append((widget, await widget.load(tenant, user)))
+        can_submit = user.has_role("company") or user.can("case.submit_on_behalf")
+        # The oldest cases of the first case queue with work in it, to start from.
+        first = next((q for q in queues if q.mine and q.count and q.href.startswith("cases/?queue=")), None)
+        oldest = (await queries.list_cases(user, queries.CaseFilter(
+            queue=q_key(first.href), sort="oldest", per_page=5)))[0] if first else []
+        return page(request, "home.html", queues=queues, widgets=widgets, can_submit=can_submit,
+                    waiting=sum(q.count for q in queues if q.mine), first=first, oldest=oldest,
+                    statuses=S.STATUS_LABELS)
+
+    @get("/setup", name="setup_health", guards=[login_required])
+    async def setup(self, request: Request) -> object:
+        """Set-up health (配置检查): departments that cannot staff their chain, categories without a lead."""
+        user = current_user(request)
+        if not user.can("tenant.admin"):
+            raise UserError(403, "You are not allowed to do this.")
+        show = request.query_params.get("show", "")
+        departments = await departments_short() if show in ("", "departments") else None
+        categories = await categories_without_lead() if show in ("", "categories") else None
+        return page(request, "setup.html", show=show, departments=departments, categories=categories)
 
     @get("/notifications", name="notifications", guards=[login_required])
     async def notifications(self, request: Request) -> object:
         user = current_user(request)
-        rows = await scoped(Notification).select().where(Notification.user == user.id).order_by(
-            Notification.id, ascending=False
-        ).limit(100)
-        return page(request, "notifications.html", notifications=rows, unread=sum(1 for r in rows if not r["read_at"]))
+        try:
+            number = int(request.query_params.get("page") or 1)
+        except ValueError:
+            number = 1
+        number, per_page = window(number, PER_PAGE)
+        mine = Notification.user == user.id
+        unread_only = request.query_params.get("unread") == "1"
+        where = mine & Notification.read_at.is_null() if unread_only else mine
+        # Unread first, then newest first.
+        rows = await scoped(Notification).select().where(where).order_by(UNREAD_FIRST).order_by(
+            Notification.id, ascending=False).limit(per_page).offset((number - 1) * per_page)
+        total = await scoped(Notification).count().where(where)
+        unread = await scoped(Notification).count().where(mine & Notification.read_at.is_null())
+        return page(request, "notifications.html", notifications=rows, unread=unread, total=total, page_no=number,
+                    pages=max(1, -(-total // per_page)), unread_only=unread_only,
+                    case_titles=await _case_titles(user, rows))
 
     @get("/notifications/unread", name="notifications_unread", guards=[login_required])
     async def unread(self, request: Request) -> dict:

@@ -4,7 +4,9 @@ document.addEventListener("htmx:configRequest", function (event) {
   if (meta && meta.content) { event.detail.headers["X-CSRFToken"] = meta.content; }
 });
 document.addEventListener("htmx:responseError", function (event) {
-  var box = document.getElementById("flash");
+  // Beside the form that was sent when its part of the page has a place for it (a case's action panel).
+  var scope = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("[data-flash-scope]") : null;
+  var box = (scope && scope.querySelector("[data-flash-here]")) || document.getElementById("flash");
   if (!box) { return; }
   var xhr = event.detail.xhr;
   var text = xhr.statusText;
@@ -15,6 +17,7 @@ document.addEventListener("htmx:responseError", function (event) {
   }
   box.textContent = text;
   box.hidden = false;
+  if (box.hasAttribute("data-flash-here")) { box.focus(); }
 });
 // The top bar's unread count: asked once the page is shown, so no page waits for it.
 document.addEventListener("DOMContentLoaded", function () {
