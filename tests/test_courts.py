@@ -10,11 +10,14 @@ court's desk; the demo court and its links."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from core.cases.tables import Event
+from core.clock import today
 from core.tables import OutboxMessage
 from core.tenant_links import TenantLink, declare, end, links_of
 from plugins.mediation.referrals import ACTOR
@@ -252,3 +255,37 @@ async def test_the_demo_court_is_a_tenant_of_its_own_linked_to_two_districts(app
     admin = Api(app, COURT)
     preview = await call(admin, "tenant_admin", "GET", "sweep")
     assert not [c for c in preview["changes"] if c["change"] in ("default", "overdue")], preview["changes"]
+
+
+async def test_the_courts_desk_shows_its_work_and_survival_per_district(app, district, court):
+    case = await district.submit(title="贷款到期", description="请求调解")
+    referral = await refer(district, case["id"])
+    await process_background()
+    d = await court_dispute(court, referral["key"])
+    b = Browser(app)
+    await b.login(f"mediation_court@{COURT}", COURT)
+    home = (await b.get(f"/t/{COURT}/")).text
+    assert 'data-widget="mediation_desk"' in home and f'mediation/disputes/{d["id"]}"' in home
+    queue = re.search(r'data-queue="mediation.referred" data-count="(\d+)"', home)
+    assert queue and int(queue.group(1)) >= 1
+    figures = await call(court, "mediation_judge", "GET", "figures")
+    async with in_tenant(COURT):
+        rows = await scoped(Dispute).select(Dispute.status, Dispute.referred_from).where(
+            Dispute.status.is_in(["completed", "enforced"]))
+    for district_row in figures["by_district"]:
+        mine = [r["status"] for r in rows if r["referred_from"] == district_row["district"]]
+        assert (district_row["survived"], district_row["resolved"]) == (mine.count("completed"), len(mine))
+        assert f'data-district="{district_row["district"]}" data-survived="{district_row["survived"]}"' in home
+    assert {r["district"] for r in figures["by_district"]} >= {"luqiao", "jiaojiang"}
+    # an instalment overdue within its grace period shows as a default in grace
+    await call(court, "mediation_court", "POST", f"disputes/{d['id']}/accept", {})
+    await call(court, "mediation_mediator", "POST", f"disputes/{d['id']}/settle", {
+        "settled_fen": 100_00, "terms": "一期", "signed_on": "2026-01-01",
+        "plan": [{"due_on": (today() - timedelta(days=3)).isoformat(), "amount_fen": 100_00}]})
+    await call(court, "mediation_judge", "POST", f"disputes/{d['id']}/confirm", {"ref": "(2026)浙1004民特7号"})
+    async with in_tenant(COURT):
+        from plugins.mediation.queries import desk
+
+        shown = await desk()
+    assert d["id"] in [g["dispute"] for g in shown["in_grace"]] and d["id"] in [i["dispute"] for i in shown["overdue"]]
+    await process_background()

@@ -64,9 +64,19 @@ async def _figures(tenant, user) -> dict:
     return await figures()
 
 
+async def _desk(tenant, user) -> dict:
+    from plugins.mediation.queries import desk
+
+    return await desk()
+
+
 @hookimpl
 def qinqing_dashboard_widgets(tenant, user):
-    return [Widget("mediation", N_("Court mediation"), "mediation/_widget.html", _figures,
+    if tenant.kind != "court":  # a district follows its referrals on its referrals page
+        return []
+    return [Widget("mediation_desk", N_("Court desk"), "mediation/_desk.html", _desk, permission="mediation.view",
+                   order=30),
+            Widget("mediation", N_("Court mediation"), "mediation/_widget.html", _figures,
                    permission="mediation.view", order=40)]
 
 

@@ -126,3 +126,50 @@ async def export_xlsx(user) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def as_day(value):
+    from datetime import date
+
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+async def desk() -> dict:
+    """The court's desk (法院工作台): referrals waiting to be accepted, this week's sessions, instalments
+    due in the coming week and overdue, defaults in grace (overdue, grace not yet run out), and the
+    survival rate overall and per referring district."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.sdk import tenant_setting, today
+
+    day = today()
+    grace = int(tenant_setting("mediation_grace_days", 15))
+    monday = day - timedelta(days=day.weekday())
+    tz = ZoneInfo("Asia/Shanghai")
+    week = (datetime.combine(monday, time(), tz), datetime.combine(monday + timedelta(days=7), time(), tz))
+    waiting = await scoped(Dispute).select(Dispute.id, Dispute.number, Dispute.title, Dispute.referred_from_name,
+                                           Dispute.opened_on).where(Dispute.status == "referred").order_by(Dispute.id)
+    sessions = await scoped(Session).select(
+        Session.dispute, Session.held_at, Session.place, Session.video_link, Session.outcome,
+        Session.dispute.number.as_alias("number")).where(
+        (Session.held_at >= week[0]) & (Session.held_at < week[1])).order_by(Session.held_at)
+    unpaid = await scoped(Instalment).select(
+        Instalment.dispute, Instalment.seq, Instalment.due_on, Instalment.amount_fen, Instalment.paid_fen,
+        Instalment.dispute.number.as_alias("number"), Instalment.dispute.status.as_alias("dispute_status")).where(
+        (Instalment.status != "paid") & Instalment.dispute.status.is_in(["repaying", "defaulted"])
+        & (Instalment.due_on <= day + timedelta(days=7))).order_by(Instalment.due_on)
+    due, overdue, in_grace = [], [], {}
+    for row in unpaid:
+        when = as_day(row["due_on"])
+        row["owed_fen"] = row["amount_fen"] - row["paid_fen"]
+        row["owed"] = yuan(row["owed_fen"])
+        if when >= day:
+            due.append(row)
+            continue
+        overdue.append(row)
+        if row["dispute_status"] == "repaying" and day <= when + timedelta(days=grace):
+            in_grace.setdefault(row["dispute"], {"dispute": row["dispute"], "number": row["number"],
+                                                 "grace_ends": when + timedelta(days=grace)})
+    return {"today": day, "waiting": waiting, "sessions": sessions, "due": due, "overdue": overdue,
+            "in_grace": sorted(in_grace.values(), key=lambda r: r["grace_ends"]), "figures": await figures()}
