@@ -14,8 +14,13 @@ from core.clock import today
 from core.inspections.tables import Inspection
 from core.oversight.tables import ClusterRun
 from core.plugins import get_plugin_manager
-from core.tables import ApiToken, Notification, User
+from core.tables import ApiToken, Department, Notification, User
 from plugins.cadre.tables import Application as CadreApplication, Cadre, Campaign as CadreCampaign
+from plugins.enforcement.tables import (
+    Finding as EnforcementFinding,
+    Inspection as CompanyInspection,
+    ListItem as EnforcementItem,
+)
 from plugins.liaison.tables import FollowUp, Need, Salon, Visit
 from plugins.mediation.tables import Dispute, Referral
 from tenants.scope import scoped
@@ -30,6 +35,8 @@ RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": C
              "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
 RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon})
 RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication})
+RESOURCES.update({"company_inspection_id": CompanyInspection, "finding_id": EnforcementFinding,
+                  "item_id": EnforcementItem})
 RESOURCES.update({"dispute_id": Dispute, "referral_id": Referral})
 # Open311 names a case by "<id>.<format>" (requests/) and "<number>.<format>" (tokens/).
 RESOURCES.update({"request_ref": Case, "token_ref": Case})
@@ -82,10 +89,11 @@ async def luqiao_ids():
         run = await scoped(ClusterRun).add(status="done", groups='[{"label": 0, "case_ids": [], "size": 0}]')
         liaison = await _liaison_rows(user["id"], case.company)
         cadre = await _cadre_rows(user["id"])
+        enforcement = await _enforcement_rows(case.company, user["id"])
         dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
         referral = await scoped(Referral).add(key=str(uuid.uuid4()), case=case.id, court="luqiao-court")
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
-            "inspection_id": inspection.id, **liaison, **cadre, "dispute_id": dispute.id, "referral_id": referral.id,
+            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id,
             "request_ref": f"{case.id}.json", "token_ref": f"{case.number}.xml",
             "case_before": before}
 
@@ -96,6 +104,18 @@ async def _cadre_rows(user_id: int) -> dict:
     campaign = await scoped(CadreCampaign).add(title="isolation", period_start=today(), period_end=today())
     application = await scoped(CadreApplication).add(cadre=cadre.id, mistake="isolation")
     return {"cadre_id": cadre.id, "campaign_id": campaign.id, "application_id": application.id}
+
+
+async def _enforcement_rows(company_id: int, user_id: int) -> dict:
+    """An inspection of a company, a finding and a list item of luqiao (the enforcement plugin)."""
+    dept = await scoped(Department).select(Department.id).first()
+    item = await scoped(EnforcementItem).add(kind="no_penalty", code=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation",
+                                             legal_basis="isolation")
+    inspection = await scoped(CompanyInspection).add(department=dept["id"], company=company_id, legal_basis="isolation",
+                                                     planned_on=today(), inspectors="isolation", registered_by=user_id)
+    finding = await scoped(EnforcementFinding).add(inspection=inspection.id, company=company_id, description="isolation",
+                                                   outcome="penalised", penalty_fen=100, recorded_by=user_id)
+    return {"company_inspection_id": inspection.id, "finding_id": finding.id, "item_id": item.id}
 
 
 async def _liaison_rows(user_id: int, company_id: int) -> dict:

@@ -15,12 +15,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from core.sdk import READ_ERRORS, WRITE_ERRORS, UserError, current_user
 from plugins.enforcement import findings, inspections, lists, views
 from plugins.enforcement.access import is_staff, own_companies, require_reader
-from plugins.enforcement.findings import ContestForm, OutcomeForm, SignOffForm
-from plugins.enforcement.inspections import InspectionForm
-from plugins.enforcement.lists import ItemForm
+from plugins.enforcement.findings import FindingOutcome, OutcomeContest, PenaltySignOff
+from plugins.enforcement.inspections import InspectionAnnouncement
+from plugins.enforcement.lists import ListItemIn
 
 
-class StepForm(msgspec.Struct):
+class JointStep(msgspec.Struct):
     """An inspection step's input: the joint inspection to join (step `join`)."""
 
     joint: int | None = None
@@ -43,7 +43,7 @@ class EnforcementApi(Controller):
     @post("/inspections", status_code=201, responses=WRITE_ERRORS,
           summary="Announce an inspection (company, planned_on, legal_basis, inspectors, subject, department); "
                   "the answer carries the repeated-inspection warning")
-    async def register(self, request: Request, data: JSONBody[InspectionForm]) -> dict[str, Any]:
+    async def register(self, request: Request, data: JSONBody[InspectionAnnouncement]) -> dict[str, Any]:
         user = current_user(request)
         row = await inspections.register(user, _plain(data))
         return await views.inspection_detail(user, row.id)
@@ -56,7 +56,7 @@ class EnforcementApi(Controller):
     @post("/inspections/{company_inspection_id:int}/findings", status_code=201, responses=WRITE_ERRORS,
           summary="Record a finding and its outcome (description, outcome, list_item, penalty_fen, reason)")
     async def record(self, request: Request, company_inspection_id: FromPath[int],
-                     data: JSONBody[OutcomeForm]) -> dict[str, Any]:
+                     data: JSONBody[FindingOutcome]) -> dict[str, Any]:
         user = current_user(request)
         await inspections.visible(user, company_inspection_id)
         row = await findings.record(user, company_inspection_id, _plain(data))
@@ -65,7 +65,7 @@ class EnforcementApi(Controller):
     @post("/inspections/{company_inspection_id:int}/{step:str}", status_code=200, responses=WRITE_ERRORS,
           summary="An inspection step: propose-joint, join (joint), inspected, cancel")
     async def inspection_step(self, request: Request, company_inspection_id: FromPath[int], step: FromPath[str],
-                              data: JSONBody[StepForm | None] = None) -> dict[str, Any]:
+                              data: JSONBody[JointStep | None] = None) -> dict[str, Any]:
         user = current_user(request)
         await inspections.step(user, company_inspection_id, step, _plain(data))
         return await views.inspection_detail(user, company_inspection_id)
@@ -83,19 +83,19 @@ class EnforcementApi(Controller):
 
     @post("/findings/{finding_id:int}/sign-off", status_code=200, responses=WRITE_ERRORS,
           summary="The department head signs off a penalty (decision approve or return, comment)")
-    async def sign_off(self, request: Request, finding_id: FromPath[int], data: JSONBody[SignOffForm]) -> dict[str, Any]:
+    async def sign_off(self, request: Request, finding_id: FromPath[int], data: JSONBody[PenaltySignOff]) -> dict[str, Any]:
         await findings.step(current_user(request), finding_id, "sign-off", _plain(data))
         return await findings.one(finding_id)
 
     @post("/findings/{finding_id:int}/revise", status_code=200, responses=WRITE_ERRORS,
           summary="Record a returned finding's outcome again")
-    async def revise(self, request: Request, finding_id: FromPath[int], data: JSONBody[OutcomeForm]) -> dict[str, Any]:
+    async def revise(self, request: Request, finding_id: FromPath[int], data: JSONBody[FindingOutcome]) -> dict[str, Any]:
         await findings.step(current_user(request), finding_id, "revise", _plain(data))
         return await findings.one(finding_id)
 
     @post("/findings/{finding_id:int}/contest", status_code=201, responses=WRITE_ERRORS,
           summary="The company contests a final outcome (reason): a core case is filed and linked")
-    async def contest(self, request: Request, finding_id: FromPath[int], data: JSONBody[ContestForm]) -> dict[str, Any]:
+    async def contest(self, request: Request, finding_id: FromPath[int], data: JSONBody[OutcomeContest]) -> dict[str, Any]:
         await findings.step(current_user(request), finding_id, "contest", _plain(data))
         return await findings.one(finding_id)
 
@@ -107,12 +107,12 @@ class EnforcementApi(Controller):
 
     @post("/lists", status_code=201, responses=WRITE_ERRORS,
           summary="Add a list item (kind, code, title, legal_basis, conditions, department); tenant admin")
-    async def add_item(self, request: Request, data: JSONBody[ItemForm]) -> dict[str, Any]:
+    async def add_item(self, request: Request, data: JSONBody[ListItemIn]) -> dict[str, Any]:
         row = await lists.save(current_user(request), _plain(data))
         return (await lists.get(row.id)).to_dict()
 
     @post("/lists/{item_id:int}", status_code=200, responses=WRITE_ERRORS, summary="Edit or retire a list item")
-    async def edit_item(self, request: Request, item_id: FromPath[int], data: JSONBody[ItemForm]) -> dict[str, Any]:
+    async def edit_item(self, request: Request, item_id: FromPath[int], data: JSONBody[ListItemIn]) -> dict[str, Any]:
         await lists.get(item_id)
         row = await lists.save(current_user(request), _plain(data), item_id)
         return row.to_dict()

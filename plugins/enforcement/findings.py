@@ -58,7 +58,7 @@ COLUMNS = (Finding.id, Finding.inspection, Finding.company, Finding.description,
            Finding.signed_by.display_name.as_alias("signed_by_name"))
 
 
-class OutcomeForm(msgspec.Struct):
+class FindingOutcome(msgspec.Struct):
     """A finding and its outcome."""
 
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -68,12 +68,12 @@ class OutcomeForm(msgspec.Struct):
     reason: Text = ""
 
 
-class SignOffForm(msgspec.Struct):
+class PenaltySignOff(msgspec.Struct):
     decision: Literal["approve", "return"]
     comment: Text = ""
 
 
-class ContestForm(msgspec.Struct):
+class OutcomeContest(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
@@ -95,7 +95,7 @@ async def _is_first(company_id: int, item_id: int | None, finding_id: int | None
     return not await query
 
 
-async def _decide(form: OutcomeForm, company_id: int, finding_id: int | None = None) -> dict:
+async def _decide(form: FindingOutcome, company_id: int, finding_id: int | None = None) -> dict:
     """The finding's columns from the outcome asked for, by the lists' rules (400 naming the field)."""
     item = await _item(form.list_item)
     first = await _is_first(company_id, item.id if item else None, finding_id)
@@ -133,7 +133,7 @@ async def record(user, inspection_id: int, data: dict) -> Finding:
     """An officer of the inspecting department records a finding and its outcome."""
     inspection = await get_inspection(inspection_id)
     require_officer_of(user, inspection.department)
-    form = parse(OutcomeForm, data)
+    form = parse(FindingOutcome, data)
     if inspection.status == "cancelled":
         raise UserError(409, "This step is not possible at this stage of the inspection.", code="state")
     if inspection.planned_on > today():
@@ -175,7 +175,7 @@ async def step(user, finding_id: int, name: str, data: dict | None = None) -> Fi
         require_officer_of(user, inspection.department)
         if row.status != "returned":
             raise UserError(409, "This step is not possible at this stage of the outcome.", code="state")
-        values = await _decide(parse(OutcomeForm, data), row.company, row.id)
+        values = await _decide(parse(FindingOutcome, data), row.company, row.id)
         await _save(row, {getattr(Finding, k): v for k, v in values.items()} | {
             Finding.recorded_by: user.id, Finding.signed_by: None, Finding.signed_at: None}, "returned")
         if values["status"] == "awaiting_signoff":
@@ -191,7 +191,7 @@ async def sign_off(user, row: Finding, inspection: Inspection, data: dict) -> No
     require_head_of(user, inspection.department)
     if row.recorded_by == user.id:
         raise UserError(403, "The officer who recorded the penalty cannot also sign it off.", code="same_person")
-    form = parse(SignOffForm, data)
+    form = parse(PenaltySignOff, data)
     if row.status != "awaiting_signoff":
         raise UserError(409, "This outcome is not waiting for a sign-off.", code="state")
     if form.decision == "return" and not form.comment.strip():
@@ -216,7 +216,7 @@ async def contest(user, row: Finding, inspection: Inspection, data: dict) -> Cas
     """The company contests a final outcome: a core case, filed by the company, linked both ways."""
     if not user.has_role("company"):
         raise UserError(403, "Only the company concerned can contest an outcome.")
-    form = parse(ContestForm, data)
+    form = parse(OutcomeContest, data)
     if row.status != "final" or row.contest_case is not None or row.contested_at is not None:
         raise UserError(409, "This outcome cannot be contested now (it is not final, or already contested).",
                         code="state")

@@ -43,7 +43,7 @@ COLUMNS = (Inspection.id, Inspection.department, Inspection.company, Inspection.
            Inspection.company.credit_code.as_alias("credit_code"))
 
 
-class InspectionForm(msgspec.Struct):
+class InspectionAnnouncement(msgspec.Struct):
     """An inspection to announce: company (credit code), date, legal basis, inspectors."""
 
     company: Annotated[str, msgspec.Meta(min_length=1, max_length=18)]
@@ -65,7 +65,7 @@ async def register(user, data: dict) -> Inspection:
     """Announce an inspection; 400 naming the field for bad input (nothing stored)."""
     if not user.can("enforcement.inspect"):
         raise forbidden()
-    form = parse(InspectionForm, data)
+    form = parse(InspectionAnnouncement, data)
     department = await department_of(user, form.department)
     company = await company_of(form.company)
     if form.planned_on < today():

@@ -41,7 +41,7 @@ COLUMNS = (ListItem.id, ListItem.kind, ListItem.code, ListItem.title, ListItem.c
            ListItem.department.name_en.as_alias("department_name_en"))
 
 
-class ItemForm(msgspec.Struct):
+class ListItemIn(msgspec.Struct):
     """A list item: kind, code, the violation or measure, conditions, legal basis, department."""
 
     kind: Kind
@@ -68,7 +68,7 @@ async def save(user, data: dict, item_id: int | None = None) -> ListItem:
     data = dict(data or {})
     if "kind" in data and str(data["kind"]) in KIND_WORDS:
         data["kind"] = KIND_WORDS[str(data["kind"])]
-    form = parse(ItemForm, data)
+    form = parse(ListItemIn, data)
     values = dict(kind=form.kind, code=form.code, title=form.title, legal_basis=form.legal_basis,
                   conditions=form.conditions, department=await _department(form.department), active=form.active,
                   updated_at=now())
