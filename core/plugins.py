@@ -82,10 +82,14 @@ class PluginManager:
         return [(self.infos[name], items) for name, items in self._each("qinqing_api_routes")]
 
     def navigation(self, tenant, user) -> list[NavItem]:
+        """The items `user` may use: those whose permission they hold; an optional module's item
+        without a permission only for holders of one of that module's roles (模块菜单仅对其角色可见)."""
+        held = set(getattr(user, "roles", ()) or ())
         items = [
             item
-            for _, item in self._merged("qinqing_navigation", self.enabled_for(tenant), tenant=tenant, user=user)
-            if item.permission is None or (user is not None and user.can(item.permission))
+            for name, item in self._merged("qinqing_navigation", self.enabled_for(tenant), tenant=tenant, user=user)
+            if ((user is not None and user.can(item.permission)) if item.permission is not None
+                else (not self.infos[name].optional or any(self.role_plugin(r) == name for r in held)))
         ]
         return sorted(items, key=lambda i: (i.order, i.label))
 

@@ -3,6 +3,7 @@ demo data each enabled module contributes."""
 
 from __future__ import annotations
 
+from core.cases.demo import person_name
 from core.i18n import gettext
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Section, User
@@ -35,7 +36,10 @@ async def load_demo(password: str, manifests: list[str] | None = None) -> dict[s
                     continue
                 username = f"{key}@{tenant.slug}"
                 in_dept = key in DEPARTMENT_ROLES
-                display = f"{dept_name if in_dept else tenant.name_zh} · {gettext(role.label)}"
+                if manager.role_plugin(key) == "mediation" or tenant.kind == "court":
+                    display = f"{dept_name if in_dept else tenant.name_zh} · {gettext(role.label)}"
+                else:  # a person's name, as a district's accounts carry (the role shows beside it)
+                    display = person_name(len(names) * 3 + len(accounts) * 37)
                 user_id, _ = await ensure_user(username, display, password, hashed=hashed)
                 if key == "system_admin":  # the demo's system administrators may use the system console
                     await User.update({User.is_system_admin: True}).where(User.id == user_id)

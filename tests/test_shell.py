@@ -40,18 +40,30 @@ async def test_host_name_resolves_the_tenant(app):
     assert "mediation/" in nav_links(home.text)
 
 
+async def _court_of_mediation() -> str:
+    """The tenant whose demo court clerk (`mediation_court@<slug>`) runs court mediation."""
+    from core.tables import User
+
+    row = await User.select(User.username).where(User.username.like("mediation_court@%")).first()
+    return row["username"].split("@", 1)[1]
+
+
 async def test_navigation_follows_enabled_plugins(app):
     """Each module appears in the navigation of its users where the tenant enabled it, and nowhere
-    else.  (The cadre module is confidential: a dispatcher does not see it, issue 7.)"""
+    else: a module's menu only for its roles (a handler does not see mediation; the cadre module is
+    confidential)."""
+    court = await _court_of_mediation()
     # (tenant, role): (links that must be there, links that must not)
     expected = {
-        ("luqiao", "mediation_court"): ({"mediation/"}, {"cadre/"}),
-        ("luqiao", "liaison_coordinator"): ({"liaison/"}, {"cadre/"}),
-        ("luqiao", "cadre_org"): ({"cadre/"}, set()),
-        ("luqiao", "dispatcher"): ({"mediation/"}, {"cadre/"}),
+        (court, "mediation_court"): ({"mediation/"}, {"cadre/"}),
+        ("luqiao", "liaison_coordinator"): ({"liaison/"}, {"cadre/", "mediation/"}),
+        ("luqiao", "cadre_org"): ({"cadre/"}, {"mediation/"}),
+        ("luqiao", "dispatcher"): ({"cases/"}, {"cadre/", "liaison/"}),  # court referrals are its own work
+        ("luqiao", "handler"): ({"cases/?mine=1"}, {"mediation/", "cadre/"}),
+        ("luqiao", "tenant_admin"): (set(), {"mediation/", "cadre/"}),
         ("pengjie", "liaison_coordinator"): ({"liaison/"}, {"mediation/", "cadre/"}),
         ("pengjie", "dispatcher"): (set(), {"mediation/", "cadre/"}),
-        ("jiaojiang", "dispatcher"): (set(), {"mediation/", "liaison/", "cadre/"}),
+        ("jiaojiang", "dispatcher"): ({"cases/"}, {"liaison/", "cadre/"}),
         ("jiaojiang", "tenant_admin"): (set(), {"mediation/", "liaison/", "cadre/"}),
     }
     for (slug, role), (present, absent) in expected.items():
@@ -62,15 +74,38 @@ async def test_navigation_follows_enabled_plugins(app):
         assert present <= links and not (absent & links), (slug, role, links)
 
 
+async def test_a_module_menu_appears_with_one_of_its_roles(app):
+    """The court's administrator does not see mediation in the menu until given a mediation role."""
+    from core.tables import Membership, User
+    from tenants.scope import scoped
+    from tests.helpers import in_tenant
+
+    court = await _court_of_mediation()
+    b = Browser(app)
+    assert (await b.login(f"tenant_admin@{court}", court)).status_code == 303
+    assert "mediation/" not in nav_links((await b.get(f"/t/{court}/")).text)
+    async with in_tenant(court):
+        user = await User.select(User.id).where(User.username == f"tenant_admin@{court}").first()
+        extra = await scoped(Membership).add(user=user["id"], role="mediation_mediator", department=None, section=None)
+    try:
+        assert "mediation/" in nav_links((await b.get(f"/t/{court}/")).text)
+    finally:
+        async with in_tenant(court):
+            await scoped(Membership).delete().where(Membership.id == extra.id)
+    assert "mediation/" not in nav_links((await b.get(f"/t/{court}/")).text)
+
+
 async def test_plugin_landing_pages_and_404_where_disabled(app):
-    for role, name in (("mediation_court", "mediation"), ("liaison_coordinator", "liaison"), ("cadre_org", "cadre")):
+    court = await _court_of_mediation()
+    for slug, role, name in ((court, "mediation_court", "mediation"), ("luqiao", "liaison_coordinator", "liaison"),
+                             ("luqiao", "cadre_org", "cadre")):
         b = Browser(app)
-        await b.login(f"{role}@luqiao", "luqiao")
-        response = await b.get(f"/t/luqiao/{name}/")
+        await b.login(f"{role}@{slug}", slug)
+        response = await b.get(f"/t/{slug}/{name}/")
         assert response.status_code == 200, (name, response.status_code)
     j = Browser(app)
     await j.login("dispatcher@jiaojiang", "jiaojiang")
-    for name in ("mediation", "liaison", "cadre"):
+    for name in ("liaison", "cadre"):  # jiaojiang enables only court referrals (mediation)
         assert (await j.get(f"/t/jiaojiang/{name}/")).status_code == 404
 
 

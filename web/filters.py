@@ -1,18 +1,22 @@
-"""Jinja filters: JSON, message parameters, and dates in the reader's locale (Babel)."""
+"""Jinja filters: JSON, message parameters, names, dates and numbers in the reader's locale (Babel)."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from functools import cache
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime, format_skeleton
+from babel.numbers import format_decimal, format_percent
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
+from core.cases.states import STATUS_LABELS as CASE_STATUSES
 from core.clock import TZ, as_utc
 from core.i18n import current_locale, format_params, gettext
+from core.names import localized, township
 
 
 def fromjson(value: str | None) -> dict:
@@ -29,18 +33,75 @@ def _locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
-def datetime_filter(value: datetime | str | None, fmt: str = "medium") -> str:
-    if value in (None, ""):
-        return "—"
-    return format_datetime(as_utc(value), format=fmt, tzinfo=TZ, locale=_locale(current_locale.get()))
+# One date, date-time, month and number format per locale (interface.md, Formats): zh-CN
+# 2026年12月6日 · 2026年12月6日 14:30 · 2026年12月 · 1,234; en Dec 6, 2026 · Dec 6, 2026, 14:30 · Dec 2026.
+DATE_SKELETON, MONTH_SKELETON = "yMMMd", "yMMM"
+TIME_PATTERN = "HH:mm"
 
 
-def date_filter(value: date | str | None, fmt: str = "medium") -> str:
+def _as_date(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value).astimezone(TZ).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def datetime_filter(value: datetime | str | None, fmt: str = "") -> str:
+    """A moment in the reader's locale and the platform's time zone: the date as `date` shows it,
+    then the time.  `fmt` is accepted for older callers; every moment reads the same."""
     if value in (None, ""):
         return "—"
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return format_date(value, format=fmt, locale=_locale(current_locale.get()))
+    moment = as_utc(value).astimezone(TZ)
+    locale = _locale(current_locale.get())
+    day = format_skeleton(DATE_SKELETON, moment, locale=locale)
+    time = format_datetime(moment, TIME_PATTERN, locale=locale)
+    return f"{day} {time}" if locale.language == "zh" else f"{day}, {time}"
+
+
+def date_filter(value: date | str | None, fmt: str = "") -> str:
+    """A day in the reader's locale (2026年12月6日 / Dec 6, 2026); `fmt` is accepted and ignored."""
+    day = _as_date(value)
+    if day is None:
+        return "—" if value in (None, "") else str(value)
+    return format_skeleton(DATE_SKELETON, day, locale=_locale(current_locale.get()))
+
+
+def month_filter(value: str | date | None) -> str:
+    """A month ("2026-11" or a date) in the reader's locale: 2026年11月 / Nov 2026."""
+    if value in (None, ""):
+        return "—"
+    day = _as_date(f"{value}-01" if isinstance(value, str) and len(value) == 7 else value)
+    if day is None:
+        return str(value)
+    return format_skeleton(MONTH_SKELETON, day, locale=_locale(current_locale.get()))
+
+
+def number_filter(value, digits: int = 0) -> str:
+    """A count or figure with the locale's grouping (1,234), `digits` decimals at most."""
+    if value in (None, ""):
+        return "—"
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=_locale(current_locale.get()))
+
+
+def percent_filter(value, digits: int = 1) -> str:
+    """A rate (0–1) as a percentage with `digits` decimals: 99.3%; "—" when there is none."""
+    if value in (None, ""):
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return format_percent(value, format=pattern, locale=_locale(current_locale.get()))
+
+
+def localized_filter(value, key: str = "name") -> str:
+    """The name in the reader's language (see `core.names.localized`): `{{ d|localized }}`,
+    `{{ case|localized("department_name") }}`, `{{ tenant|localized }}`."""
+    return localized(value, key)
 
 
 def template_gettext():
@@ -66,11 +127,29 @@ def template_gettext():
     return template_gettext_
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def reader_params(params: dict | None) -> dict:
+    """A stored message's parameters as the reader reads them: dates and moments (kept as ISO
+    text in notifications and events) in the locale's one format."""
+    out = {}
+    for key, value in (params or {}).items():
+        if isinstance(value, datetime) or (isinstance(value, str) and _ISO_MOMENT.match(value)):
+            try:
+                value = datetime_filter(value)
+            except ValueError:
+                pass
+        elif isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.match(value)):
+            value = date_filter(value)
+        out[key] = value
+    return out
+
+
 def tr(msgid: str, params: dict | None = None) -> str:
     """Translate a stored message id and fill its parameters (for notifications and events)."""
-    from core.i18n import gettext
-
-    return format_params(gettext(msgid), params)
+    return format_params(gettext(msgid), reader_params(params))
 
 
 ICONS = "/static/vendor/bootstrap-icons-1.13.2/icons.svg"
@@ -99,12 +178,15 @@ STATUS_TONES = {
 def status_badge(key: str, label: str | None = None, **attributes) -> Markup:
     """The one status badge: a fixed minimum width, never wrapping, coloured by meaning; the word
     is always there, so colour is never the only signal. `attributes` become data-* attributes
-    (data_status_label=True gives `data-status-label`)."""
+    (data_status_label=True gives `data-status-label`).  Without a `label`, a case status reads as
+    its label; never the raw key where a label is known."""
     tone = STATUS_TONES.get(key, "closed")
     extra = "".join(f" {escape(k.replace('_', '-'))}" if v is True else f' {escape(k.replace("_", "-"))}="{escape(v)}"'
                      for k, v in attributes.items())
-    text = gettext(label) if label else key
+    text = gettext(label or CASE_STATUSES.get(key) or key)
     return Markup(f'<span class="status-badge tone-{tone}" data-status-key="{escape(key)}"{extra}>{escape(text)}</span>')
 
 
-FILTERS = {"fromjson": fromjson, "format_params": format_params, "datetime": datetime_filter, "date": date_filter}
+FILTERS = {"fromjson": fromjson, "format_params": format_params, "datetime": datetime_filter, "date": date_filter,
+           "month": month_filter, "number": number_filter, "percent": percent_filter, "localized": localized_filter,
+           "township": township}

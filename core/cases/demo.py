@@ -23,9 +23,26 @@ from core.scope import current_tenant, scoped
 from core.tables import Category, Membership, User
 from core.uscc import check_character
 
-PREFIXES = ["路桥", "台州", "金清", "蓬街", "峰江", "新桥", "横街", "桐屿", "螺洋", "路南"]
+# The subdistricts and towns (街道、镇) a demo district's companies give as their township; the
+# manifests' settings carry their English names ("township_en.<name>").
+TOWNSHIPS = {
+    "luqiao": ["路桥街道", "路南街道", "路北街道", "螺洋街道", "桐屿街道", "峰江街道", "新桥镇", "横街镇", "金清镇", "蓬街镇"],
+    "jiaojiang": ["海门街道", "白云街道", "葭沚街道", "洪家街道", "下陈街道", "前所街道", "章安街道", "三甲街道"],
+    "pengjie": ["蓬街镇"],
+}
+FIRMS = ["恒达", "宏远", "华鑫", "永盛", "金达", "利民", "东方", "博远", "鑫源", "天成", "海德", "瑞丰"]
 TRADES = [("汽摩配件", "汽车零部件"), ("塑料模具", "模具制造"), ("电子电器", "电子信息"), ("再生金属", "金属回收"),
           ("食品", "食品加工"), ("服饰", "纺织服装"), ("机械", "通用机械"), ("新材料", "新材料")]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = ["建国", "海燕", "立新", "晓东", "丽萍", "志强", "春梅", "国华", "文杰", "秀英", "俊峰", "雪芳", "永康", "静怡",
+         "伟明", "红霞", "建军", "玉兰", "振宇", "慧敏", "德胜", "美玲", "家豪", "佳琪"]
+
+
+def person_name(n: int) -> str:
+    """A made-up Chinese name for the `n`th demo person (联系人, 账号), the same on every run."""
+    return SURNAMES[(n * 7) % len(SURNAMES)] + GIVEN[(n * 5 + n // len(GIVEN)) % len(GIVEN)]
+
+
 TOPICS = {
     "municipal": [("厂区附近排水管淤积", "厂区门口的排水管长期淤积，雨天积水倒灌进车间，请尽快疏通。"),
                   ("门前道路破损影响货车通行", "厂门前道路坑洼严重，重型货车进出困难，存在安全隐患。"),
@@ -69,43 +86,84 @@ async def load_demo_cases() -> None:
         return
     rng = random.Random(f"qinqing-demo-{tenant.slug}")
     division = "331004" if tenant.slug in ("luqiao", "pengjie") else "331002"
+    townships = TOWNSHIPS.get(tenant.slug, TOWNSHIPS["luqiao"])
     companies = []
     for i in range(60 if tenant.kind == "district" else 12):
         trade, industry = TRADES[i % len(TRADES)]
-        name = f"{PREFIXES[i % len(PREFIXES)]}{trade}{'有限公司' if i % 3 else '股份有限公司'}{'' if i < 20 else i}"
+        township = townships[i % len(townships)]
+        name = f"{township[:2]}{FIRMS[i % len(FIRMS)]}{trade}{'有限公司' if i % 3 else '股份有限公司'}"
         company, _ = await register_company(demo_credit_code(division, 10_000 + i), name, industry=industry,
-                                            township=PREFIXES[i % len(PREFIXES)] + "镇",
-                                            contact_name="联系人", contact_phone=f"1390576{i:04d}")
+                                            township=township, contact_name=person_name(i + 100),
+                                            contact_phone=f"1390576{i:04d}")
         companies.append(company)
-    actors = {role: await _user(f"{role}@{tenant.slug}") for role in
+    accounts = await _company_accounts(tenant.slug, companies)
+    actors = {role: await _user(f"{role}@{tenant.slug}") for role in  # the fallbacks of a department without one
               ("company", "dispatcher", "handler", "section_head", "leader", "dept_head", "reviewer")}
-    if actors["company"]:
-        await add_member(companies[0].id, actors["company"], liaison=True)
     categories = await scoped(Category).select(Category.id, Category.code, Category.lead_department,
                                                Category.deadline_days, Category.lead_department.code.as_alias("dept"))
-    leaders = {r["department"]: r["user"] for r in await scoped(Membership).select(
-        Membership.user, Membership.department).where(Membership.role == "leader")}
+    staff = await _department_staff()
+    leaders = {dept: people["leader"] for dept, people in staff.items() if people.get("leader")}
     total = _case_count(tenant)
     start = datetime(2026, 1, 5, 1, 30, tzinfo=timezone.utc)
     for chunk_start in range(0, total, 250):
-        await _chunk(rng, tenant, companies, categories, actors, leaders, start,
+        await _chunk(rng, tenant, companies, accounts, categories, actors, staff, leaders, start,
                      range(chunk_start, min(total, chunk_start + 250)), total)
     await tally.rebuild()
 
 
-async def _chunk(rng, tenant, companies, categories, actors, leaders, start, indexes, total) -> None:
+async def _company_accounts(slug: str, companies: list) -> dict[int, int | None]:
+    """One login per demo company (企业账号), linked to it as its liaison: `company@<slug>` for the
+    first, `company02@<slug>`… for the others, with the demo password of `company@<slug>`.
+    Returns company id -> user id."""
+    first = await User.select(User.id, User.password_hash).where(User.username == f"company@{slug}").first()
+    accounts: dict[int, int | None] = {c.id: None for c in companies}
+    if first is None:
+        return accounts
+    for n, company in enumerate(companies):
+        if n == 0:
+            user_id = first["id"]
+        else:
+            username = f"company{n + 1:02d}@{slug}"
+            row = await User.select(User.id).where(User.username == username).first()
+            if row is None:
+                row = (await User.insert(User(username=username, display_name=company.contact_name,
+                                              password_hash=first["password_hash"])).returning(User.id))[0]
+            user_id = row["id"]
+            if not await scoped(Membership).exists().where((Membership.user == user_id) & (Membership.role == "company")):
+                await scoped(Membership).add(user=user_id, role="company", department=None, section=None)
+        await add_member(company.id, user_id, liaison=True)
+        accounts[company.id] = user_id
+    return accounts
+
+
+async def _department_staff() -> dict[int, dict[str, int]]:
+    """Each department's first responder and signers (首问负责人、科室负责人、分管领导、主要负责人):
+    department id -> role -> user id (the first account holding it)."""
+    staff: dict[int, dict[str, int]] = {}
+    rows = await scoped(Membership).select(Membership.user, Membership.department, Membership.role).where(
+        Membership.role.is_in(["handler", *S.SIGN_LEVELS]) & Membership.department.is_not_null()).order_by(
+        Membership.user)
+    for r in rows:
+        staff.setdefault(r["department"], {}).setdefault(r["role"], r["user"])
+    return staff
+
+
+async def _chunk(rng, tenant, companies, accounts, categories, actors, staff, leaders, start, indexes, total) -> None:
+    """Cases submitted by their company's own account and handled and signed in their lead department."""
     plans = []
     for i in indexes:
         category = categories[i % len(categories)]
         title, text = rng.choice(TOPICS.get(category["code"], GENERIC))
         company = companies[rng.randrange(len(companies))]
         t0 = start + timedelta(minutes=int(i * (320 * 24 * 60) / total) + rng.randrange(600))
-        plans.append((i, category, title, text, company, t0, _path(rng, t0, total, i)))
+        people = {**actors, **staff.get(category["lead_department"], {})}
+        people["company"] = accounts.get(company.id) or actors["company"]
+        plans.append((i, category, title, text, company, t0, _path(rng, t0, total, i), people))
     rows = [scoped(Case).new(
-        number="", company=c.id, submitted_by=actors["company"], category=cat["id"], title=title,
+        number="", company=c.id, submitted_by=who["company"], category=cat["id"], title=title,
         description=text, search_text=index_text(title, text, c.name), status=path["status"],
         department=cat["lead_department"] if path["status"] != S.SUBMITTED else None,
-        handler=actors["handler"] if path["accepted"] else None, submitted_at=t0,
+        handler=who["handler"] if path["accepted"] else None, submitted_at=t0,
         dispatched_at=t0 + timedelta(hours=4) if path["status"] != S.SUBMITTED else None,
         accepted_at=next((at for action, at, *_ in path["steps"] if action == "accept"), None),
         due_date=_due(cat, t0) if path["status"] != S.SUBMITTED else None,
@@ -114,11 +172,11 @@ async def _chunk(rng, tenant, companies, categories, actors, leaders, start, ind
         rating=path["rating"], closed_at=path["closed_at"], resolved_at=path["resolved_at"],
         resolution="已协调相关科室现场处理完毕。" if path["resolved_at"] else "",
         version=len(path["steps"]), updated_at=path["steps"][-1][1],
-    ) for (i, cat, title, text, c, t0, path) in plans]
+    ) for (i, cat, title, text, c, t0, path, who) in plans]
     inserted = await Case.insert(*rows).returning(Case.id)
     year = start.year
     events = []
-    for (i, cat, title, text, c, t0, path), row in zip(plans, inserted):
+    for (i, cat, title, text, c, t0, path, who), row in zip(plans, inserted):
         case_id = row["id"]
         await scoped(Case).update({Case.number: f"{tenant.slug[:2].upper()}{year}{case_id:06d}"}).where(
             Case.id == case_id)
@@ -127,11 +185,11 @@ async def _chunk(rng, tenant, companies, categories, actors, leaders, start, ind
             role = _ROLE_OF[action]
             if action == "sign":
                 role, reason = reason, ""
-            events.append({"case": case_id, "actor": actors.get(role), "actor_role": role, "action": action,
+            events.append({"case": case_id, "actor": who.get(role), "actor_role": role, "action": action,
                            "reason": reason, "before": before, "after": after, "created_at": at,
                            "data": _event_data(action, after, role, cat, t0, path)})
             before = after
-        await _records(case_id, path, actors)
+        await _records(case_id, path, who)
     await append_events(events)
 
 

@@ -32,7 +32,8 @@ COLUMNS = (
     Inspection.id, Inspection.rule, Inspection.status, Inspection.conclusion, Inspection.summary, Inspection.params,
     Inspection.opened_at, Inspection.concluded_at, Inspection.version, Inspection.case,
     Inspection.case.number.as_alias("case_number"), Inspection.subject.display_name.as_alias("subject_name"),
-    Inspection.department.name_zh.as_alias("department_name"), Inspection.company.name.as_alias("company_name"),
+    Inspection.department.name_zh.as_alias("department_name"), Inspection.department.name_en.as_alias("department_name_en"),
+    Inspection.company.name.as_alias("company_name"),
     Inspection.handled_by.display_name.as_alias("handler_name"),
 )
 

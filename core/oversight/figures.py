@@ -23,6 +23,7 @@ from core.cases import states as S
 from core.cases.audit import KeptUntilChange
 from core.cases.tables import Case
 from core.clock import local_date
+from core.names import LocalName
 from core.scope import scoped
 from core.tables import Department, User
 
@@ -126,7 +127,8 @@ async def _read_figures(only_month: str | None) -> Figures:
         months[row["month"]].add(tally)
         townships[row["township"] or "—"].add(tally)
     handlers_overdue = {r["handler"]: int(r["n"]) for r in await overdue}
-    dept_names = {r["id"]: r["name_zh"] for r in await scoped(Department).select(Department.id, Department.name_zh)}
+    dept_names = {r["id"]: LocalName(r["name_zh"], r["name_en"])  # shared by every locale: localized where shown
+                  for r in await scoped(Department).select(Department.id, Department.name_zh, Department.name_en)}
     handler_names = {r["id"]: r["display_name"] for r in await User.select(User.id, User.display_name).where(
         User.id.is_in(list(handlers_overdue)))} if handlers_overdue else {}
     return Figures(total, dict(departments), dict(sorted(months.items())), dict(townships), handlers_overdue,

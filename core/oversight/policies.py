@@ -76,7 +76,8 @@ async def create_policy(run_id: int, label: int, title: str, department: str, st
 
 
 async def policies() -> list[dict]:
-    rows = await scoped(Policy).select(Policy.all_columns(), Policy.department.name_zh.as_alias("department_name")
+    rows = await scoped(Policy).select(Policy.all_columns(), Policy.department.name_zh.as_alias("department_name"),
+                                       Policy.department.name_en.as_alias("department_name_en")
                                        ).order_by(Policy.id, ascending=False)
     for row in rows:
         row["cases"] = await scoped(PolicyCase).count().where(PolicyCase.policy == row["id"])

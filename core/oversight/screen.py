@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from core.errors import UserError
 from core.i18n import N_, current_locale, gettext
+from core.names import localized
 from core.oversight.figures import Figures, Tally, tenant_figures
 from core.oversight.flags import red_flags
 from core.scope import TenantContext, tenant_scope
@@ -50,7 +51,7 @@ async def scope_figures(tenant: TenantContext, scope: str) -> tuple[Figures, lis
                 combined.months.setdefault(month, Tally()).add(tally)
             for dept, tally in fig.departments.items():
                 combined.departments[(child.slug, dept)] = tally
-                combined.department_names[(child.slug, dept)] = f"{child.name(locale)} · {fig.department_names.get(dept, '')}"
+                combined.department_names[(child.slug, dept)] = f"{child.name(locale)} · {localized(fig.department_names.get(dept))}"
             townships.append((child.name(locale), fig.total))
         combined.months = dict(sorted(combined.months.items()))
         return combined, townships, gettext(N_("%(name)s and all its townships"), name=tenant.name(locale))
@@ -64,7 +65,7 @@ async def scope_figures(tenant: TenantContext, scope: str) -> tuple[Figures, lis
 def ranking(figures: Figures) -> list[dict]:
     rows = []
     for key, tally in figures.departments.items():
-        rows.append({"department": figures.department_names.get(key, str(key)), **tally.as_dict()})
+        rows.append({"department": localized(figures.department_names.get(key, str(key))), **tally.as_dict()})
     rows.sort(key=lambda r: (-(r["resolution_rate"] or 0), -(r["satisfaction_rate"] or 0), r["avg_days"] or 999))
     return rows
 
@@ -84,7 +85,7 @@ async def payload(tenant: TenantContext, scope: str) -> dict:
         "ranking": ranking(figures),
         "months": [{"month": m, **t.as_dict()} for m, t in figures.months.items()],
         "townships": [{"name": n, **t.as_dict()} for n, t in townships],
-        "flags": [{"kind": f.kind, "subject": f.subject, "message": gettext(f.message, **f.params)} for f in flags],
+        "flags": [{"kind": f.kind, "subject": localized(f.subject), "message": gettext(f.message, **f.params)} for f in flags],
     }
 
 

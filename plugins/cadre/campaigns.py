@@ -75,7 +75,8 @@ async def save_cadre(user, data: dict) -> Cadre:
 
 
 CADRE_COLUMNS = (Cadre.id, Cadre.user, Cadre.post, Cadre.rank, Cadre.department,
-                 Cadre.user.display_name.as_alias("name"), Cadre.department.name_zh.as_alias("department_name"))
+                 Cadre.user.display_name.as_alias("name"), Cadre.department.name_zh.as_alias("department_name"),
+                 Cadre.department.name_en.as_alias("department_name_en"))
 
 
 async def list_cadres() -> list[dict]:

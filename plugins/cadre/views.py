@@ -15,7 +15,8 @@ from plugins.cadre.tables import Application, Campaign, Evaluator, Score, Sheet
 SHEET_COLUMNS = (Sheet.id, Sheet.campaign, Sheet.cadre, Sheet.evidence, Sheet.generated_at, Sheet.rating,
                  Sheet.outcome, Sheet.outcome_reason, Sheet.decided_at,
                  Sheet.cadre.user.display_name.as_alias("name"), Sheet.cadre.post.as_alias("post"),
-                 Sheet.cadre.rank.as_alias("rank"), Sheet.cadre.department.name_zh.as_alias("department_name"))
+                 Sheet.cadre.rank.as_alias("rank"), Sheet.cadre.department.name_zh.as_alias("department_name"),
+                 Sheet.cadre.department.name_en.as_alias("department_name_en"))
 APP_COLUMNS = (Application.id, Application.cadre, Application.by_department, Application.case,
                Application.inspection, Application.mistake, Application.circumstances, Application.checks,
                Application.status, Application.decision, Application.decision_reason, Application.decided_at,

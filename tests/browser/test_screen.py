@@ -1,12 +1,18 @@
-"""The big screen (大屏), open in Chromium, counts a case that a company submits in another window,
-without reloading the page."""
+"""The big screen (大屏) in Chromium: it counts a case that a company submits in another window
+without reloading the page, and fits a wall display (1920×1080, 1366×768) with every chart drawn.
 
+With QQ_DOCS_SCREENSHOTS=1 it also writes docs/screenshots/screen-1920x1080.png."""
+
+import os
 import re
 
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.conftest import SHOTS
 from tests.browser.test_case_flow import submit_case
+from tests.browser.test_layout import DOCS, WRAPPED
+from tests.helpers import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -17,8 +23,8 @@ async def test_the_open_screen_counts_a_new_case_without_reloading(people):
     await expect(screen.locator("h1")).to_contain_text("路桥区")
     await expect(screen.locator("#chart-months canvas")).to_have_count(1)  # ECharts drew the trend
     reported = screen.locator('#live [data-figure="reported"] .value')
-    await expect(reported).to_have_text(re.compile(r"^\d+$"))
-    before = int(await reported.inner_text())
+    await expect(reported).to_have_text(re.compile(r"^\d+\D"))  # the figure, then its unit (件)
+    before = int(re.match(r"\d+", await reported.inner_text()).group())
     await screen.evaluate("window.__sameDocument = true")
 
     company = await people("company")
@@ -26,7 +32,80 @@ async def test_the_open_screen_counts_a_new_case_without_reloading(people):
     await expect(company.page.locator("#case [data-status-label]")).to_have_text("待交办")
     await company.shot("submitted")
 
-    await expect(reported).to_have_text(str(before + 1))
+    await expect(reported).to_have_text(re.compile(rf"^{before + 1}\D"))
     assert await screen.evaluate("window.__sameDocument === true")
     await expect(screen.locator("#chart-months canvas")).to_have_count(1)
     await dispatcher.shot("screen-updated")
+
+
+# (name, viewport): the wall display it is designed for and the smaller one it must also fit.
+SCREENS = {"1920x1080": {"width": 1920, "height": 1080}, "1366x768": {"width": 1366, "height": 768}}
+# Each chart's canvas: how many of its pixels are drawn (ECharts paints on a transparent canvas).
+DRAWN = """() => [...document.querySelectorAll(".chart")].map(el => {
+  const canvas = el.querySelector("canvas");
+  if (!canvas || !canvas.width || !canvas.height) return [el.id, 0];
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let drawn = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) drawn++;
+  return [el.id, drawn / (canvas.width * canvas.height)];
+})"""
+
+
+@pytest.mark.parametrize("size", SCREENS)
+@pytest.mark.parametrize("locale", ("zh", "en"))
+async def test_the_screen_fits_a_wall_display(server, chromium, locale, size):
+    """At 1920×1080 and 1366×768, in Chinese and English: no scrollbar, every chart drawn, titled
+    with what it counts and its unit, no percentage or figure broken over two lines."""
+    context = await chromium.new_context(locale="zh-CN", viewport=SCREENS[size])
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    base = f"{server}/t/luqiao/"
+    try:
+        await page.goto(base + "login")
+        await page.locator('input[name="username"]').fill("dispatcher@luqiao")
+        await page.locator('input[name="password"]').fill(DEMO_PASSWORD)
+        await page.locator('form[action$="/login"] button[type="submit"]').click()
+        await page.wait_for_url(re.compile(r"/t/luqiao/(?!login)"))
+        await page.goto(base + f"lang/{locale}?next=/t/luqiao/screen/")
+        for chart in ("#chart-months", "#chart-ranking"):
+            await expect(page.locator(f"{chart} canvas")).to_have_count(1)
+        await page.wait_for_timeout(800)  # ECharts' entry animation
+        scroll = await page.evaluate("""() => { const s = document.scrollingElement;
+            return [s.scrollHeight, innerHeight, s.scrollWidth, innerWidth]; }""")
+        assert scroll[0] <= scroll[1] and scroll[2] <= scroll[3], f"{size} {locale}: page {scroll}"
+        drawn = dict(await page.evaluate(DRAWN))
+        assert set(drawn) == {"chart-months", "chart-ranking"} and all(v > 0.01 for v in drawn.values()), drawn
+        # Every chart says what it counts, with the unit.
+        for chart in ("#chart-months", "#chart-ranking"):
+            title = page.locator(f".panel:has({chart}) h2")
+            await expect(title).to_have_text(re.compile(r"\S+.*[(（].+[)）]"))
+        assert await page.evaluate(WRAPPED, ".tile .value, .rate .value, .townships td, .townships th, .panel h2") == []
+        below = await page.evaluate("""(height) => [...document.querySelectorAll(
+            ".tile, .rate, .townships, .flags, .chart")].filter(el => el.getBoundingClientRect().bottom > height + 1)
+            .map(el => el.className)""", SCREENS[size]["height"])
+        assert below == [], f"{size} {locale}: below the fold {below}"  # nothing below the fold
+        folder = SHOTS / "screen"
+        folder.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(folder / f"screen-{locale}-{size}.png"))
+        if os.environ.get("QQ_DOCS_SCREENSHOTS") == "1" and locale == "zh" and size == "1920x1080":
+            await page.screenshot(path=str(DOCS / "screen-1920x1080.png"))
+        assert errors == []
+    finally:
+        await context.close()
+
+
+def test_the_current_month_is_marked_partial():
+    """The month still running is marked (and labelled "to date"), never drawn as a full month."""
+    from core.clock import today
+    from core.i18n import current_locale
+    from web.pages.screen import month_labels
+
+    current = today().strftime("%Y-%m")
+    token = current_locale.set("en")
+    try:
+        months = month_labels([{"month": "2026-01", "reported": 25}, {"month": current, "reported": 1}])
+    finally:
+        current_locale.reset(token)
+    assert [m["partial"] for m in months] == [current == "2026-01", True]
+    assert months[-1]["label"].endswith("(to date)") and months[0]["label"].startswith("Jan")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, get
@@ -18,12 +19,43 @@ from web.rendering import page, page_context, requires, tenant_of
 
 REFRESH_SECONDS = 3
 SERIES = {"reported": N_("Reported"), "completed": N_("Completed"), "refused": N_("Refused")}
+CHART_TEXT = {"to_date": N_("(to date)"), "rate": N_("Resolution rate")}
+
+
+def month_labels(months: list[dict]) -> list[dict]:
+    """Each month with its axis label in the reader's locale (1月 / Jan, with the year when the
+    months span more than one) and whether it is the current month, still running (partial)."""
+    from babel.dates import format_skeleton
+
+    from core.clock import today
+    from core.i18n import current_locale
+
+    current = today().strftime("%Y-%m")
+    years = {m["month"][:4] for m in months}
+    skeleton = "MMM" if len(years) <= 1 else "yMMM"
+    locale = current_locale.get()
+    out = []
+    for m in months:
+        day = date.fromisoformat(f"{m['month']}-01")
+        label = format_skeleton(skeleton, day, locale=locale)
+        partial = m["month"] == current
+        out.append({**m, "label": f"{label}\n{gettext(CHART_TEXT['to_date'])}" if partial else label,
+                    "partial": partial})
+    return out
 
 
 def island(data: dict) -> str:
     """The figures as JSON for a `<script type="application/json">` data island (safe against `</`)."""
-    labels = {k: gettext(v) for k, v in SERIES.items()}
-    return json.dumps({**data, "labels": labels}, ensure_ascii=False).replace("</", "<\\/")
+    labels = {k: gettext(v) for k, v in {**SERIES, **CHART_TEXT}.items()}
+    return json.dumps({**data, "months": month_labels(data["months"]), "labels": labels},
+                      ensure_ascii=False).replace("</", "<\\/")
+
+
+def updated_at() -> str:
+    """The time of this figures' reading, as the screen's header shows it."""
+    from core.clock import TZ, now
+
+    return now().astimezone(TZ).strftime("%H:%M:%S")
 
 
 class ScreenPages(Controller):
@@ -36,13 +68,13 @@ class ScreenPages(Controller):
         tenant = tenant_of(request)
         data = await payload(tenant, area)
         return Template("screen/screen.html", media_type="text/html", context={
-            **page_context(request), "data": data, "data_json": island(data),
+            **page_context(request), "data": data, "data_json": island(data), "updated": updated_at(),
             "children": await children_of(tenant), "scope": area, "refresh": REFRESH_SECONDS})
 
     @get("/live", name="screen_live")
     async def live(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> object:
         data = await payload(tenant_of(request), area)
-        return page(request, "screen/_live.html", data=data, data_json=island(data),
+        return page(request, "screen/_live.html", data=data, data_json=island(data), updated=updated_at(),
                     scope=area, refresh=REFRESH_SECONDS)
 
 
