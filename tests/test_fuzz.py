@@ -5,7 +5,8 @@ there (dispatcher, judge, coordinator, organization department, inspector).  No 
 a 5xx, and every response must be documented: status code, content type, body, headers.
 
 Besides the schema's own values, hypothesis also draws ids that exist in the tenant, the real
-step names and the field names steps read, so the write paths run past "not found"."""
+step names, and for each body the fields its schema declares (typed bodies: a struct per route) with
+ids and choices that exist, so the write paths run past "not found" and past the boundary's checks."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ SLUG = "fuzz"
 # Who calls each part of the API: always a company user, and the staff role that works there.
 STAFF = {"/mediation/": "mediation_judge", "/liaison/": "liaison_coordinator", "/cadre/": "cadre_org",
          "/inspections": "inspector"}
+# The fields of a body the schema does not describe (`UNTYPED` in tests/test_api_schema.py).
 FIELDS = ["reason", "basis", "reply", "department", "days", "decision", "verdict", "hearing_at", "place", "rating",
           "comment", "into", "version", "category", "title", "description", "company", "name", "credit_code",
           "kind", "case", "inspection", "conclusion", "notes", "checks", "outcome", "scores", "plan", "cadre",
@@ -35,6 +37,9 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=
                                     "approve", "reject", "exempted", "no_issue", "zgj", "municipal", "favours",
                                     "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "9" * 40]),
                    st.lists(st.integers(min_value=-1, max_value=50), max_size=3))
+# Body fields naming a resource: drawn from the ids that exist, too.
+ID_FIELDS = {"case": "case_id", "cadre": "cadre_id", "inspection": "inspection_id", "company": "company_id",
+             "cadres": "cadre_id"}
 
 
 def _config() -> SchemathesisConfig:
@@ -92,6 +97,24 @@ async def fuzz() -> dict:
         "/applications/": APPLICATION_STEPS, "/inspections/": sorted(INSPECTION_STEPS)}}
 
 
+def _body_fields(path: str, method: str) -> dict[str, dict]:
+    """The fields an operation's body declares (name → its schema); {} for a body it does not describe."""
+    raw = schema.raw_schema
+    operation = raw["paths"][path][method.lower()]
+    body = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema", {})
+    refs = [s["$ref"] for s in body.get("oneOf", [body]) if "$ref" in s]
+    return raw["components"]["schemas"][refs[0].rsplit("/", 1)[-1]].get("properties", {}) if refs else {}
+
+
+def _field_values(name: str, field: dict, fuzz: dict):
+    """Values for one body field: anything, the field's own choices, and ids that exist."""
+    choices = [v for v in field.get("enum", []) if v is not None]
+    ids = fuzz["ids"].get(ID_FIELDS.get(name, ""), [])
+    if name == "cadres" and ids:
+        ids = [ids[:2]]
+    return st.one_of(VALUES, *([st.sampled_from(choices)] if choices else []), *([st.sampled_from(ids)] if ids else []))
+
+
 def _aim(case, fuzz: dict, data) -> None:
     """Point a generated request at things that exist, some of the time (requests meant to be
     invalid are left as they are)."""
@@ -107,8 +130,13 @@ def _aim(case, fuzz: dict, data) -> None:
         elif name == "token_id" and value in fuzz["own_tokens"]:
             case.path_parameters[name] = 0  # never revoke the tokens the fuzzer calls with
     if case.method == "POST" and isinstance(case.body, dict) and data.draw(st.booleans(), label="known fields"):
-        case.body = {**case.body, **data.draw(st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=5),
-                                              label="fields")}
+        declared = _body_fields(path, case.method)
+        if declared:
+            fields = st.fixed_dictionaries({}, optional={name: _field_values(name, field, fuzz)
+                                                         for name, field in declared.items()})
+        else:
+            fields = st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=5)
+        case.body = {**case.body, **data.draw(fields, label="fields")}
 
 
 @schema.given(data=st.data())
