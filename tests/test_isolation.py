@@ -15,6 +15,7 @@ from core.inspections.tables import Inspection
 from core.oversight.tables import ClusterRun
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Department, Notification, User
+from plugins.approvals.tables import Bundle, BundleFiling, Filing as ApprovalFiling, Item as ApprovalItem, Project
 from plugins.cadre.tables import Application as CadreApplication, Cadre, Campaign as CadreCampaign
 from plugins.enforcement.tables import (
     Finding as EnforcementFinding,
@@ -38,6 +39,8 @@ RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_
 RESOURCES.update({"company_inspection_id": CompanyInspection, "finding_id": EnforcementFinding,
                   "item_id": EnforcementItem})
 RESOURCES.update({"dispute_id": Dispute, "referral_id": Referral})
+RESOURCES.update({"project_id": Project, "filing_id": ApprovalFiling, "bundle_id": Bundle,
+                  "bundle_filing_id": BundleFiling})
 # Open311 names a case by "<id>.<format>" (requests/) and "<number>.<format>" (tokens/).
 RESOURCES.update({"request_ref": Case, "token_ref": Case})
 # Path parameters that name no tenant resource, with a value to use.
@@ -92,8 +95,9 @@ async def luqiao_ids():
         enforcement = await _enforcement_rows(case.company, user["id"])
         dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
         referral = await scoped(Referral).add(key=str(uuid.uuid4()), case=case.id, court="luqiao-court")
+        approvals = await _approvals_rows(case.company)
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
-            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id,
+            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id, **approvals,
             "request_ref": f"{case.id}.json", "token_ref": f"{case.number}.xml",
             "case_before": before}
 
@@ -116,6 +120,18 @@ async def _enforcement_rows(company_id: int, user_id: int) -> dict:
     finding = await scoped(EnforcementFinding).add(inspection=inspection.id, company=company_id, description="isolation",
                                                    outcome="penalised", penalty_fen=100, recorded_by=user_id)
     return {"company_inspection_id": inspection.id, "finding_id": finding.id, "item_id": item.id}
+
+
+async def _approvals_rows(company_id: int) -> dict:
+    """A project, an application, a bundle and a bundle's application of luqiao (the approvals plugin)."""
+    item = await scoped(ApprovalItem).objects().first()
+    project = await scoped(Project).add(name="isolation", company=company_id)
+    bundle = await scoped(Bundle).add(code=f"iso{uuid.uuid4().hex[:8]}", name_zh="isolation", items=f"[{item.id}]")
+    bundle_filing = await scoped(BundleFiling).add(bundle=bundle.id, company=company_id, submitted_on=today())
+    filing = await scoped(ApprovalFiling).add(item=item.id, company=company_id, project=project.id,
+                                              submitted_on=today(), due_on=today())
+    return {"project_id": project.id, "filing_id": filing.id, "bundle_id": bundle.id,
+            "bundle_filing_id": bundle_filing.id}
 
 
 async def _liaison_rows(user_id: int, company_id: int) -> dict:

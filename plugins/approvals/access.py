@@ -10,7 +10,9 @@ integrated window, 综合窗口)."""
 
 from __future__ import annotations
 
-from core.sdk import Company, Membership, UserError, company_ids_of, members_with_role, scoped
+from datetime import date, timedelta
+
+from core.sdk import Company, Membership, UserError, company_ids_of, members_with_role, scoped, today
 from plugins.approvals.tables import BundleFiling, Filing, Project
 
 HELPER_ROLES = ("approvals_helper", "approvals_coordinator")
@@ -27,6 +29,12 @@ def not_found() -> UserError:
 
 def invalid(field: str) -> UserError:
     return UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field=field)
+
+
+def check_day(value, field: str) -> None:
+    """A date within reach of the working-day calendar: 2000 to twenty years from now (else 400)."""
+    if value is not None and not (date(2000, 1, 1) <= value <= today() + timedelta(days=366 * 20)):
+        raise invalid(field)
 
 
 def is_staff(user) -> bool:

@@ -25,6 +25,7 @@ from core.sdk import (
     today,
 )
 from plugins.approvals.access import (
+    check_day,
     company_for,
     forbid,
     invalid,
@@ -133,6 +134,7 @@ async def accept(user, filing: Filing, form: AcceptIn) -> None:
             raise invalid("commitment")
         if form.commitment_due is None:
             raise invalid("commitment_due")
+        check_day(form.commitment_due, "commitment_due")
         if form.commitment_due < today():
             raise UserError(400, "The commitment's due date (field %(field)s) cannot be before today.",
                             code="due_in_past", field="commitment_due")

@@ -7,7 +7,7 @@ from datetime import date
 
 from core.sdk import N_, Department, UserError, scoped, tenant_setting, today
 from plugins.approvals import DEFAULT_STAGES
-from plugins.approvals.access import company_for, forbid, invalid, is_helper, require, require_helper_of
+from plugins.approvals.access import check_day, company_for, forbid, invalid, is_helper, require, require_helper_of
 from plugins.approvals.inputs import ActionIn, HelperIn, ProjectIn, StageIn
 from plugins.approvals.labels import stage_label
 from plugins.approvals.record import helper_or_coordinators, record, tell
@@ -40,6 +40,7 @@ def ordered_targets(targets: dict[str, date]) -> list[tuple[str, date]]:
         field = f"targets.{key}"
         if key not in targets:
             raise invalid(field)
+        check_day(targets[key], field)
         if out and targets[key] < out[-1][1]:
             raise UserError(400, STAGE_ORDER, code="stage_order", field=field)
         out.append((key, targets[key]))
@@ -103,6 +104,7 @@ async def reach_stage(user, project: Project, form: StageIn) -> Project:
     if not project.stage or form.stage != project.stage:
         raise UserError(409, "This project changed since you opened it. Reload the page and try again.", code="stale")
     on = form.reached_on or today()
+    check_day(on, "reached_on")
     if on > today():
         raise invalid("reached_on")
     keys = [r["key"] for r in await scoped(Stage).select(Stage.key).where(Stage.project == project.id).order_by(
@@ -127,6 +129,7 @@ async def reach_stage(user, project: Project, form: StageIn) -> Project:
 async def add_action(user, project: Project, form: ActionIn) -> Action:
     """A next step: who is on it and by which day (reminded the day before, escalated when it slips)."""
     require_helper_of(user, project)
+    check_day(form.due_on, "due_on")
     if form.due_on < today():
         raise invalid("due_on")
     department = None
