@@ -17,6 +17,7 @@ def cmd_serve(args) -> None:
     host, port = args.host or current.host, args.port or current.port
     if args.demo_banner:
         password, _ = demo_password()
+        os.environ["QINQING_DEMO"] = "1"  # the login pages name the demo accounts (web.pages.auth)
         print(f"qinqing is serving on http://{host}:{port}/  (Luqiao: http://{host}:{port}/t/luqiao/)")
         print(f"demo logins: <role>@<tenant>, e.g. dispatcher@luqiao, handler@luqiao, company@luqiao, "
               f"dispatcher@pengjie, dispatcher@jiaojiang — password: {password}")

@@ -123,3 +123,26 @@ async def test_health_and_readiness(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+
+
+async def test_the_public_page_is_linked_from_the_portal_and_the_login_page(client):
+    assert 'href="/t/luqiao/public/"' in (await client.get("/")).text
+    assert 'href="/t/luqiao/public/"' in (await client.get("/t/luqiao/login")).text
+    assert (await client.get("/t/luqiao/public/")).status_code == 200
+
+
+async def test_in_demo_mode_the_login_page_names_the_demo_accounts(app, client, monkeypatch):
+    """`qinqing serve --demo-banner` (QINQING_DEMO=1): each role's account with its role in the
+    reader's language, the company accounts and the password; never outside demo mode."""
+    from tests.helpers import DEMO_PASSWORD
+
+    assert "data-demo-hint" not in (await client.get("/t/luqiao/login")).text
+    monkeypatch.setenv("QINQING_DEMO", "1")
+    page = (await client.get("/t/luqiao/login")).text
+    accounts = dict(re.findall(r'data-demo-account="([^"]+)"><td><code>[^<]*</code></td><td>([^<]*)</td>', page))
+    assert accounts["dispatcher@luqiao"] == "调度员" and accounts["company@luqiao"] == "企业"
+    assert {"handler@luqiao", "section_head@luqiao", "liaison_coordinator@luqiao", "cadre_org@luqiao"} <= set(accounts)
+    assert all(label and "_" not in label for label in accounts.values()), accounts
+    assert "company60@luqiao" in page and f"<code data-demo-password>{DEMO_PASSWORD}</code>" in page
+    b = Browser(app)
+    assert (await b.login("company02@luqiao", "luqiao")).status_code == 303  # a company's own account works

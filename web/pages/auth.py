@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -26,6 +27,33 @@ class LoginForm(msgspec.Struct):
     next: str = ""
 
 
+def demo_mode() -> bool:
+    """Whether this server shows its demo accounts (`qinqing serve --demo-banner` sets QINQING_DEMO=1)."""
+    return os.environ.get("QINQING_DEMO") == "1"
+
+
+async def demo_hint() -> dict | None:
+    """In demo mode, the tenant's demo accounts for the login page: one `<role>@<slug>` per role (in
+    the plugins' order of roles), how many more company accounts there are, and the password."""
+    if not demo_mode():
+        return None
+    from core.config import get_settings
+    from core.plugins import get_plugin_manager
+
+    slug = current_tenant().slug
+    rows = await scoped(Membership).select(Membership.role, Membership.user.username.as_alias("username"))
+    held = {r["username"]: r["role"] for r in rows if r["username"].endswith(f"@{slug}")}
+    order = list(get_plugin_manager().roles)
+    accounts = sorted(((u, role) for u, role in held.items() if u == f"{role}@{slug}"),
+                      key=lambda a: order.index(a[1]) if a[1] in order else len(order))
+    companies = sum(1 for u, role in held.items() if role == "company" and u != f"company@{slug}")
+    settings = get_settings()
+    password = settings.demo_password
+    if not password and (settings.var_dir / "demo_password").exists():
+        password = (settings.var_dir / "demo_password").read_text().strip()
+    return {"accounts": accounts, "companies": companies, "password": password or "", "slug": slug}
+
+
 def _safe_next(root: str, target: str) -> str:
     parsed = urlparse(target or "")
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
@@ -39,7 +67,8 @@ class AuthController(Controller):
 
     @get("/login", name="login")
     async def login_form(self, request: Request, next: FromQuery[str] = "", expired: FromQuery[int] = 0) -> object:
-        return page(request, "login.html", next=next, expired=bool(expired), error=None, username="")
+        return page(request, "login.html", next=next, expired=bool(expired), error=None, username="",
+                    demo=await demo_hint())
 
     @post("/login", name="login_submit")
     async def login(
@@ -48,10 +77,10 @@ class AuthController(Controller):
         root = request.scope["state"]["tenant_root"]
         username = data.username.strip()[:150]
 
-        def fail(message: str, status: int):
+        async def fail(message: str, status: int):
             keep_changes(request)
             return page(request, "login.html", status_code=status, next=data.next, expired=False,
-                        error=message, username=username)
+                        error=message, username=username, demo=await demo_hint())
 
         async def member_here(user: User) -> bool:
             return await scoped(Membership).exists().where(Membership.user == user.id)
@@ -59,7 +88,7 @@ class AuthController(Controller):
         try:
             user = await check_login(username, data.password, member_here)
         except LoginRefused as refused:
-            return fail(refused.message, refused.status)
+            return await fail(refused.message, refused.status)
         key = await start_session(user.id)
         response = Redirect(path=_safe_next(root, data.next), status_code=303)
         response.set_cookie(Cookie(key=session_cookie_name(current_tenant().slug), value=key, httponly=True,
