@@ -17,6 +17,7 @@ from core.cases.audit import verify_tenant
 from core.config import get_settings
 from core.db import current_engine, is_postgres
 from core.tables import Membership, User
+from core.tenant_links import declared_partners
 from tenants.archive import (
     FILE_STORES,
     FORMAT,
@@ -32,6 +33,10 @@ from tenants.archive import (
 from tenants.registry import load_tenant
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def app_version() -> str:
@@ -106,7 +111,10 @@ async def _write(tenant: TenantContext, writer: ArchiveWriter, progress: Progres
         "created_at": datetime.now(timezone.utc).isoformat(),
         "slug": tenant.slug,
         "tenant": {"slug": tenant.slug, "name_zh": tenant.name_zh, "name_en": tenant.name_en, "kind": tenant.kind,
-                   "parent": parent["slug"] if parent else None, "children": children},
+                   "parent": parent["slug"] if parent else None, "children": children,
+                   # this tenant's own declarations of its links (a court's districts, a district's courts)
+                   "links": [{"partner": r["partner"], "declared_at": _iso(r["declared_at"]),
+                              "ended_at": _iso(r["ended_at"])} for r in await declared_partners(tenant.id)]},
         "tables": counts, "columns": columns, "not_carried": NOT_CARRIED,
         "audit": {"events": counts.get("case_event", 0), "verified": chain.ok,
                   "anchors": anchors},  # the signed heads as published (anchors.json)

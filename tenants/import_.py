@@ -31,9 +31,11 @@ from piccolo.columns import ForeignKey
 from piccolo.table import Table
 
 from core.cases.audit import append_import_record, verify_tenant
+from core.clock import as_utc, now
 from core.config import get_settings
 from core.db import is_postgres, write_transaction
 from core.tables import User
+from core.tenant_links import TenantLink
 from tenants.archive import (
     FILE_STORES,
     ArchiveError,
@@ -201,8 +203,29 @@ class _Importer:
                 Tenant.slug.is_in(children) & Tenant.parent.is_null()).returning(Tenant.slug)
             for row in relinked:
                 self.report.warnings.append(f"township {row['slug']} is linked to its district {info['slug']} again")
+        await self._links(info, tenant_id)
         self.progress(f"  {'tenant':<24} {info['slug']} (id {tenant_id})")
         return TenantContext.from_row(await Tenant.select().where(Tenant.id == tenant_id).first())
+
+    async def _links(self, info: dict, tenant_id: int) -> None:
+        """The tenant's own declarations of its links, as they were; a link is active only while the
+        partner is here and declares it too, so one to a missing tenant comes in inactive."""
+        for link in info.get("links") or []:
+            partner = str(link.get("partner") or "")
+            if not partner:
+                continue
+            await TenantLink.insert(TenantLink(tenant=tenant_id, partner=partner,
+                                               declared_at=as_utc(link.get("declared_at")) or now(),
+                                               ended_at=as_utc(link.get("ended_at"))))
+            if link.get("ended_at"):
+                continue
+            other = await Tenant.select(Tenant.id).where(Tenant.slug == partner).first()
+            if other is None:
+                self.report.warnings.append(f"link to {partner!r} imported inactive: no tenant {partner!r} in this "
+                                            f"installation (active once it is here and declares the link too)")
+            elif not await TenantLink.exists().where((TenantLink.partner == info["slug"]) & (
+                    TenantLink.tenant == other["id"]) & TenantLink.ended_at.is_null()):
+                self.report.warnings.append(f"link to {partner!r} imported inactive until {partner!r} declares it too")
 
     def _values(self, table: type[Table], row: dict) -> dict:
         """A row of the archive as column values of this installation, ids renumbered."""

@@ -13,7 +13,7 @@ from core.db import write_transaction
 from core.i18n import N_
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Membership, Section, User
-from core.tenant_links import declare
+from core.tenant_links import declare, end
 from tenants.manifest import Manifest, ManifestError, Problem, UserSpec, check_manifest, parse_manifest
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant
@@ -198,3 +198,28 @@ async def update_settings(tenant_id: int, changes: dict) -> TenantContext:
         settings = {**json.loads(row["settings"] or "{}"), **changes}
         await Tenant.update({Tenant.settings: json.dumps(settings, ensure_ascii=False)}).where(Tenant.id == tenant_id)
         return TenantContext.from_row(await Tenant.select().where(Tenant.id == tenant_id).first())
+
+
+LINKED_KINDS = {"court": ("district",), "district": ("court",)}
+
+
+async def set_link(slug: str, partner: str, declared: bool) -> TenantContext:
+    """Declare (or end) `slug`'s side of its link with `partner`: a court with the districts it serves,
+    a district with the courts serving it.  The link is active only while both sides declare it;
+    ending it deletes nothing."""
+    from tenants.manifest import SLUG_RE
+
+    async with write_transaction():
+        row = await Tenant.select().where(Tenant.slug == slug).first()
+        if row is None:
+            raise ManifestError([Problem("slug", N_("no tenant %(value)s"), value=repr(slug))])
+        other = await Tenant.select(Tenant.kind).where(Tenant.slug == partner).first()
+        allowed = LINKED_KINDS.get(row["kind"], ())
+        if not SLUG_RE.match(partner) or partner == slug or not allowed or (other and other["kind"] not in allowed):
+            raise ManifestError([Problem("partner", N_("%(value)s cannot be linked with this tenant (a court links "
+                                                       "with districts, a district with courts)"), value=repr(partner))])
+        if declared:
+            await declare(row["id"], partner)
+        else:
+            await end(row["id"], partner)
+        return TenantContext.from_row(row)

@@ -289,3 +289,48 @@ async def test_the_courts_desk_shows_its_work_and_survival_per_district(app, dis
         shown = await desk()
     assert d["id"] in [g["dispute"] for g in shown["in_grace"]] and d["id"] in [i["dispute"] for i in shown["overdue"]]
     await process_background()
+
+
+async def test_export_carries_links_and_import_brings_a_link_to_a_missing_tenant_in_inactive(tmp_path):
+    import zipfile
+
+    from tenants.export import export_tenant
+    from tenants.import_ import ImportReport, _Importer
+
+    await export_tenant(COURT, tmp_path / "court.zip")
+    with zipfile.ZipFile(tmp_path / "court.zip") as z:
+        manifest = json.loads(z.read("manifest.json"))
+    links = {link["partner"]: link for link in manifest["tenant"]["links"]}
+    assert set(links) >= {"luqiao", "jiaojiang"} and links["luqiao"]["ended_at"] is None
+    # imported (here: a fresh tenant standing for the import) with one link to a tenant that is not here
+    slug = await _unlinked_district([])
+    importer = _Importer(None, manifest, {}, lambda line: None)
+    importer.report = ImportReport(slug=slug, tenant_id=0)
+    async with in_tenant(slug) as tenant:
+        await importer._links({"slug": slug, "links": [{"partner": "nowhere-court", "declared_at": None},
+                                                       {"partner": COURT, "declared_at": links["luqiao"]["declared_at"]}]},
+                              tenant.id)
+        declared = {link["partner"]: link for link in await links_of(tenant)}
+    assert not declared["nowhere-court"]["active"] and not declared["nowhere-court"]["present"]
+    assert not declared[COURT]["active"]  # the court does not declare this district
+    assert any("nowhere-court" in w and "inactive" in w for w in importer.report.warnings), importer.report.warnings
+    assert any(COURT in w for w in importer.report.warnings)
+
+
+async def test_the_system_console_shows_declares_and_ends_links(app):
+    from tests.test_system_console import console
+
+    b = await console(app)
+    page = (await b.get(f"/system/tenants/{COURT}")).text
+    assert 'data-link="luqiao" data-active="1"' in page and 'data-link="jiaojiang" data-active="1"' in page
+    slug = await _unlinked_district([])  # a district the court does not serve yet
+    ended = await b.post(f"/system/tenants/{COURT}/links", {"partner": slug, "enabled": "1"})
+    assert ended.status_code == 303
+    assert f'data-link="{slug}" data-active="0"' in (await b.get(f"/system/tenants/{COURT}")).text  # one side only
+    await b.post(f"/system/tenants/{slug}/links", {"partner": COURT, "enabled": "1"})
+    assert f'data-link="{slug}" data-active="1"' in (await b.get(f"/system/tenants/{COURT}")).text
+    await b.post(f"/system/tenants/{slug}/links", {"partner": COURT, "enabled": "0"})
+    assert f'data-link="{slug}" data-active="0"' in (await b.get(f"/system/tenants/{COURT}")).text
+    refused = await b.post(f"/system/tenants/{COURT}/links", {"partner": COURT, "enabled": "1"})
+    assert refused.status_code == 400  # a court does not link with itself (nor with another court)
+    assert (await b.post("/system/tenants/pengjie/links", {"partner": COURT, "enabled": "1"})).status_code == 400

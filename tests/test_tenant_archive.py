@@ -216,7 +216,7 @@ def test_export_writes_one_archive_with_a_manifest_and_checksums(trip):
     assert manifest["slug"] == "luqiao" and manifest["source_engine"] == ("postgresql" if SOURCE_IS_PG else "sqlite")
     assert manifest["app_version"] and manifest["created_at"]
     for name in ("tenant", "app_user", "membership", "department", "section", "category", "company", "case_file",
-                 "case_event", "audit_head", "attachment", "notification", "inspection", "mediation_dispute",
+                 "case_event", "audit_head", "attachment", "notification", "inspection", "mediation_referral",
                  "liaison_pairing", "cadre_campaign"):
         assert manifest["tables"][name] == len(tables[name]), name
         assert manifest["tables"][name] > 0, name

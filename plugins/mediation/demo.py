@@ -3,14 +3,24 @@ survived) but small: most referred by the districts the court serves, some filed
 and one in every state (referred, declined, under mediation, settled, in repayment, defaulted,
 under enforcement, enforced, completed).  Only a court has disputes; idempotent (skipped when the
 demo disputes exist) and quick (bulk inserts).  The repayment plans agree with the court's today:
-a sweep of the demo on its first day changes nothing but reminders."""
+a sweep of the demo on its first day changes nothing but reminders.  Each linked district also
+sends two fresh referrals through the real path, waiting at the court to be accepted."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
 
-from core.sdk import User, current_tenant, linked_tenants, register_company, scoped, today
+from core.sdk import (
+    Case,
+    User,
+    current_tenant,
+    in_tenant_scope,
+    linked_tenants,
+    register_company,
+    scoped,
+    today,
+)
 from plugins.mediation.tables import Agreement, Dispute, DisputeCounter, Instalment, Measure, Party
 
 BANKS = ("台州银行路桥支行", "浙江泰隆商业银行路桥支行", "路桥农商银行", "中国工商银行台州路桥支行")
@@ -111,3 +121,22 @@ async def load_demo() -> None:
     for table, items in ((Party, parties), (Measure, measures), (Agreement, agreements), (Instalment, instalments)):
         if items:
             await table.insert(*items)
+    for district in districts:
+        await _district_referrals(tenant, district)
+
+
+async def _district_referrals(court, district) -> None:
+    """Two fresh referrals from a linked district, made by its dispatcher through the real path: they
+    reach the court as the demo's outbox is drained and wait there to be accepted."""
+    from plugins.mediation.referrals import send_referral
+
+    async with in_tenant_scope(district):
+        dispatcher = await _user("dispatcher")
+        cases = await scoped(Case).select(Case.id, Case.company.name.as_alias("name"),
+                                          Case.company.credit_code.as_alias("code")).where(
+            Case.company.is_not_null()).order_by(Case.id).limit(2)
+        for n, case in enumerate(cases):
+            body = {"creditor": BANKS[n % len(BANKS)], "debtor_code": case["code"], "debtor_name": case["name"],
+                    "principal_fen": (120 + 80 * n) * 10_000 * 100,
+                    "summary": "企业订单稳定，流动资金贷款到期一时无力全额归还，申请法院调解分期。"}
+            await send_referral(court, case["id"], body, dispatcher)

@@ -103,14 +103,19 @@ async def refer(user, data: dict) -> Referral:
             "debtor_code": company["credit_code"], "debtor_name": company["name"],
             "principal_fen": money(data, "principal", positive=True),
             "summary": text(data, "summary", required=True, limit=5000)}
+    return await send_referral(court, case["id"], body, user.id)
+
+
+async def send_referral(court, case_id: int, body: dict, actor_id: int | None) -> Referral:
+    """Store the district's referral of `case_id` and send `body` (the form's fields) to `court`."""
     key = str(uuid.uuid4())
-    referral = await scoped(Referral).add(key=key, case=case["id"], court=court.slug, court_name=court.name_zh,
+    referral = await scoped(Referral).add(key=key, case=case_id, court=court.slug, court_name=court.name_zh,
                                           creditor=body["creditor"], debtor_name=body["debtor_name"],
                                           debtor_code=body["debtor_code"], principal_fen=body["principal_fen"],
-                                          summary=body["summary"], status="sent", referred_by=user.id)
-    await append_event(case=case["id"], actor=user.id, actor_role="dispatcher", action="mediation_referral",
+                                          summary=body["summary"], status="sent", referred_by=actor_id)
+    await append_event(case=case_id, actor=actor_id, actor_role="dispatcher", action="mediation_referral",
                        data={"court": court.slug, "referral": key})
-    await _send(court, "referral", key, body, case=case["id"])
+    await _send(court, "referral", key, body, case=case_id)
     return referral
 
 

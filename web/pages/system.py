@@ -21,8 +21,9 @@ from core.errors import UserError
 from core.i18n import gettext, normalize_locale
 from core.plugins import get_plugin_manager
 from core.tables import OnboardingJob
+from core.tenant_links import links_of
 from tenants.manifest import ManifestError
-from tenants.onboarding import set_active, set_plugin
+from tenants.onboarding import set_active, set_link, set_plugin
 from tenants.overview import tenant_figures
 from tenants.registry import all_tenants, load_tenant
 from web.identity import SESSION_HOURS, LoginRefused, check_login
@@ -52,6 +53,11 @@ class LoginForm(msgspec.Struct):
 
 
 class ToggleForm(msgspec.Struct):
+    enabled: str = ""
+
+
+class LinkForm(msgspec.Struct):
+    partner: str = ""
     enabled: str = ""
 
 
@@ -142,7 +148,8 @@ class TenantConsole(Controller):
         jobs = await OnboardingJob.select(OnboardingJob.id, OnboardingJob.status, OnboardingJob.created_at).where(
             OnboardingJob.slug == tenant.slug).order_by(OnboardingJob.id, ascending=False).limit(5)
         return console_page(request, "system/tenant.html", tenant=tenant, parent=parent, plugins=plugins,
-                            figures=await tenant_figures(tenant), jobs=jobs)
+                            figures=await tenant_figures(tenant), jobs=jobs, links=await links_of(tenant),
+                            can_link=tenant.kind in ("court", "district"))
 
     @post("/tenants/{slug:str}/active", name="system_tenant_active")
     async def set_active(self, slug: FromPath[str], data: URLEncodedBody[ToggleForm]) -> Redirect:
@@ -157,6 +164,17 @@ class TenantConsole(Controller):
             await set_plugin(slug, plugin, data.enabled == "1")
         except ManifestError:
             raise UserError(404, "Not found.") from None
+        return Redirect(path=f"{SYSTEM_ROOT}tenants/{slug}", status_code=303)
+
+
+    @post("/tenants/{slug:str}/links", name="system_tenant_link")
+    async def set_link(self, slug: FromPath[str], data: URLEncodedBody[LinkForm]) -> Redirect:
+        """Declare or end this tenant's side of a link with a court or a district (关联法院)."""
+        await _tenant_or_404(slug)
+        try:
+            await set_link(slug, data.partner.strip(), data.enabled == "1")
+        except ManifestError as exc:
+            raise UserError(400, exc.problems[0].message, code="link", **exc.problems[0].params) from None
         return Redirect(path=f"{SYSTEM_ROOT}tenants/{slug}", status_code=303)
 
 
