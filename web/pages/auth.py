@@ -33,8 +33,8 @@ def demo_mode() -> bool:
 
 
 async def demo_hint() -> dict | None:
-    """In demo mode, the tenant's demo accounts for the login page: one `<role>@<slug>` per role (in
-    the plugins' order of roles), how many more company accounts there are, and the password."""
+    """In demo mode, the tenant's demo accounts for the login page: one `<role>@<slug>` per role
+    (the core's roles first), how many more company accounts there are, and the password."""
     if not demo_mode():
         return None
     from core.config import get_settings
@@ -43,9 +43,14 @@ async def demo_hint() -> dict | None:
     slug = current_tenant().slug
     rows = await scoped(Membership).select(Membership.role, Membership.user.username.as_alias("username"))
     held = {r["username"]: r["role"] for r in rows if r["username"].endswith(f"@{slug}")}
-    order = list(get_plugin_manager().roles)
-    accounts = sorted(((u, role) for u, role in held.items() if u == f"{role}@{slug}"),
-                      key=lambda a: order.index(a[1]) if a[1] in order else len(order))
+    manager = get_plugin_manager()
+    order = list(manager.roles)
+
+    def place(role: str) -> tuple[bool, int]:  # the core's roles first, then each module's
+        info = manager.infos.get(manager.role_plugin(role) or "")
+        return (bool(info and info.optional), order.index(role) if role in order else len(order))
+
+    accounts = sorted(((u, role) for u, role in held.items() if u == f"{role}@{slug}"), key=lambda a: place(a[1]))
     companies = sum(1 for u, role in held.items() if role == "company" and u != f"company@{slug}")
     settings = get_settings()
     password = settings.demo_password
