@@ -76,6 +76,14 @@ async def test_the_screen_fits_a_wall_display(server, chromium, locale, size):
         assert scroll[0] <= scroll[1] and scroll[2] <= scroll[3], f"{size} {locale}: page {scroll}"
         drawn = dict(await page.evaluate(DRAWN))
         assert set(drawn) == {"chart-months", "chart-ranking"} and all(v > 0.01 for v in drawn.values()), drawn
+        # The running month, when there is one, is drawn lighter and labelled "to date".
+        partial = await page.evaluate("""() => {
+            const months = JSON.parse(document.getElementById("screen-data").textContent).months;
+            const option = echarts.getInstanceByDom(document.getElementById("chart-months")).getOption();
+            return months.map((m, i) => m.partial ? [m.label, option.xAxis[0].data[i],
+                option.series[0].data[i].itemStyle.opacity] : null).filter(Boolean); }""")
+        for label, shown, opacity in partial:
+            assert label == shown and "\n" in shown and opacity < 1, partial
         # Every chart says what it counts, with the unit.
         for chart in ("#chart-months", "#chart-ranking"):
             title = page.locator(f".panel:has({chart}) h2")
@@ -108,4 +116,4 @@ def test_the_current_month_is_marked_partial():
     finally:
         current_locale.reset(token)
     assert [m["partial"] for m in months] == [current == "2026-01", True]
-    assert months[-1]["label"].endswith("(to date)") and months[0]["label"].startswith("Jan")
+    assert months[-1]["label"].endswith("to date") and months[0]["label"].startswith("Jan")

@@ -32,7 +32,7 @@
         legend: { top: 0, textStyle: text, itemWidth: fs, itemHeight: fs * 0.7 },
         grid: { left: fs * 0.5, right: fs, top: fs * 2.2, bottom: fs * 0.3, containLabel: true },
         xAxis: { type: "category", data: data.months.map(function (m) { return m.label; }),
-                 axisLabel: { color: text.color, fontSize: text.fontSize, interval: 0, hideOverlap: true } },
+                 axisLabel: { color: text.color, fontSize: text.fontSize, interval: 0 } },
         yAxis: { type: "value", axisLabel: { color: text.color, fontSize: text.fontSize }, splitLine: { lineStyle: { color: "#1d3a5f" } } },
         series: [bar("reported", "#4fc3f7"), bar("completed", "#81e6a6"), bar("refused", "#ffab91")]
       }, true);
