@@ -162,6 +162,20 @@ async def test_a_resolved_case_gets_one_follow_up_visit_only_where_enabled(app, 
         assert follow_ups[0]["planned_on"] == today() + timedelta(days=14)  # the setting's default
     async with in_tenant("luqiao"):
         assert not await scoped(Visit).exists().where(Visit.case == elsewhere["id"])
+
+    # The officer's next visit to that company fulfils the follow-up rather than adding a visit.
+    async with in_tenant(zoufang):
+        from core.sdk import Company
+
+        code = (await scoped(Company).select(Company.credit_code).where(Company.id == company).first())["credit_code"]
+        before_visit = await scoped(Visit).count()
+    officer = {"Authorization": f"Bearer {await token_for(f'visits_officer@{zoufang}', zoufang)}"}
+    made = await Api(app, zoufang).client.post(f"/t/{zoufang}/api/v1/visits/visits", json={"company": code},
+                                               headers=officer)
+    assert made.status_code == 201, made.text
+    assert (made.json()["id"], made.json()["status"], made.json()["case"]) == (follow_ups[0]["id"], "done", case["id"])
+    async with in_tenant(zoufang):
+        assert await scoped(Visit).count() == before_visit
     timeline = (await Api(app, zoufang).get("dispatcher", case["id"]))
     assert "visits_follow_up" in json.dumps(timeline, ensure_ascii=False)
 

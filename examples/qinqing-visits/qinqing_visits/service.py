@@ -36,18 +36,21 @@ class VisitOut(msgspec.Struct):
     note: str
 
 
-async def rows(status: str = "") -> list[VisitOut]:
-    """The tenant's visits, newest first (at most 500); only those with `status` when it is given."""
+async def rows(status: str = "", visit_id: int | None = None) -> list[VisitOut]:
+    """The tenant's visits, newest first (at most 500): those with `status`, or the one `visit_id`."""
     query = scoped(Visit).select(Visit.id, Visit.status, Visit.planned_on, Visit.visited_on, Visit.note, Visit.case,
                                  Visit.company.name.as_alias("company_name"),
                                  Visit.visitor.display_name.as_alias("visitor_name"))
     if status:
         query = query.where(Visit.status == status)
+    if visit_id is not None:
+        query = query.where(Visit.id == visit_id)
     return [msgspec.convert(row, VisitOut) for row in await query.order_by(Visit.id, ascending=False).limit(500)]
 
 
 async def record(user: CurrentUser, data: VisitIn) -> VisitOut:
-    """Log a visit made by `user`; it also fulfils the company's planned follow-ups."""
+    """Log a visit made by `user`: it fulfils the company's pending follow-ups (planned or overdue),
+    or is a new visit when there are none."""
     code = data.company.strip().upper()
     company = await scoped(Company).select(Company.id).where(Company.credit_code == code).first()
     if company is None:
@@ -55,11 +58,15 @@ async def record(user: CurrentUser, data: VisitIn) -> VisitOut:
     day = data.visited_on or today()
     if day > today():
         raise UserError(400, "A visit cannot be logged before it happens.", code="future_visit")
-    visit = await scoped(Visit).add(company=company["id"], status=DONE, visited_on=day, visitor=user.id,
-                                    note=data.note.strip())
-    await scoped(Visit).update({Visit.status: DONE, Visit.visited_on: day, Visit.visitor: user.id}).where(
-        (Visit.company == company["id"]) & Visit.status.is_in([PLANNED, OVERDUE]))
-    return next(r for r in await rows() if r.id == visit.id)
+    made = {Visit.status: DONE, Visit.visited_on: day, Visit.visitor: user.id, Visit.note: data.note.strip()}
+    # A conditional update: of two officers logging at once, one fulfils the follow-up, the other logs anew.
+    fulfilled = await scoped(Visit).update(made).where(
+        (Visit.company == company["id"]) & Visit.status.is_in([PLANNED, OVERDUE])).returning(Visit.id)
+    if fulfilled:
+        visit_id = min(row["id"] for row in fulfilled)
+    else:
+        visit_id = (await scoped(Visit).add(company=company["id"], **{c._meta.name: v for c, v in made.items()})).id
+    return (await rows(visit_id=visit_id))[0]
 
 
 @actor("visits_plan_follow_up")
