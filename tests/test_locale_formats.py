@@ -183,3 +183,13 @@ def test_a_name_in_the_readers_language():
         finally:
             current_locale.reset(token)
     assert cached == "区市场监督管理局" and localized(cached, locale="en") == "Market Regulation Bureau"
+
+
+async def test_an_export_names_departments_in_the_readers_language(app):
+    b = Browser(app)
+    await b.login("dispatcher@luqiao", "luqiao")
+    zh = (await b.get("/t/luqiao/exports/cases.csv")).text
+    await b.get("/t/luqiao/lang/en?next=/t/luqiao/")
+    en = (await b.get("/t/luqiao/exports/cases.csv")).text
+    assert "区住房和城乡建设局" in zh and "Housing and Urban-Rural Development Bureau" not in zh
+    assert "Housing and Urban-Rural Development Bureau" in en and "区住房和城乡建设局" not in en

@@ -17,6 +17,7 @@ from core.cases import queries, states as S
 from core.errors import UserError
 from core.export_cells import csv_value, xlsx_row
 from core.i18n import N_, gettext
+from core.names import localized
 from core.oversight.screen import payload
 from web.pages.cases import _filter_from
 from web.rendering import current_user, login_required, tenant_of
@@ -45,8 +46,12 @@ def _cell(key: str, value):
     return value
 
 
+NAMED = {"department_name", "category_name"}  # in the reader's language (core.names.localized)
+
+
 def _table(columns, rows) -> tuple[list[str], list[list]]:
-    return [gettext(label) for _, label in columns], [[_cell(k, r.get(k)) for k, _ in columns] for r in rows]
+    return [gettext(label) for _, label in columns], [
+        [_cell(k, localized(r, k) if k in NAMED else r.get(k)) for k, _ in columns] for r in rows]
 
 
 def _respond(kind: str, name: str, header: list[str], body: list[list]) -> Response:
