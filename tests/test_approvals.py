@@ -9,6 +9,7 @@ import json
 import random
 import uuid
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -455,6 +456,16 @@ async def test_every_page_renders_for_each_role(app, username):
         assert 'data-widget="approvals"' in (await b.get(f"/t/{SLUG}/")).text
 
 
+async def test_the_widget_shows_the_reform_to_staff_and_the_screen_watchers_only(app):
+    for username, shown in ((COORDINATOR, True), (f"tenant_admin@{SLUG}", True), (f"handler@{SLUG}", False)):
+        b = Browser(app)
+        await b.login(username, SLUG)
+        home = (await b.get(f"/t/{SLUG}/")).text
+        assert ('data-widget="approvals"' in home) is shown, username
+        if shown:
+            assert "24 → 7" in home and "15 → 1" in home
+
+
 async def test_a_tenant_without_the_module_sees_nothing_of_it(app):
     async with in_tenant(SLUG):
         project = await scoped(Project).objects().order_by(Project.id).first()
@@ -479,3 +490,33 @@ async def test_demo_data_is_idempotent_and_shaped_like_the_article():
         waived = await scoped(Filing).objects().where((Filing.project == project.id) & (Filing.waived == True))  # noqa: E712
         assert project.stage == "approval" and len(waived) == 1
         assert await scoped(Event).count() > 0
+
+
+async def test_hostile_bodies_are_4xx_and_store_nothing(app):
+    """Every write route, as staff and as a company, with bodies of the wrong shape or values out of
+    range: a 4xx (a body that is not an object always), never a 5xx."""
+    _, code, _, _ = await new_company()
+    project = await _project(app, code)
+    filing = await Client(app, COORDINATOR).ok("POST", "filings", {"item": await item_id("eia"),
+                                                                    "project": project["id"]})
+    project, filing = SimpleNamespace(**project), SimpleNamespace(**filing)
+    async with in_tenant(SLUG):
+        bundle = await scoped(Bundle).objects().order_by(Bundle.id).first()
+    paths = ["projects", f"projects/{project.id}/helper", f"projects/{project.id}/stage",
+             f"projects/{project.id}/actions", "items", "filings", f"filings/{filing.id}/accept",
+             f"filings/{filing.id}/receive", f"filings/{filing.id}/refuse", f"filings/{filing.id}/case",
+             "bundles", f"bundles/{bundle.id}/apply"]
+    bodies = [None, [], "x", {"targets": {"intent": "2026-13-45"}}, {"targets": {"intent": "9999-12-31"}},
+              {"name": "x" * 500, "targets": {}}, {"item": 2**40}, {"item": -1, "project": 0},
+              {"missing": [2**31 - 1], "commitment": "x", "commitment_due": "9999-12-31"},
+              {"missing": "all"}, {"helper": 2**31 - 1, "reason": "x"}, {"stage": "nope"},
+              {"text": "x", "owner": "boss", "due_on": "2026-01-01"}, {"material": 0},
+              {"code": "../x", "name_zh": "x", "items": [1, 1, 2**31 - 1]}, {"company": "' OR 1=1 --"}]
+    for username in (COORDINATOR, OFFICER, f"company@{SLUG}"):
+        client = Client(app, username)
+        for path in paths:
+            for body in bodies:
+                response = await client.call("POST", path, body)
+                assert response.status_code < 500, (username, path, body, response.status_code, response.text)
+                if not isinstance(body, dict):
+                    assert response.status_code == 400, (username, path, body, response.status_code)
