@@ -22,8 +22,8 @@ pytestmark = pytest.mark.browser
 
 DOCS = ROOT / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
-ROLES = ("dispatcher", "handler", "company", "tenant_admin", "section_head", "reviewer", "inspector", "mediation_court",
-         "liaison_coordinator", "cadre_org")
+ROLES = ("dispatcher", "handler", "company", "tenant_admin", "section_head", "reviewer", "inspector",
+         "mediation_court@luqiao-court", "liaison_coordinator", "cadre_org")  # <role>[@<tenant>], Luqiao by default
 # Which of the walked pages go into the README (role, page, locale).
 FOR_DOCS = {("company", "home", "zh"): "company-home", ("dispatcher", "console", "zh"): "console",
             ("dispatcher", "case", "zh"): "case", ("dispatcher", "console", "en"): "console-en"}
@@ -79,21 +79,23 @@ async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
     folder.mkdir(parents=True, exist_ok=True)
     docs = os.environ.get("QQ_DOCS_SCREENSHOTS") == "1"
     problems: list[str] = []
-    for role in ROLES:
+    for account in ROLES:
+        role, _, slug = account.partition("@")
+        slug = slug or "luqiao"
         context = await chromium.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport])
         page = await context.new_page()
         page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
         page.on("console", lambda m: problems.append(f"blocked: {m.text}")
                 if m.type == "error" and "Content Security Policy" in m.text else None)
-        base = f"{server}/t/luqiao/"
+        base = f"{server}/t/{slug}/"
         try:
             await page.goto(base + "login")
-            await page.locator('input[name="username"]').fill(f"{role}@luqiao")
+            await page.locator('input[name="username"]').fill(f"{role}@{slug}")
             await page.locator('input[name="password"]').fill(DEMO_PASSWORD)
             await page.locator('form[action$="/login"] button[type="submit"]').click()
-            await page.wait_for_url(re.compile(r"/t/luqiao/(?!login)"))
+            await page.wait_for_url(re.compile(rf"/t/{slug}/(?!login)"))
             if locale == "en":
-                await page.goto(base + "lang/en?next=/t/luqiao/")
+                await page.goto(base + f"lang/en?next=/t/{slug}/")
             await expect(page.locator("[data-user-menu]")).to_be_visible()
             walk = [("home", ""), ("console", "cases/"), ("notifications", "notifications/")]
             # Then every other page of this role's side navigation (modules included).
@@ -106,6 +108,11 @@ async def test_the_layout_fits_every_role(server, chromium, viewport, locale):
                 await page.goto(base + path)
                 await page.wait_for_load_state("networkidle")  # the unread count comes after the page
                 problems += await check(page, f"{role} {name}")
+                if name == "home":  # the work queue's first count is in view without scrolling
+                    card = page.locator("[data-queue]").first
+                    box = await card.bounding_box() if await card.count() else None
+                    if box is None or box["y"] + box["height"] > VIEWPORTS[viewport]["height"]:
+                        problems.append(f"{role} home: the work queue is not in view ({box})")
                 await page.screenshot(path=str(folder / f"{role}-{name}.png"), full_page=True)
                 if docs and (role, name, locale) in FOR_DOCS:
                     await page.screenshot(path=str(DOCS / f"{FOR_DOCS[role, name, locale]}-{viewport}.png"))
