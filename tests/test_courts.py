@@ -334,3 +334,18 @@ async def test_the_system_console_shows_declares_and_ends_links(app):
     refused = await b.post(f"/system/tenants/{COURT}/links", {"partner": COURT, "enabled": "1"})
     assert refused.status_code == 400  # a court does not link with itself (nor with another court)
     assert (await b.post("/system/tenants/pengjie/links", {"partner": COURT, "enabled": "1"})).status_code == 400
+
+
+async def test_a_declined_referral_says_so_on_the_district_side(district, court):
+    case = await district.submit(title="贷款纠纷", description="请求调解")
+    referral = await refer(district, case["id"])
+    await process_background()
+    d = await court_dispute(court, referral["key"])
+    await call(court, "mediation_court", "POST", f"disputes/{d['id']}/decline", {}, expect=400)  # a reason is needed
+    d = await call(court, "mediation_court", "POST", f"disputes/{d['id']}/decline", {"reason": "不属于本院管辖"})
+    assert d["status"] == "declined"
+    await call(court, "mediation_mediator", "POST", f"disputes/{d['id']}/session", {"place": "x"}, expect=409)
+    await process_background()
+    mine = await call(district, "dispatcher", "GET", f"referrals/{referral['id']}")
+    assert mine["status"] == "declined"
+    assert "mediation_declined" in [e["action"] for e in (await district.get("dispatcher", case["id"]))["timeline"]]
