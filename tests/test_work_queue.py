@@ -166,3 +166,48 @@ async def test_a_step_without_script_confirms_it_after_the_redirect(app):
     page = await dispatcher.get(response.headers["location"])
     assert 'data-step-done="dispatch"' in page.text
     assert 'data-step-done' not in (await dispatcher.get(f"/t/luqiao/cases/{case_id}")).text
+
+
+async def test_the_review_docket_is_paged_with_the_waiting_first(app):
+    from core.cases.tables import Review
+    from core.scope import scoped
+    from tests.helpers import in_tenant
+
+    reviewer = await login(app, "reviewer")
+    async with in_tenant("luqiao"):
+        total = await scoped(Review).count()
+        requested = await scoped(Review).count().where(Review.status == "requested")
+    page = await reviewer.get("/t/luqiao/reviews/")
+    assert int(TOTAL.search(page.text).group(1)) == total
+    statuses = re.findall(r'data-review-status="(\w+)"', page.text)
+    assert len(statuses) == min(total, 50)
+    assert statuses == sorted(statuses, key=lambda s: s == "ruled"), "reviews waiting come before ruled ones"
+    filtered = await reviewer.get("/t/luqiao/reviews/?status=requested")
+    assert int(TOTAL.search(filtered.text).group(1)) == requested
+    assert set(re.findall(r'data-review-status="(\w+)"', filtered.text)) <= {"requested"}
+
+
+async def test_notifications_are_paged_unread_first_with_the_case_title(app):
+    from core.cases.tables import Case
+    from core.scope import scoped
+    from core.tables import Notification, User
+    from tests.helpers import in_tenant, process_background
+
+    company = await login(app, "company")
+    await submit(company, "通知标题测试")  # the dispatcher is told, naming the case
+    await process_background()
+    dispatcher = await login(app, "dispatcher")
+    async with in_tenant("luqiao"):
+        user = await User.select(User.id).where(User.username == "dispatcher@luqiao").first()
+        mine = Notification.user == user["id"]
+        total = await scoped(Notification).count().where(mine)
+        unread = await scoped(Notification).count().where(mine & Notification.read_at.is_null())
+        titles = {r["title"] for r in await scoped(Case).select(Case.title)}
+    page = await dispatcher.get("/t/luqiao/notifications/")
+    assert int(re.search(r'id="notifications"[^>]*data-total="(\d+)"', page.text).group(1)) == total
+    rows = re.findall(r'class="list-group-item [^"]*\b(read|unread)\b', page.text)
+    assert len(rows) == min(total, 50) and rows == sorted(rows, key=lambda r: r == "read")
+    shown = re.findall(r"<small[^>]*data-case-title>([^<]*)</small>", page.text)
+    assert "通知标题测试" in shown and set(shown) <= titles
+    only_unread = await dispatcher.get("/t/luqiao/notifications/?unread=1")
+    assert int(re.search(r'id="notifications"[^>]*data-total="(\d+)"', only_unread.text).group(1)) == unread

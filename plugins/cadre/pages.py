@@ -129,7 +129,8 @@ class CadrePages(Controller):
     @get("/cadres", name="cadre_list")
     async def cadres(self, request: Request) -> object:
         require(current_user(request), "cadre.view")
-        return page(request, "cadre/cadres.html", cadres=await campaigns.list_cadres(), staff=await _staff())
+        paged = _paged(await campaigns.list_cadres(), _page_number(request), PER_PAGE)
+        return page(request, "cadre/cadres.html", cadres=paged.pop("rows"), **paged, staff=await _staff())
 
     @post("/cadres", name="cadre_save")
     async def save_cadre(self, request: Request) -> Redirect:
