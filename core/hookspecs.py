@@ -96,7 +96,7 @@ def qinqing_api_routes() -> list[ControllerRouterHandler]:
             note: str
 
         @post("/visits", guards=[requires("visits.record")], responses=WRITE_ERRORS)
-        async def record(data: VisitIn) -> dict[str, int]:
+        async def record(data: JSONBody[VisitIn]) -> dict[str, int]:
             return {"id": (await scoped(Visit).add(company=data.company, note=data.note)).id}
 
         @hookimpl
