@@ -19,6 +19,7 @@ from core.cases.companies import add_member, register_company
 from core.cases.search import index_text
 from core.cases.tables import Case, Refusal, Review, SignOff
 from core.oversight import tally
+from core.passwords import user_for_login
 from core.scope import current_tenant, scoped
 from core.tables import Category, Membership, User
 from core.uscc import check_character
@@ -115,19 +116,19 @@ async def _company_accounts(slug: str, companies: list) -> dict[int, int | None]
     """One login per demo company (企业账号), linked to it as its liaison: `company@<slug>` for the
     first, `company02@<slug>`… for the others, with the demo password of `company@<slug>`.
     Returns company id -> user id."""
-    first = await User.select(User.id, User.password_hash).where(User.username == f"company@{slug}").first()
+    first = await user_for_login(f"company@{slug}")  # the hash is not readable to a plain select on PostgreSQL
     accounts: dict[int, int | None] = {c.id: None for c in companies}
     if first is None:
         return accounts
     for n, company in enumerate(companies):
         if n == 0:
-            user_id = first["id"]
+            user_id = first.id
         else:
             username = f"company{n + 1:02d}@{slug}"
             row = await User.select(User.id).where(User.username == username).first()
             if row is None:
                 row = (await User.insert(User(username=username, display_name=company.contact_name,
-                                              password_hash=first["password_hash"])).returning(User.id))[0]
+                                              password_hash=first.password_hash)).returning(User.id))[0]
             user_id = row["id"]
             if not await scoped(Membership).exists().where((Membership.user == user_id) & (Membership.role == "company")):
                 await scoped(Membership).add(user=user_id, role="company", department=None, section=None)
