@@ -172,6 +172,8 @@ STATUS_TONES = {
     "applied": "waiting", "verified": "progress", "publicity": "signoff", "final": "done",  # fault tolerance
     "mediating": "progress", "settled": "done", "repaying": "progress", "completed": "done",  # mediation
     "defaulted": "refused", "enforced": "signoff",
+    "planned": "waiting", "inspected": "done", "cancelled": "closed",  # enforcement: inspections, outcomes
+    "awaiting_signoff": "signoff", "returned": "refused",
 }
 
 

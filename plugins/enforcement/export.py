@@ -24,7 +24,7 @@ def _sheet(wb: Workbook, title: str, headers: tuple[str, ...]):
 
 async def export_xlsx() -> bytes:
     wb = Workbook(write_only=True)
-    ws = _sheet(wb, N_("Inspections"), (N_("Date"), N_("Company"), N_("Credit code"), N_("Department"),
+    ws = _sheet(wb, N_("Inspections of companies"), (N_("Date"), N_("Company"), N_("Credit code"), N_("Department"),
                                         N_("Subject"), N_("Legal basis"), N_("Inspectors"), N_("Joint inspection"),
                                         N_("Status")))
     for r in await scoped(Inspection).select(*INSPECTION_COLUMNS).order_by(Inspection.planned_on):
@@ -40,13 +40,13 @@ async def export_xlsx() -> bytes:
                                 gettext(OUTCOMES[f["outcome"]]), f["penalty_fen"] / 100, f["reason"],
                                 gettext(FINDING_STATUSES.get(f["status"], f["status"])), f["signed_by_name"] or "",
                                 f["case_number"] or ""]))
-    ws = _sheet(wb, N_("Lists"), (N_("List"), N_("Code"), N_("Violation or measure"), N_("Conditions"),
+    ws = _sheet(wb, N_("Lists"), (N_("List"), N_("Item code"), N_("Violation or measure"), N_("Conditions"),
                                   N_("Legal basis"), N_("Department"), N_("Active")))
     for i in await lists.items():
         ws.append(xlsx_row(ws, [gettext(LIST_KINDS[i["kind"]]), i["code"], i["title"], i["conditions"],
                                 i["legal_basis"], i["department_name"] or "", gettext(N_("yes")) if i["active"] else ""]))
     data = await views.figures()
-    ws = _sheet(wb, N_("Per company per year"), (N_("Year"), N_("Company"), N_("Inspections"), N_("Visits"),
+    ws = _sheet(wb, N_("Per company per year"), (N_("Year"), N_("Company"), N_("Inspections held"), N_("Visits"),
                                                  N_("Departments")))
     for e in data["per_company"]:
         ws.append(xlsx_row(ws, [e["year"], e["company_name"], e["inspections"], e["visits"], e["departments"]]))

@@ -113,18 +113,17 @@ async def nearby(row: Inspection | dict) -> list[dict]:
 
 
 async def warning(row: Inspection | dict) -> dict | None:
-    """The repeated-inspection warning of a planned inspection: the others within the window and
-    the joint inspection to join (an existing one of theirs) or to propose."""
+    """The repeated-inspection warning of a planned inspection not yet in a joint one: the others
+    within the window and the joint inspection to join (an existing one of theirs) or to propose."""
     get_ = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
-    if get_("status") != "planned":
+    if get_("status") != "planned" or get_("joint") is not None:
         return None
     others = await nearby(row)
     if not others:
         return None
     joints = sorted({r["joint"] for r in others if r["joint"]})
-    return {"window_days": window_days(), "inspections": others,
-            "join": joints[0] if joints and get_("joint") is None else None,
-            "propose": not joints and get_("joint") is None}
+    return {"window_days": window_days(), "inspections": others, "join": joints[0] if joints else None,
+            "propose": not joints}
 
 
 async def _claim(row: Inspection, values: dict, *conditions) -> None:

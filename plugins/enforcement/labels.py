@@ -14,7 +14,7 @@ OUTCOMES = {
     "penalised": N_("Penalised"),
 }
 INSPECTION_STATUSES = {"planned": N_("Announced"), "inspected": N_("Inspected"), "cancelled": N_("Cancelled")}
-FINDING_STATUSES = {"final": N_("Final"), "awaiting_signoff": N_("Awaiting the head's sign-off"),
+FINDING_STATUSES = {"final": N_("Outcome decided"), "awaiting_signoff": N_("Awaiting the head's sign-off"),
                     "returned": N_("Returned for a new outcome")}
 INSPECTION_STEPS = ("propose-joint", "join", "inspected", "cancel")
 FINDING_STEPS = ("sign-off", "revise", "contest")
