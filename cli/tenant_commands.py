@@ -76,8 +76,8 @@ def cmd_tenant(args) -> None:
             print(f"tenant {result.tenant.slug} {'created' if result.created else 'updated'}")
             for username, password in result.new_passwords.items():
                 print(f"  new user {username} password: {password}")
-            for warning in result.warnings:  # a district may add its staff later: not an error
-                print(f"  warning: department {warning}")
+            for shortfall in result.warnings:  # a district may add its staff later: not an error
+                print(f"  warning: department {shortfall}")
             if result.warnings:
                 print("  add the missing people as [[users]] of those departments and apply the manifest again")
         else:

@@ -34,6 +34,8 @@ def make_engine(settings: Settings | None = None, owner: bool | None = None) -> 
     owner = as_owner() if owner is None else owner
     db = settings.database
     if db.engine == "sqlite":
+        if db.path is None:
+            raise ConfigError("DATABASE_URL", "a SQLite URL names a file")
         db.path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(db.path), timeout=SQLITE_BUSY_SECONDS)
     from core.pg_logins import app_login, owner_login
@@ -50,7 +52,10 @@ def is_postgres(engine: Engine | None = None) -> bool:
 def current_engine() -> Engine:
     from piccolo.engine import engine_finder
 
-    return engine_finder()
+    engine = engine_finder()
+    if engine is None:
+        raise RuntimeError("no database engine: PICCOLO_CONF names no module with one")
+    return engine
 
 
 async def check_reachable(engine: Engine) -> None:
@@ -86,14 +91,15 @@ def database_unavailable(exc: BaseException) -> bool:
     kinds = (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
              asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.ConnectionDoesNotExistError)
     seen = 0
-    while exc is not None and seen < 5:
-        if isinstance(exc, kinds):
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, kinds):
             return True
-        if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
             return True
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
             return True  # SQLite's write lock still held when the busy timeout ran out
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        current, seen = current.__cause__ or current.__context__, seen + 1
     return False
 
 

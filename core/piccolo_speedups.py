@@ -45,7 +45,7 @@ class _Names:
         self.obj = obj
 
     def __contains__(self, name: object) -> bool:
-        return name in object.__getattribute__(self.obj, "__dict__") or name in _class_names(type(self.obj))
+        return name in object.__getattribute__(self.obj, "__dict__") or name in _class_names(type(self.obj))  # type: ignore[arg-type]
 
     def __iter__(self):
         return iter(dir(self.obj))

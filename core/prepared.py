@@ -187,7 +187,7 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
         selects, names, offset = [], [], 0
         for index, (_, sql, bound, _, _) in enumerate(bound_parts):
             names.append(await _column_names(engine, sql))
-            shifted = _PARAMETER.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+            shifted = _shifted(sql, offset)
             selects.append(f"ARRAY(SELECT q FROM ({shifted}) q) AS r{index}")
             offset += len(bound)
         combined = ("SELECT " + ", ".join(selects), names)
@@ -202,6 +202,11 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
     return results
 
 
+def _shifted(sql: str, offset: int) -> str:
+    """`sql` with its parameters renumbered from `offset + 1`: $1 becomes $(offset + 1)."""
+    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
 async def write_together(*queries: Query) -> None:
     """Run writes whose answers nobody reads (inserts, updates, deletes) — on PostgreSQL as one
     statement, so one round trip: each but the last a data-modifying WITH clause, the last the
@@ -214,11 +219,12 @@ async def write_together(*queries: Query) -> None:
         for query in queries:
             await query
         return
-    statements, values = [], []
+    statements: list[str] = []
+    values: list[Any] = []
     for query in queries:
         for querystring in query.querystrings:
             sql, args = querystring.compile_string(engine_type=engine.engine_type)
-            statements.append(_PARAMETER.sub(lambda m, o=len(values): f"${int(m.group(1)) + o}", sql))
+            statements.append(_shifted(sql, len(values)))
             values.extend(args)
     *clauses, last = statements
     sql = "WITH " + ", ".join(f"w{index} AS ({clause})" for index, clause in enumerate(clauses)) + " " + last

@@ -43,6 +43,8 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
         elif isinstance(engine, SQLiteEngine):
             async with engine.transaction(transaction_type=TransactionType.deferred):
                 yield tenant
+        elif not isinstance(engine, PostgresEngine):
+            raise TypeError(f"no tenant scope on {type(engine).__name__}")
         elif engine.current_transaction.get() is None:
             async with TenantTransaction(engine, tenant.id):
                 yield tenant
@@ -59,6 +61,8 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
 
 async def _set_pg_tenant(engine: PostgresEngine, tenant_id: int) -> None:
     tx = engine.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("no transaction to set the tenant in")
     await tx.connection.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
 
 
@@ -99,7 +103,7 @@ class Scoped(Generic[T]):
         return current_tenant().id
 
     def _where(self):
-        return self.table.tenant_id == self._tid()
+        return self.table.tenant_id == self._tid()  # type: ignore[attr-defined]  # checked in __init__
 
     def select(self, *columns, **kwargs):
         return self.table.select(*columns, **kwargs).where(self._where())
@@ -129,7 +133,7 @@ class Scoped(Generic[T]):
     def update(self, values: dict | None = None, **kwargs):
         values = dict(values or {}, **kwargs)
         values.pop("tenant_id", None)
-        values.pop(self.table.tenant_id, None)
+        values.pop(self.table.tenant_id, None)  # type: ignore[attr-defined]
         return self.table.update(values).where(self._where())
 
     def delete(self):
@@ -143,10 +147,10 @@ class Scoped(Generic[T]):
         """Save a row of this tenant; refuses a row of another tenant."""
         tid = self._tid()
         if exists_in_db(row):
-            if row.tenant_id != tid:
+            if row.tenant_id != tid:  # type: ignore[attr-defined]
                 raise NoTenant("row belongs to another tenant")
         else:
-            row.tenant_id = tid
+            row.tenant_id = tid  # type: ignore[attr-defined]
         await row.save()
         return row
 

@@ -5,7 +5,7 @@ here, in the data layer, because every tenant-owned table points a foreign key a
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -16,11 +16,12 @@ from core.tenant_context import TenantContext
 class Tenant(Table, tablename="tenant"):
     """A district or township using the platform. Not tenant-owned: it is the registry itself."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     slug = Varchar(length=63, unique=True, index=True)
     name_zh = Varchar(length=200)
     name_en = Varchar(length=200)
     kind = Varchar(length=20)  # "district" | "township"
-    parent = ForeignKey(references="self", null=True)
+    parent: ForeignKey[Tenant] = ForeignKey(references="self", null=True)
     plugins = Text(default="[]")  # JSON list of enabled plugin names
     settings = Text(default="{}")  # JSON object of tenant settings
     hosts = Text(default="[]")  # JSON list of extra host names resolving to this tenant
