@@ -520,3 +520,37 @@ async def test_hostile_bodies_are_4xx_and_store_nothing(app):
                 assert response.status_code < 500, (username, path, body, response.status_code, response.text)
                 if not isinstance(body, dict):
                     assert response.status_code == 400, (username, path, body, response.status_code)
+
+
+async def test_two_officers_deciding_one_application_at_once_one_wins(app):
+    _, code, _, _ = await new_company()
+    project = await _project(app, code)
+    filing = await Client(app, COORDINATOR).ok("POST", "filings", {"item": await item_id("fire_design"),
+                                                                    "project": project["id"]})
+    officers = [Client(app, OFFICER), Client(app, OFFICER)]
+    accepted = await asyncio.gather(*(o.call("POST", f"filings/{filing['id']}/accept", {}) for o in officers))
+    assert sorted(a.status_code for a in accepted) == [200, 409]
+    decided = await asyncio.gather(officers[0].call("POST", f"filings/{filing['id']}/grant"),
+                                   officers[1].call("POST", f"filings/{filing['id']}/refuse", {"reason": "材料不全"}))
+    assert sorted(d.status_code for d in decided) == [200, 409]
+    detail = await officers[0].ok("GET", f"filings/{filing['id']}")
+    actions = [e["action"] for e in detail["events"]]
+    assert actions.count("accepted") == 1 and len({"granted", "refused"} & set(actions)) == 1
+    assert detail["status"] in ("granted", "refused") and detail["actions"] == []
+
+
+def test_a_tenant_configures_its_own_stages(monkeypatch):
+    from core.errors import UserError
+    from plugins.approvals import projects
+
+    monkeypatch.setattr(projects, "tenant_setting", lambda key, default=None: "signing, land ,construction,land")
+    assert projects.stage_keys() == ["signing", "land", "construction"]
+    d = date(2026, 3, 2)
+    ordered = projects.ordered_targets({"construction": d + timedelta(days=9), "signing": d, "land": d})
+    assert [k for k, _ in ordered] == ["signing", "land", "construction"]
+    for bad, field in (({"signing": d, "land": d - timedelta(days=1), "construction": d}, "targets.land"),
+                       ({"signing": d, "land": d}, "targets.construction"),
+                       ({"signing": d, "land": d, "construction": d, "production": d}, "targets.production")):
+        with pytest.raises(UserError) as refused:
+            projects.ordered_targets(bad)
+        assert refused.value.status_code == 400 and refused.value.params["field"] == field
