@@ -37,6 +37,7 @@ from plugins.approvals.access import (
     require_helper_of,
 )
 from plugins.approvals.inputs import AcceptIn, BundleApplyIn, BundleIn, CaseIn, FilingIn, ReceiveIn, RefuseIn
+from plugins.approvals.labels import FILING_STATUSES
 from plugins.approvals.record import helper_or_coordinators, officers, record, tell, tell_company
 from plugins.approvals.tables import Action, Bundle, BundleFiling, Filing, Item, Material, Project, Shortfall
 
@@ -255,7 +256,8 @@ async def open_case(user, filing: Filing, form: CaseIn) -> Case:
     title = gettext(N_("Stuck approval: %(item)s"), item=item.name_zh)[:200]
     description = form.description.strip() or gettext(
         N_("The application for %(item)s was submitted on %(submitted)s and was due by %(due)s; it is still %(status)s."),
-        item=item.name_zh, submitted=str(filing.submitted_on), due=str(filing.due_on), status=filing.status)
+        item=item.name_zh, submitted=str(filing.submitted_on), due=str(filing.due_on),
+        status=gettext(FILING_STATUSES[filing.status]))
     case = await submit_case(user, {"category": await _category(filing, form.category), "title": title,
                                     "description": description, "company": company.credit_code})
     linked = await scoped(Filing).update({Filing.case: case.id}).where(

@@ -10,8 +10,8 @@ STAGES = {
     "construction": N_("Start of construction"),  # 开工
     "production": N_("Production"),  # 投产
 }
-FILING_STATUSES = {"submitted": N_("Submitted"), "accepted": N_("Accepted"), "granted": N_("Granted"),
-                   "refused": N_("Refused")}
+FILING_STATUSES = {"submitted": N_("Awaiting acceptance"), "accepted": N_("Accepted"), "granted": N_("Granted"),
+                   "refused": N_("Not granted")}
 BUNDLE_STATUSES = {"open": N_("In progress"), "completed": N_("Completed")}
 OWNERS = {"company": N_("The company"), "helper": N_("The helper"), "department": N_("The department")}
 ACTION_KINDS = {"stage": N_("Reach the stage"), "decide": N_("Decide the application"),
