@@ -23,7 +23,8 @@ from tests.sandbox import luqiao_copy
 
 SLUG = "fuzz"
 # Who calls each part of the API: always a company user, and the staff role that works there.
-STAFF = {"/mediation/": "mediation_judge", "/liaison/": "liaison_coordinator", "/cadre/": "cadre_org",
+STAFF = {"/enforcement/": "enforcement_officer",  # before "/inspections", which its paths contain
+         "/mediation/": "mediation_judge", "/liaison/": "liaison_coordinator", "/cadre/": "cadre_org",
          "/inspections": "inspector"}
 # The fields of a body the schema does not describe (`UNTYPED` in tests/test_api_schema.py).
 FIELDS = ["reason", "basis", "reply", "department", "days", "decision", "verdict", "hearing_at", "place", "rating",
@@ -78,6 +79,7 @@ async def fuzz() -> dict:
     from core.tables import ApiToken
     from plugins.cadre.labels import APPLICATION_STEPS, CAMPAIGN_STEPS
     from plugins.cadre.tables import Application, Cadre, Campaign
+    from plugins.enforcement.tables import Finding as EnforcementFinding, Inspection as CompanyInspection
     from plugins.liaison.tables import Need
     from plugins.mediation.api import STEPS as MEDIATION_STEPS
     from plugins.mediation.tables import Dispute
@@ -89,7 +91,8 @@ async def fuzz() -> dict:
     async with in_tenant(SLUG):
         for name, table in (("case_id", Case), ("company_id", Company), ("dispute_id", Dispute), ("need_id", Need),
                             ("cadre_id", Cadre), ("campaign_id", Campaign), ("application_id", Application),
-                            ("inspection_id", Inspection)):
+                            ("inspection_id", Inspection), ("company_inspection_id", CompanyInspection),
+                            ("finding_id", EnforcementFinding)):
             ids[name] = [r["id"] for r in await scoped(table).select(table.id).order_by(table.id).limit(6)]
         own_tokens = {r["id"] for r in await scoped(ApiToken).select(ApiToken.id)}
     return {"tokens": tokens, "ids": ids, "own_tokens": own_tokens, "steps": {
