@@ -12,9 +12,14 @@
 
 from __future__ import annotations
 
-from core.sdk import Company, Department, UserError, company_ids_of, scoped
+from core.sdk import Company, Department, UserError, company_ids_of, requires, scoped
 
 STAFF_PERMISSIONS = ("enforcement.view", "signoff.view", "screen.view", "case.view_all", "tenant.admin")
+# Guards for the checks that depend only on the user's roles (the domain checks them again).
+READERS = requires(*STAFF_PERMISSIONS, roles=("company",))
+STAFF = requires(*STAFF_PERMISSIONS)
+OFFICERS = requires("enforcement.inspect")
+ADMINS = requires("tenant.admin")
 
 
 def forbidden() -> UserError:

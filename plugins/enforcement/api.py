@@ -12,9 +12,9 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from core.sdk import READ_ERRORS, WRITE_ERRORS, UserError, current_user
+from core.sdk import READ_ERRORS, WRITE_ERRORS, current_user
 from plugins.enforcement import findings, inspections, lists, views
-from plugins.enforcement.access import is_staff, own_companies, require_reader
+from plugins.enforcement.access import ADMINS, OFFICERS, READERS, STAFF, own_companies, require_reader
 from plugins.enforcement.findings import FindingOutcome, OutcomeContest, PenaltySignOff
 from plugins.enforcement.inspections import InspectionAnnouncement
 from plugins.enforcement.lists import ListItemIn
@@ -34,13 +34,14 @@ def _plain(data: Any) -> dict:
 class EnforcementApi(Controller):
     path = "/"
     tags = ["enforcement"]
+    guards = [READERS]
 
     @get("/inspections", summary="Inspections of companies (涉企检查): all for staff, a company's own for it",
          responses=READ_ERRORS)
     async def inspections_list(self, request: Request, company: FromQuery[int | None] = None) -> list[dict[str, Any]]:
         return await inspections.list_for(current_user(request), company)
 
-    @post("/inspections", status_code=201, responses=WRITE_ERRORS,
+    @post("/inspections", status_code=201, responses=WRITE_ERRORS, guards=[OFFICERS],
           summary="Announce an inspection (company, planned_on, legal_basis, inspectors, subject, department); "
                   "the answer carries the repeated-inspection warning")
     async def register(self, request: Request, data: JSONBody[InspectionAnnouncement]) -> dict[str, Any]:
@@ -105,23 +106,22 @@ class EnforcementApi(Controller):
         require_reader(current_user(request))
         return await lists.items()
 
-    @post("/lists", status_code=201, responses=WRITE_ERRORS,
+    @post("/lists", status_code=201, responses=WRITE_ERRORS, guards=[ADMINS],
           summary="Add a list item (kind, code, title, legal_basis, conditions, department); tenant admin")
     async def add_item(self, request: Request, data: JSONBody[ListItemIn]) -> dict[str, Any]:
         row = await lists.save(current_user(request), _plain(data))
         return (await lists.get(row.id)).to_dict()
 
-    @post("/lists/{item_id:int}", status_code=200, responses=WRITE_ERRORS, summary="Edit or retire a list item")
+    @post("/lists/{item_id:int}", status_code=200, responses=WRITE_ERRORS, guards=[ADMINS],
+          summary="Edit or retire a list item")
     async def edit_item(self, request: Request, item_id: FromPath[int], data: JSONBody[ListItemIn]) -> dict[str, Any]:
         await lists.get(item_id)
         row = await lists.save(current_user(request), _plain(data), item_id)
         return row.to_dict()
 
     @get("/figures", summary="Inspections per company per year, joint inspections, outcomes, contested outcomes",
-         responses=READ_ERRORS)
+         responses=READ_ERRORS, guards=[STAFF])
     async def figures(self, request: Request, year: FromQuery[int | None] = None) -> dict[str, Any]:
-        if not is_staff(current_user(request)):
-            raise UserError(403, "You are not allowed to do this.")
         data = await views.figures(year)
         data["by_year"] = {str(k): v for k, v in data["by_year"].items()}
         return data

@@ -15,9 +15,7 @@ from litestar.response import Redirect, Response
 from core.sdk import (
     Company,
     Department,
-    UserError,
     current_user,
-    login_required,
     page,
     scoped,
     today,
@@ -25,7 +23,7 @@ from core.sdk import (
     uploaded_file,
 )
 from plugins.enforcement import findings, inspections, lists, views
-from plugins.enforcement.access import invalid, is_staff, own_companies, require_reader
+from plugins.enforcement.access import ADMINS, OFFICERS, READERS, STAFF, invalid, is_staff, own_companies
 from plugins.enforcement.export import XLSX, export_xlsx
 from plugins.enforcement.labels import LABELS
 
@@ -67,12 +65,11 @@ async def _choices(user) -> dict:
 
 class EnforcementPages(Controller):
     path = "/"
-    guards = [login_required]
+    guards = [READERS]
 
     @get("/", name="enforcement_home")
     async def home(self, request: Request) -> object:
         user = current_user(request)
-        require_reader(user)
         companies = await own_companies(user)
         signoffs = []
         if user.has_role("dept_head") and user.department_ids:
@@ -82,7 +79,7 @@ class EnforcementPages(Controller):
                     company_view=companies is not None, company_findings=outcomes, today=today(),
                     window=inspections.window_days(), **await _choices(user), **LABELS)
 
-    @post("/inspections", name="enforcement_register")
+    @post("/inspections", name="enforcement_register", guards=[OFFICERS])
     async def register(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
         row = await inspections.register(current_user(request), _form(data))
         return _back(request, f"inspections/{row.id}")
@@ -122,17 +119,16 @@ class EnforcementPages(Controller):
     @get("/lists", name="enforcement_lists")
     async def list_page(self, request: Request) -> object:
         user = current_user(request)
-        require_reader(user)
         departments = await scoped(Department).select(Department.code, Department.name_zh, Department.name_en)
         return page(request, "enforcement/lists.html", items=await lists.items(), departments=departments,
                     admin=user.can("tenant.admin"), **LABELS)
 
-    @post("/lists", name="enforcement_list_add")
+    @post("/lists", name="enforcement_list_add", guards=[ADMINS])
     async def list_add(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
         await lists.save(current_user(request), _form(data))
         return _back(request, "lists")
 
-    @post("/lists/{item_id:int}", name="enforcement_list_edit")
+    @post("/lists/{item_id:int}", name="enforcement_list_edit", guards=[ADMINS])
     async def list_edit(self, request: Request, item_id: FromPath[int], data: URLEncodedBody[dict[str, str]]) -> Redirect:
         await lists.get(item_id)
         fields = _form(data)
@@ -140,21 +136,17 @@ class EnforcementPages(Controller):
         await lists.save(current_user(request), fields, item_id)
         return _back(request, "lists")
 
-    @post("/lists/import", name="enforcement_list_import", **upload_limit(lists.MAX_BYTES))
+    @post("/lists/import", name="enforcement_list_import", guards=[ADMINS], **upload_limit(lists.MAX_BYTES))
     async def list_import(self, request: Request, data: MultipartBody[dict[str, Any]]) -> Redirect:
         upload = uploaded_file(data)
         await lists.import_file(current_user(request), await upload.read())
         return _back(request, "lists")
 
-    @get("/figures", name="enforcement_figures")
+    @get("/figures", name="enforcement_figures", guards=[STAFF])
     async def figures(self, request: Request) -> object:
-        if not is_staff(current_user(request)):
-            raise UserError(403, "You are not allowed to do this.")
         return page(request, "enforcement/figures.html", f=await views.figures(), **LABELS)
 
-    @get("/export.xlsx", name="enforcement_export")
+    @get("/export.xlsx", name="enforcement_export", guards=[STAFF])
     async def export(self, request: Request) -> Response:
-        if not is_staff(current_user(request)):
-            raise UserError(403, "You are not allowed to do this.")
         return Response(await export_xlsx(), media_type=XLSX,
                         headers={"Content-Disposition": 'attachment; filename="enforcement.xlsx"'})
