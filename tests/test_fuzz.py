@@ -24,7 +24,7 @@ from tests.sandbox import luqiao_copy
 SLUG = "fuzz"
 # Who calls each part of the API: always a company user, and the staff role that works there.
 STAFF = {"/enforcement/": "enforcement_officer",  # before "/inspections", which its paths contain
-         "/mediation/": "mediation_judge", "/liaison/": "liaison_coordinator", "/cadre/": "cadre_org",
+         "/mediation/": "dispatcher", "/liaison/": "liaison_coordinator", "/cadre/": "cadre_org",
          "/inspections": "inspector"}
 # The fields of a body the schema does not describe (`UNTYPED` in tests/test_api_schema.py).
 FIELDS = ["reason", "basis", "reply", "department", "days", "decision", "verdict", "hearing_at", "place", "rating",

@@ -23,6 +23,7 @@ from tests.sandbox import luqiao_copy
 
 SLUG = "hostile"
 T = f"/t/{SLUG}"
+COURT = "luqiao-court"  # the court serving luqiao: court mediation's forms are there
 XSS = '"><img src=x onerror=alert(1)><script>alert(1)</script>'
 RAW = ("<script>alert(", "<img src=x onerror")  # any of the payloads, live
 SQL = ("' OR 1=1 --", "1; DROP TABLE case_file", "%' --", '" OR ""="', "1) OR (1=1", "_")
@@ -47,9 +48,9 @@ async def tenant():
     return await luqiao_copy(SLUG, demo_cases=200)
 
 
-async def browser(app, role: str) -> Browser:
+async def browser(app, role: str, slug: str = SLUG) -> Browser:
     b = Browser(app)
-    response = await b.login(f"{role}@{SLUG}", SLUG)
+    response = await b.login(f"{role}@{slug}", slug)
     assert response.status_code == 303, (role, response.status_code)
     return b
 
@@ -211,12 +212,13 @@ async def test_catalogue_names_are_escaped(app, tenant):
 
 async def test_module_forms_are_escaped(app, tenant):
     async with in_tenant(SLUG):
-        company = await scoped(Company).select(Company.id, Company.credit_code).order_by(Company.id).first()
         any_case = await scoped(Case).select(Case.id).first()
-    judge = await browser(app, "mediation_judge")
-    await judge.get(f"{T}/mediation/new")
-    response = await judge.post(f"{T}/mediation/disputes", {
-        "title": xss("dispute"), "creditor": xss("creditor"), "debtor": company["credit_code"], "principal": "1000",
+    async with in_tenant(COURT):  # mediation runs at the court, a tenant of its own
+        court_code = (await scoped(Company).select(Company.credit_code).order_by(Company.id).first())["credit_code"]
+    judge = await browser(app, "mediation_judge", COURT)
+    await judge.get(f"/t/{COURT}/mediation/new")
+    response = await judge.post(f"/t/{COURT}/mediation/disputes", {
+        "title": xss("dispute"), "creditor": xss("creditor"), "debtor": court_code, "principal": "1000",
         "interest": "0", "costs": "0", "court": xss("court"), "guarantors": xss("guarantor")})
     assert response.status_code == 303, response.text[:500]
     dispute = response.headers["location"]
@@ -229,7 +231,7 @@ async def test_module_forms_are_escaped(app, tenant):
     assert response.status_code in (200, 303), response.text[:500]
     assert_escaped((await judge.get(dispute)).text, "dispute", "creditor", "court", "guarantor", "session place",
                    "participants", "minutes", where="dispute")
-    assert_escaped((await judge.get(f"{T}/mediation/")).text, "dispute", where="disputes list")
+    assert_escaped((await judge.get(f"/t/{COURT}/mediation/")).text, "dispute", where="disputes list")
 
     assistant = await browser(app, "liaison_assistant")  # works with the companies paired to them
     own = re.search(r'liaison/companies/(\d+)"', (await assistant.get(f"{T}/liaison/")).text).group(1)
@@ -664,12 +666,12 @@ async def test_exports_write_formula_like_text_as_text(app, tenant):
     assert sorted(line[1] for line in lines) == sorted("'" + t for t in FORMULAS)
     assert all(line[10] == "0" for line in lines)
     # Mediation's docket export: the creditor is typed by the court.
-    court = await browser(app, "mediation_court")
-    async with in_tenant(SLUG):
+    court = await browser(app, "mediation_court", COURT)
+    async with in_tenant(COURT):
         code = (await scoped(Company).select(Company.credit_code).first())["credit_code"]
-    created = await court.post(f"{T}/mediation/disputes", {"debtor": code, "creditor": FORMULAS[0],
+    created = await court.post(f"/t/{COURT}/mediation/disputes", {"debtor": code, "creditor": FORMULAS[0],
                                                             "principal": "12.5"})
     assert created.status_code == 303, created.text[:300]
-    cells = [c for row in _xlsx_rows((await court.client.get(f"{T}/mediation/export.xlsx")).content) for c in row]
+    cells = [c for row in _xlsx_rows((await court.client.get(f"/t/{COURT}/mediation/export.xlsx")).content) for c in row]
     assert [c.data_type for c in cells if c.value == FORMULAS[0]] == ["s"]
     assert not [c for c in cells if c.data_type == "f"]

@@ -264,17 +264,17 @@ async def test_deactivating_a_tenant_hides_it_until_it_is_activated_again(app):
 async def test_enabling_and_disabling_a_module(app):
     b = await console(app)
     visitor = Browser(app)
-    assert (await visitor.get("/t/jiaojiang/mediation/")).status_code == 404
-    await b.get("/system/tenants/jiaojiang")
-    assert (await b.post("/system/tenants/jiaojiang/plugins/mediation", {"enabled": "1"})).status_code == 303
+    assert (await visitor.get("/t/pengjie/mediation/")).status_code == 404
+    await b.get("/system/tenants/pengjie")
+    assert (await b.post("/system/tenants/pengjie/plugins/mediation", {"enabled": "1"})).status_code == 303
     try:
-        page = await b.get("/system/tenants/jiaojiang")
+        page = await b.get("/system/tenants/pengjie")
         assert 'data-plugin="mediation" data-enabled="1"' in page.text
-        assert (await visitor.get("/t/jiaojiang/mediation/")).status_code != 404  # now there: asks for a login
+        assert (await visitor.get("/t/pengjie/mediation/")).status_code != 404  # now there: asks for a login
     finally:
-        assert (await b.post("/system/tenants/jiaojiang/plugins/mediation", {"enabled": "0"})).status_code == 303
-    assert (await visitor.get("/t/jiaojiang/mediation/")).status_code == 404
-    assert (await b.post("/system/tenants/jiaojiang/plugins/teleport", {"enabled": "1"})).status_code == 404
+        assert (await b.post("/system/tenants/pengjie/plugins/mediation", {"enabled": "0"})).status_code == 303
+    assert (await visitor.get("/t/pengjie/mediation/")).status_code == 404
+    assert (await b.post("/system/tenants/pengjie/plugins/teleport", {"enabled": "1"})).status_code == 404
 
 
 async def test_a_failed_message_is_listed_and_retried(app):

@@ -13,13 +13,13 @@ pytestmark = pytest.mark.browser
 
 
 async def test_a_dispute_is_mediated_confirmed_and_repaid(people):
-    clerk = await people("mediation_court")
+    clerk = await people("mediation_court", "luqiao-court")  # the court is a tenant of its own
     page = await clerk.visit("mediation/", "disputes")
     await page.get_by_role("link", name="受理纠纷").click()
     await page.wait_for_url(re.compile(r"/mediation/new$"))
     for name, value in (("title", "设备贷款逾期纠纷"), ("creditor", "路桥农商银行"), ("guarantors", "李四"),
                         ("principal", "50000"), ("interest", "1200.50"), ("court", "路桥区人民法院"),
-                        ("judge", "mediation_judge@luqiao"), ("mediator", "mediation_mediator@luqiao")):
+                        ("judge", "mediation_judge@luqiao-court"), ("mediator", "mediation_mediator@luqiao-court")):
         await page.locator(f'main form [name="{name}"]').fill(value)
     await clerk.shot("intake-form")
     await page.locator('main form button[type="submit"]').click()
@@ -33,7 +33,7 @@ async def test_a_dispute_is_mediated_confirmed_and_repaid(people):
     await clerk.step("measure", {"asset": "厂房一幢"}, {"asset_kind": "property"}, root="#dispute")
     await expect(dispute.locator("tr[data-measure]")).to_contain_text("限制转让、允许使用（活封）")
 
-    mediator = await people("mediation_mediator")
+    mediator = await people("mediation_mediator", "luqiao-court")
     page = await mediator.visit(dispute_path, "dispute")
     dispute = page.locator("#dispute")
     await mediator.step("session", {"held_at": "2026-12-01T09:30", "place": "路桥法院调解室",
@@ -46,7 +46,7 @@ async def test_a_dispute_is_mediated_confirmed_and_repaid(people):
     await expect(dispute).to_contain_text("已达成协议")
     await expect(dispute.locator("tr[data-instalment]")).to_have_count(2)
 
-    judge = await people("mediation_judge")
+    judge = await people("mediation_judge", "luqiao-court")
     page = await judge.visit(dispute_path, "dispute")
     dispute = page.locator("#dispute")
     await judge.step("confirm", {"ref": "(2026)浙1004民特88号"}, root="#dispute")
