@@ -215,6 +215,8 @@ async def test_stage_dates_in_order_and_a_reassignment_needs_its_reason(app):
     await b.login(company_user, SLUG)
     page = await b.get(f"/t/{SLUG}/approvals/projects/{pid}")
     assert page.status_code == 200 and 'id="next"' in page.text and "年产5万吨食品加工项目" in page.text
+    next_steps = page.text.split('id="next"', 1)[1].split("</section>", 1)[0]
+    assert "签约" in next_steps and "signing" not in next_steps.lower()  # the stage in words, never its key
     _, _, _, stranger = await new_company()
     assert (await Client(app, stranger).call("GET", f"projects/{pid}")).status_code == 404
     s = Browser(app)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.sdk import N_, company_users, load_calendar, scoped, today
+from core.sdk import N_, company_users, gettext, load_calendar, scoped, today
+from plugins.approvals.labels import stage_label
 from plugins.approvals.record import helper_or_coordinators, leaders, officers, record, tell
 from plugins.approvals.tables import Action, Filing, Project, Shortfall
 
@@ -81,6 +82,8 @@ async def chase_actions(on: date) -> tuple[int, int]:
         company = filing.get("company") or project.get("company")
         name = project.get("name") or filing.get("company_name") or ""
         link = f"approvals/filings/{row['filing']}" if row["filing"] else f"approvals/projects/{row['project']}"
+        if row["kind"] == "stage":
+            row = {**row, "text": gettext(stage_label(row["text"]))}
         due = row["due_on"]
         if on >= calendar.next_workday(due).date:
             if row["escalated_on"] is None:

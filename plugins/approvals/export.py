@@ -30,7 +30,8 @@ async def workbook() -> Response:
         nxt = p["next"] or {}
         ws.append(xlsx_row(ws, [p["name"], p["company_name"], p["site"], p["amount"], p["industry"],
                                 gettext(stage_label(p["stage"])) if p["stage"] else "", p["helper_name"],
-                                nxt.get("text", ""), nxt.get("due_on")]))
+                                gettext(stage_label(nxt["text"])) if nxt.get("kind") == "stage" else nxt.get("text", ""),
+                                nxt.get("due_on")]))
     ws = _sheet(wb, N_("Applications"), (N_("Approval"), N_("Company"), N_("Project"), N_("Department"),
                                          N_("Status"), N_("Submitted"), N_("Due"), N_("Decided"),
                                          N_("Materials asked"), N_("Accepted with materials missing"), N_("Case")))

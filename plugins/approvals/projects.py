@@ -9,7 +9,6 @@ from core.sdk import N_, Department, UserError, scoped, tenant_setting, today
 from plugins.approvals import DEFAULT_STAGES
 from plugins.approvals.access import check_day, company_for, forbid, invalid, is_helper, require, require_helper_of
 from plugins.approvals.inputs import ActionIn, HelperIn, ProjectIn, StageIn
-from plugins.approvals.labels import stage_label
 from plugins.approvals.record import helper_or_coordinators, record, tell
 from plugins.approvals.tables import Action, Project, Stage
 
@@ -74,7 +73,7 @@ async def create_project(user, form: ProjectIn) -> Project:
 
 
 async def _stage_action(project: Project, key: str, due: date) -> None:
-    await scoped(Action).add(project=project.id, kind="stage", text=stage_label(key), owner="helper", due_on=due)
+    await scoped(Action).add(project=project.id, kind="stage", text=key, owner="helper", due_on=due)  # the stage's key
 
 
 async def reassign(user, project: Project, form: HelperIn) -> Project:
