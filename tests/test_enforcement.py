@@ -18,11 +18,13 @@ from core.cases.companies import add_member, register_company
 from core.cases.demo import demo_credit_code
 from core.cases.tables import Case
 from core.clock import today
+from core.plugins import get_plugin_manager
 from core.tables import Department, Notification, User
 from plugins.enforcement.tables import Finding, Inspection, JointInspection, ListItem
 from tenants.onboarding import ensure_membership, ensure_user
 from tenants.scope import scoped
 from tests.helpers import DEMO_PASSWORD, Browser, in_tenant, process_background, token_for
+from workers.scheduler import run_job
 
 SLUG = "luqiao"
 
@@ -192,6 +194,24 @@ async def test_parallel_joins_and_a_join_outside_the_window_are_refused(app):
         far = await scoped(JointInspection).add(company=company_id, planned_on=today() + timedelta(days=90))
     late = (await Client(app, a).call("POST", "inspections", announce(code, 20))).json()
     assert (await Client(app, a).call("POST", f"inspections/{late['id']}/join", {"joint": far.id})).status_code == 409
+
+
+async def test_the_daily_job_reminds_the_company_the_day_before_once(app):
+    officer = Client(app, (await new_user("enforcement_officer", "sthj"))[0])
+    company_id, code = await new_company()
+    username = await company_user(company_id)
+    tomorrow = (await officer.call("POST", "inspections", announce(code, 1, subject="危险废物检查"))).json()
+    later = (await officer.call("POST", "inspections", announce(code, 2))).json()
+    job = next(j for j in get_plugin_manager().scheduled_jobs() if j.name == "enforcement_inspection_reminders")
+    await run_job(job, "enforcement")
+    await run_job(job, "enforcement")  # idempotent: the second run reminds nobody again
+    await process_background()
+    async with in_tenant(SLUG):
+        user = await User.select(User.id).where(User.username == username).first()
+        notes = await scoped(Notification).select(Notification.link, Notification.body).where(
+            (Notification.user == user["id"]) & Notification.title.like("Tomorrow%"))
+    assert [n["link"] for n in notes] == [f"enforcement/inspections/{tomorrow['id']}"]
+    assert "危险废物检查" in notes[0]["body"] and later["id"] != tomorrow["id"]
 
 
 # -- the lists ------------------------------------------------------------------------------------

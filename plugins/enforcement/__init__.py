@@ -8,7 +8,7 @@ no-penalty item applies to a first violation needs the department head's sign-of
 sees the inspections announced for it and may contest an outcome, which opens a core case.
 """
 
-from core.sdk import N_, NavItem, PluginInfo, RoleDef, SettingDef, Widget, hookimpl, templates_of
+from core.sdk import N_, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, hookimpl, templates_of
 
 NAME = "enforcement"
 
@@ -80,6 +80,17 @@ async def _widget(tenant, user):
 def qinqing_dashboard_widgets(tenant, user):
     return [Widget("enforcement", N_("Inclusive enforcement"), "enforcement/widget.html", _widget,
                    permission="screen.view", order=65)]
+
+
+async def _remind() -> None:
+    from plugins.enforcement.inspections import remind_tomorrow
+
+    await remind_tomorrow()
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    return [ScheduledJob("enforcement_inspection_reminders", 86400, _remind, per_tenant=True)]
 
 
 @hookimpl

@@ -34,6 +34,7 @@ Required = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 JOINT_PROPOSED = N_("A joint inspection of %(company)s on %(date)s is proposed: join it instead of a separate visit.")
 ANNOUNCED = N_("An inspection of %(company)s by %(department)s is announced for %(date)s.")
+TOMORROW = N_("Tomorrow %(department)s inspects %(company)s: %(subject)s. Legal basis: %(basis)s")
 COLUMNS = (Inspection.id, Inspection.department, Inspection.company, Inspection.subject, Inspection.legal_basis,
            Inspection.planned_on, Inspection.inspectors, Inspection.joint, Inspection.status, Inspection.version,
            Inspection.registered_by, Inspection.created_at,
@@ -196,6 +197,27 @@ async def join(user, row: Inspection, joint_id) -> None:
         raise UserError(409, "This joint inspection is not within the window of your inspection.", code="window")
     await _claim(row, {Inspection.joint: joint.id, Inspection.planned_on: joint.planned_on},
                  Inspection.joint.is_null(), Inspection.status == "planned")
+
+
+async def remind_tomorrow(on: date | None = None) -> int:
+    """The daily job: remind the company's users of each inspection announced for the next day,
+    once (the row records it; of two runs at once only one reminds).  Returns how many."""
+    on = on or today()
+    rows = await scoped(Inspection).select(*COLUMNS).where(
+        (Inspection.status == "planned") & (Inspection.planned_on == on + timedelta(days=1))
+        & Inspection.reminded_on.is_null())
+    reminded = 0
+    for row in rows:
+        claimed = await scoped(Inspection).update({Inspection.reminded_on: on}).where(
+            (Inspection.id == row["id"]) & Inspection.reminded_on.is_null()).returning(Inspection.id)
+        if not claimed:
+            continue
+        for member in await company_users(row["company"]):
+            await notify(member, "enforcement", TOMORROW, link=f"enforcement/inspections/{row['id']}",
+                         department=row["department_name"], company=row["company_name"], subject=row["subject"],
+                         basis=row["legal_basis"][:200])
+        reminded += 1
+    return reminded
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class Inspection(Table, tablename="enforcement_inspection"):
     registered_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=0)
+    reminded_on = Date(null=True, default=None)  # the company was reminded the day before
 
 
 class Finding(Table, tablename="enforcement_finding"):
