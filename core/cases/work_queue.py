@@ -139,10 +139,8 @@ async def work_queue(tenant, user) -> list[QueueCount]:
     """Every queue of `user` (the core's and the enabled modules'), counted; those waiting for
     the user first, then in their order."""
     manager = get_plugin_manager()
-    queues: list[WorkQueue] = []
-    for _, queue in manager._merged("qinqing_work_queue", manager.enabled_for(tenant), tenant=tenant, user=user):
-        queues.append(queue)
-    out = []
-    for q in sorted(queues, key=lambda q: (not q.mine, q.order, q.key)):
-        out.append(QueueCount(q.key, q.label, q.href, int(await q.count()), q.mine, q.hint))
-    return out
+    # Asked of the core and of the plugins the tenant enabled only, as every contribution hook.
+    queues: list[WorkQueue] = [q for _, q in manager._merged("qinqing_work_queue", manager.enabled_for(tenant),
+                                                             tenant=tenant, user=user)]
+    return [QueueCount(q.key, q.label, q.href, int(await q.count()), q.mine, q.hint)
+            for q in sorted(queues, key=lambda q: (not q.mine, q.order, q.key))]
