@@ -46,8 +46,8 @@ async def test_a_dispatcher_refers_a_case_and_follows_the_courts_milestones(peop
 
     clerk = await people("mediation_court", COURT)
     page = clerk.page
-    link = await _until(page, clerk.url("mediation/?status=referred"), f'main a:has-text("{creditor}")')
-    await link.first.click()
+    row = await _until(page, clerk.url("mediation/?status=referred"), f'#disputes tr:has-text("{creditor}")')
+    await row.first.locator("a").first.click()
     await page.wait_for_url(re.compile(r"/mediation/disputes/\d+$"))
     dispute_path = page.url.split(f"/t/{COURT}/", 1)[1]
     await expect(page.locator("#dispute")).to_contain_text("台州市路桥区")  # referred by the district
