@@ -292,10 +292,9 @@ async def test_the_courts_desk_shows_its_work_and_survival_per_district(app, dis
 
 
 async def test_export_carries_links_and_import_brings_a_link_to_a_missing_tenant_in_inactive(tmp_path):
-    import zipfile
-
     import subprocess
     import sys
+    import zipfile
 
     from tenants.import_ import ImportReport, _Importer
     from tests.conftest import ROOT

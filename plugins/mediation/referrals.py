@@ -23,7 +23,6 @@ from core.sdk import (
     actor,
     append_event,
     current_tenant,
-    enqueue,
     link_active,
     linked_tenants,
     now,
@@ -32,14 +31,10 @@ from core.sdk import (
     tenant_by_slug,
     today,
 )
+from plugins.mediation.links import ACTOR, MILESTONES, _send
 from plugins.mediation.service import money, next_number, record, text
 from plugins.mediation.tables import Dispute, LinkMessage, Party, Referral
 
-ACTOR = "mediation_link_message"
-# The dispute's steps the referring district hears of, as milestones.
-MILESTONES = {"accept": "accepted", "decline": "declined", "session": "session_held", "settle": "settled",
-              "confirm": "confirmed", "overdue": "overdue", "default": "defaulted", "cure": "cured",
-              "enforce": "enforcement", "complete": "completed", "conclude": "enforced"}
 EVENT_LABELS = {"mediation_sent": N_("Message sent across the court link"),
                 "mediation_received": N_("Message received across the court link"),
                 **{f"mediation_{m}": label for m, label in {
@@ -59,21 +54,6 @@ def can_refer(user) -> bool:
 async def courts() -> list:
     """The courts the district in scope has an active link with."""
     return await linked_tenants("court")
-
-
-async def _send(partner, kind: str, referral_key: str, body: dict, case: int | None = None) -> str:
-    """Send one message to `partner` (a tenant): stored on this side, on this side's record, and in
-    the outbox addressed to the partner — all in the caller's transaction."""
-    tenant = current_tenant()
-    key = f"{kind}:{referral_key}:{body.get('milestone', '')}:{uuid.uuid4().hex[:12]}"
-    await scoped(LinkMessage).add(key=key, direction="out", partner=partner.slug, kind=kind,
-                                  referral_key=referral_key, body=json.dumps(body, ensure_ascii=False, default=str))
-    await append_event(case=case, actor=None, actor_role="system", action="mediation_sent",
-                       data={"key": key, "to": partner.slug, "kind": kind, "referral": referral_key,
-                             **({"milestone": body["milestone"]} if "milestone" in body else {})})
-    await enqueue(ACTOR, tenant_id=partner.id, key=key, sender=tenant.slug, sender_name=tenant.name_zh, kind=kind,
-                  referral_key=referral_key, body=body)
-    return key
 
 
 # -- the district's side ---------------------------------------------------------------------------
@@ -146,19 +126,6 @@ async def _apply_referral(sender: str, sender_name: str, referral_key: str, body
     await scoped(Party).add(dispute=dispute.id, role="creditor", name=str(body.get("creditor") or "")[:200])
     await scoped(Party).add(dispute=dispute.id, role="debtor", name=company.name, company=company.id)
     await record(dispute, "referral", None, "", {"from": sender})
-
-
-async def milestone(dispute: Dispute, step: str) -> None:
-    """Tell the referring district of a milestone of a referred dispute, through an active link
-    only (after the link ended, the court's record keeps it; the district's keeps what came)."""
-    name = MILESTONES.get(step)
-    if not name or not dispute.referral_key or not dispute.referred_from:
-        return
-    district = await tenant_by_slug(dispute.referred_from)
-    if district is None or not await link_active(district.slug):
-        return
-    await _send(district, "milestone", dispute.referral_key,
-                {"milestone": name, "number": dispute.number, "status": dispute.status})
 
 
 # -- receiving -------------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ async def record(dispute: Dispute, step: str, actor: int | None, before: str, da
                        before=case["status"] if case else "", after=case["status"] if case else "",
                        data={"step": step, **{k: v for k, v in data.items() if isinstance(v, (int, str))}})
     if dispute.referral_key:
-        from plugins.mediation.referrals import milestone
+        from plugins.mediation.links import milestone
 
         await milestone(dispute, step)
 
