@@ -147,7 +147,7 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
         add(Problem("parent", N_("only a township has a parent")))
     for field, slugs, kind in (("courts", m.courts, "district"), ("serves", m.serves, "court")):
         if slugs and m.kind != kind:
-            add(Problem(field, N_("only a %(kind)s names %(field)s"), kind=kind, field=field))
+            add(Problem(field, N_("only a %(kind)s names %(name)s"), kind=kind, name=field))
         for i, slug in enumerate(slugs):
             if not SLUG_RE.match(slug) or slug == m.slug or slugs.index(slug) != i:
                 add(Problem(f"{field}[{i}]", N_("%(value)s is not another tenant's slug, or appears twice"),
