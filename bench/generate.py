@@ -117,12 +117,13 @@ class Texts:
 
 
 def company_name(index: int, i: int) -> tuple[str, str, str]:
-    from core.cases.demo import PREFIXES, TRADES
+    from core.cases.demo import FIRMS, TOWNSHIPS, TRADES
 
     trade, industry = TRADES[i % len(TRADES)]
-    prefix = PREFIXES[(i + index) % len(PREFIXES)]
-    name = f"{prefix}{trade}{'有限公司' if i % 3 else '股份有限公司'}{'' if i < 20 else i}"
-    return name, industry, prefix + "镇"
+    firm = FIRMS[(i + index) % len(FIRMS)]
+    townships = TOWNSHIPS["luqiao"]
+    name = f"{firm}{trade}{'有限公司' if i % 3 else '股份有限公司'}{'' if i < 20 else i}"
+    return name, industry, townships[(i + index) % len(townships)]
 
 
 async def write_tenant(writer, job: TenantJob, seed: int | str, until: date, anchor: datetime, span_days: float,
