@@ -18,7 +18,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for app in APPS:
         app.register(sub)
+    for register in _plugin_commands():
+        register(sub)
     return parser
+
+
+def _plugin_commands() -> list:
+    """The installed plugins' commands (`qinqing_commands`), e.g. `qinqing mediation sweep`."""
+    from core.plugins import get_plugin_manager
+
+    return get_plugin_manager().commands()
 
 
 def main(argv: list[str] | None = None) -> None:

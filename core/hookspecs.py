@@ -317,3 +317,24 @@ def qinqing_work_queue(tenant: TenantContext, user: CurrentUser) -> list[WorkQue
                 return []
             return [WorkQueue("visits.planned", N_("Visits to make"), "visits/?status=planned", planned)]
     """
+
+
+@hookspec
+def qinqing_commands() -> list[Callable[[Any], None]]:
+    """Return functions that add the plugin's commands to ``qinqing``'s argparse subparsers.
+
+    The CLI (``cli/``, the composition root) calls each with the subparsers object while building
+    its parser; a command sets ``func`` (called with the parsed arguments).  Every installed plugin
+    is asked, not per tenant: a command that acts on a tenant takes ``--tenant SLUG``.
+
+    Example::
+
+        def register(subparsers):
+            p = subparsers.add_parser("visits", help="company visits (走访)")
+            p.add_argument("--tenant", required=True)
+            p.set_defaults(func=lambda args: print(args.tenant))
+
+        @hookimpl
+        def qinqing_commands():
+            return [register]
+    """

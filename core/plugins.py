@@ -147,6 +147,10 @@ class PluginManager:
     def demo_loaders(self, tenant) -> list[tuple[str, Any]]:
         return self._merged("qinqing_demo_data", self.enabled_for(tenant), tenant=tenant)
 
+    def commands(self) -> list:
+        """The plugins' `register(subparsers)` functions for the `qinqing` command."""
+        return [register for _, register in self._merged("qinqing_commands")]
+
     @cached_property
     def setting_defs(self) -> dict[str, SettingDef]:
         return {s.key: s for _, s in self._merged("qinqing_tenant_settings")}

@@ -133,3 +133,14 @@ async def _pending() -> int:
 @hookimpl
 def qinqing_work_queue(tenant, user):
     return [WorkQueue("contract.pending", "Contract items", "contract/", _pending)]
+
+
+def _register_command(subparsers) -> None:
+    p = subparsers.add_parser("contract", help="the contract plugin's command")
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(func=lambda args: print(f"contract {args.tenant}"))
+
+
+@hookimpl
+def qinqing_commands():
+    return [_register_command]

@@ -251,6 +251,18 @@ async def test_the_cli_sweep_previews_and_runs(api):
     assert (await call(api, CLERK, "GET", f"disputes/{d['id']}"))["status"] == "defaulted"
 
 
+def test_qinqing_mediation_sweep_is_a_command_of_the_cli():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "cli", "mediation", "sweep", "--tenant", COURT, "--dry-run"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"sweep of {COURT} on ") and "would change" in done.stdout
+
+
 async def test_bad_amounts_are_refused_with_a_clear_message(api):
     d = await settled_dispute(api, await company_code())
     for amount in (-100, 0):

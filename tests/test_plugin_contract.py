@@ -39,6 +39,7 @@ EXERCISED = {
     "qinqing_demo_data": "test_demo_loaders_run_for_enabled_tenants",
     "qinqing_tenant_settings": "test_actors_and_settings",
     "qinqing_work_queue": "test_contributions_reach_the_app",
+    "qinqing_commands": "test_plugins_add_commands_to_the_cli",
 }
 
 
@@ -103,6 +104,14 @@ def manager():
     set_plugin_manager(m)
     yield m
     set_plugin_manager(previous)
+
+
+def test_plugins_add_commands_to_the_cli(manager, capsys):
+    from cli.main import build_parser
+
+    args = build_parser().parse_args(["contract", "--tenant", "luqiao"])
+    args.func(args)
+    assert capsys.readouterr().out.strip() == "contract luqiao"
 
 
 def test_plugin_is_registered_by_name(manager):

@@ -127,3 +127,14 @@ def qinqing_work_queue(tenant, user):
     from plugins.mediation.queue import queues
 
     return queues(user)
+
+
+def _register_commands(subparsers) -> None:
+    from plugins.mediation.sweeping import register
+
+    register(subparsers)
+
+
+@hookimpl
+def qinqing_commands():
+    return [_register_commands]
