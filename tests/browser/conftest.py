@@ -110,6 +110,11 @@ class Person:
 
     async def shot(self, step: str) -> None:
         await self.camera(self.page, f"{self.role}-{step}")
+        size = self.page.viewport_size
+        if size and size["width"] < 500:  # on a phone no page may scroll sideways
+            wide = await self.page.evaluate("document.scrollingElement.scrollWidth")
+            if wide > size["width"]:
+                self.problems.append(f"{step}: the page is {wide}px wide on a {size['width']}px phone")
 
     async def step(self, name: str, fields: dict[str, str] | None = None, selects: dict[str, str] | None = None,
                    root: str = "#case") -> None:
@@ -147,8 +152,10 @@ async def people(server, chromium, camera):
     contexts: list[BrowserContext] = []
     everyone: list[Person] = []
 
-    async def login(role: str, slug: str = "luqiao") -> Person:
-        context = await chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    async def login(role: str, slug: str = "luqiao", phone: bool = False) -> Person:
+        """`phone=True`: a 390×844 touch screen, as a company's owner on a phone."""
+        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        context = await chromium.new_context(locale="zh-CN", viewport=viewport, is_mobile=phone, has_touch=phone)
         contexts.append(context)
         page = await context.new_page()
         person = Person(role, page, server, slug, camera)

@@ -1,7 +1,8 @@
 """A case through the pages in Chromium, as its people see it: the company submits it with an
 attachment, the dispatcher finds it in the console (htmx search) and dispatches it, the handler
 files a refusal (不能办) that goes through the three sign-offs, the review panel overturns it, the
-handler resolves it and the company rates it."""
+handler resolves it and the company rates it.  The company does all of it on a phone (390×844),
+and none of its pages is wider than the phone."""
 
 import re
 import uuid
@@ -47,7 +48,7 @@ async def open_from_list(person, path: str, number: str, step: str):
 async def test_a_refused_case_is_signed_reviewed_overturned_resolved_and_rated(people):
     title = f"厂区附近排水管淤积（浏览器{uuid.uuid4().hex[:4]}）"
 
-    company = await people("company")
+    company = await people("company", phone=True)  # the company's whole journey on a phone
     case_path = await submit_case(company, title, files=[
         {"name": "现场照片.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     page = company.page
