@@ -133,9 +133,15 @@ _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 def reader_params(params: dict | None) -> dict:
     """A stored message's parameters as the reader reads them: dates and moments (kept as ISO
-    text in notifications and events) in the locale's one format."""
+    text in notifications and events) in the locale's one format; a name's `<key>_en` in English."""
     out = {}
-    for key, value in (params or {}).items():
+    params = params or {}
+    english = current_locale.get() == "en"
+    for key, value in params.items():
+        if key.endswith("_en"):  # `<name>_en` is the English of `<name>`, read by English readers
+            continue
+        if english and params.get(f"{key}_en"):
+            value = params[f"{key}_en"]
         if isinstance(value, datetime) or (isinstance(value, str) and _ISO_MOMENT.match(value)):
             try:
                 value = datetime_filter(value)

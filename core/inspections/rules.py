@@ -142,6 +142,7 @@ async def repeated_refusal(cfg: dict, target: Target) -> list[Finding]:
         Refusal.case.company.as_alias("company"), Refusal.case.category.as_alias("category"),
         Refusal.case.department.as_alias("department"), Refusal.case.company.name.as_alias("company_name"),
         Refusal.case.category.name_zh.as_alias("category_name"),
+        Refusal.case.category.name_en.as_alias("category_name_en"),
     ).where((Refusal.status == "final") & (Refusal.completed_at >= now() - timedelta(days=cfg["window_days"])))
     if target.case_id is not None:
         case = await scoped(Case).select(Case.company, Case.category).where(Case.id == target.case_id).first()
@@ -162,7 +163,7 @@ async def repeated_refusal(cfg: dict, target: Target) -> list[Finding]:
             "repeated_refusal", f"repeated_refusal:{company}:{category}",
             N_("%(company)s was refused %(count)s times within %(window)s days on the same problem (%(category)s)."),
             {"company": last["company_name"], "count": len(rows), "window": cfg["window_days"],
-             "category": last["category_name"]}, evidence,
+             "category": last["category_name"], "category_en": last["category_name_en"]}, evidence,
             case=last["case"], subject=last["filed_by"], department=last["department"], company=company))
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -51,7 +52,10 @@ async def demo_hint() -> dict | None:
         return (bool(info and info.optional), order.index(role) if role in order else len(order))
 
     accounts = sorted(((u, role) for u, role in held.items() if u == f"{role}@{slug}"), key=lambda a: place(a[1]))
-    companies = sum(1 for u, role in held.items() if role == "company" and u != f"company@{slug}")
+    # The demo's numbered company logins (company02@… to companyNN@…), not other company users.
+    numbered = [int(m.group(1)) for u, role in held.items()
+                if role == "company" and (m := re.fullmatch(rf"company(\d+)@{re.escape(slug)}", u))]
+    companies = max(numbered) - 1 if numbered else 0
     settings = get_settings()
     password = settings.demo_password
     if not password and (settings.var_dir / "demo_password").exists():
