@@ -24,8 +24,11 @@ demo: migrate
 run: demo
 	$(BIN)/qinqing serve --demo-banner
 
+# make test spreads whole test files over the cores (pytest-xdist; each worker has its own database):
+# TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -q --ignore=tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest -q --ignore=tests/browser -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The quick inner loop, under 30 s on an idle machine: unit tests that need neither a server nor the
 # suite's database.  A path list (FAST_TESTS, whole files and single tests), not a marker: it runs with

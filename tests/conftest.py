@@ -1,10 +1,13 @@
 """Test set-up: a fresh database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set),
-migrated and loaded with the demo tenants by the real `qinqing` commands, before collection."""
+migrated and loaded with the demo tenants by the real `qinqing` commands, before collection.
+Under pytest-xdist (`make test` spreads files over the cores) each worker gets its own database,
+var directory and Redis database; the controller, which runs no test, sets up nothing."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -12,6 +15,25 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _xdist_controller() -> bool:
+    """True in the process that only hands test files to xdist workers (`-n N`, N not 0)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return False
+    args = [*sys.argv[1:], *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    for i, arg in enumerate(args):
+        if arg in ("-n", "--numprocesses") and i + 1 < len(args):
+            return args[i + 1] != "0"
+        if arg.startswith("--numprocesses="):
+            return arg.split("=", 1)[1] != "0"
+        if arg.startswith("-n") and arg[2:].isalnum():
+            return arg[2:] != "0"
+    return False
+
+
+CONTROLLER = _xdist_controller()
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 TMP = Path(tempfile.mkdtemp(prefix="qinqing-test-"))
 DEMO_PASSWORD = "demo-Pass-2026"
 
@@ -23,7 +45,7 @@ os.environ["QINQING_CHECK_PREPARED"] = "1"  # every prepared query also built af
 os.environ.setdefault("QINQING_DEMO_CASES", "150")
 _pg_admin_url = None
 _test_db_url = os.environ.get("TEST_DATABASE_URL", "")
-if _test_db_url.startswith("postgres"):
+if _test_db_url.startswith("postgres") and not CONTROLLER:
     _pg_admin_url = _test_db_url
     _name = f"qinqing_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     DATABASE_URL = re.sub(r"/[^/]*$", f"/{_name}", _test_db_url)
@@ -32,9 +54,12 @@ if _test_db_url.startswith("postgres"):
 else:
     DATABASE_URL = f"sqlite:///{TMP}/test.db"
 os.environ["DATABASE_URL"] = DATABASE_URL
-os.environ["BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "")
+_broker = os.environ.get("TEST_BROKER_URL", "")
+if _broker.startswith("redis") and os.environ.get("PYTEST_XDIST_WORKER"):  # one Redis database per worker
+    _broker = re.sub(r"(/\d+)?$", f"/{WORKER + 1}", _broker, count=1)
+os.environ["BROKER_URL"] = _broker
 
-for command in (["migrate"], ["demo"]):
+for command in ([] if CONTROLLER else (["migrate"], ["demo"])):
     done = subprocess.run([sys.executable, "-m", "cli", *command], cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"qinqing {command[0]} failed:\n{done.stdout}\n{done.stderr}")
