@@ -56,7 +56,7 @@ test-fast: install
 
 # Chromium (Debian's /usr/bin/chromium) against a real server; screenshots in var/screenshots/.
 test-browser: install
-	$(BIN)/pytest -q -m browser tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m browser tests/browser -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Load and faults (marker `load`, left out of `make test`): real processes on PostgreSQL (a fresh
 # database on TEST_DATABASE_URL's server, else 127.0.0.1:5432; a private initdb cluster for the

@@ -38,10 +38,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server() -> str:
     """`qinqing serve` in its own process (embedded worker), on a free 127.0.0.1 port; its log goes
-    to var/screenshots/server.log."""
+    to var/screenshots/server-<xdist worker>.log."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    log = (SHOTS / "server.log").open("wb")
+    log = (SHOTS / f"server-{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -54,7 +54,7 @@ def server() -> str:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"qinqing serve did not start; see {SHOTS / 'server.log'}")
+                raise RuntimeError(f"qinqing serve did not start; see {log.name}")
             time.sleep(0.2)
         yield base
     finally:
