@@ -14,7 +14,7 @@ from core.i18n import N_
 from core.plugins import get_plugin_manager
 from core.tables import Category, Department, Membership, Section, User
 from core.tenant_links import declare, end
-from tenants.manifest import Manifest, ManifestError, Problem, UserSpec, check_manifest, parse_manifest
+from tenants.manifest import Manifest, ManifestError, Problem, UserSpec, check_manifest, read_manifest, under
 from tenants.scope import TenantContext, scoped, tenant_scope
 from tenants.tables import Tenant
 
@@ -28,15 +28,32 @@ class ApplyResult:
 
 
 async def validate(text: str) -> Manifest:
-    """Parse and check a manifest against the registry; raises ManifestError listing every problem."""
-    manifest = parse_manifest(text)
+    """Parse and check a manifest against the registry; raises ManifestError listing every problem,
+    of shape and of meaning at once (a meaning problem of a misshapen field is its shape problem)."""
+    manifest, problems, broken = read_manifest(text)
     manager = get_plugin_manager()
     districts = {r["slug"] for r in await Tenant.select(Tenant.slug).where(Tenant.kind == "district")}
-    problems = check_manifest(manifest, set(manager.optional_names()), set(manager.roles), districts,
-                              {key: role.kinds for key, role in manager.roles.items()})
+    problems += [p for p in check_manifest(manifest, set(manager.optional_names()), set(manager.roles), districts,
+                                           {key: role.kinds for key, role in manager.roles.items()},
+                                           await registered_companies(manifest)) if not under(p.field, broken)]
     if problems:
         raise ManifestError(problems)
     return manifest
+
+
+async def registered_companies(m: Manifest) -> set[str]:
+    """The credit codes of the companies the manifest's users name that the tenant already has."""
+    from core.cases.tables import Company
+    from core.tenant_registry import load_tenant
+    from core.uscc import normalize
+
+    codes = {normalize(u.company) for u in m.users if u.company}
+    tenant = await load_tenant(m.slug) if codes and m.slug else None
+    if tenant is None:
+        return set()
+    async with tenant_scope(tenant, write=False):
+        rows = await scoped(Company).select(Company.credit_code).where(Company.credit_code.is_in(list(codes)))
+    return {r["credit_code"] for r in rows}
 
 
 async def apply_manifest(text: str, default_password: str | None = None) -> ApplyResult:
@@ -51,6 +68,7 @@ async def _apply(m: Manifest, default_password: str | None) -> ApplyResult:
     async with tenant_scope(tenant):
         departments, sections = await apply_departments(m)
         await apply_categories(m, departments)
+        await apply_companies(m)
         await apply_users(m.users, departments, sections, default_password, result.new_passwords)
         result.warnings = await shortfalls()
     return result
@@ -123,6 +141,15 @@ async def apply_categories(m: Manifest, departments: dict[str, int]) -> None:
         })
 
 
+async def apply_companies(m: Manifest) -> None:
+    """Register (or update) the manifest's companies by their credit codes."""
+    from core.cases.companies import register_company
+
+    for c in m.companies:
+        await register_company(c.credit_code, c.name, industry=c.industry, township=c.township, address=c.address,
+                               contact_name=c.contact_name, contact_phone=c.contact_phone, email=c.email)
+
+
 async def ensure_user(username: str, display_name: str, password: str, email: str = "",
                       hashed: dict[str, str] | None = None) -> tuple[int, bool]:
     """The user's id and whether it was created; `hashed` caches one hash per password (for a
@@ -165,6 +192,17 @@ async def apply_users(users: list[UserSpec], departments, sections, default_pass
         section = sections.get((u.department, u.section)) if u.section else None
         for role in u.roles:
             await ensure_membership(user_id, role, dept, section)
+        if u.company:  # linked by its credit code: declared in the manifest or registered before
+            await link_company(user_id, u.company, u.liaison)
+
+
+async def link_company(user_id: int, credit_code: str, liaison: bool) -> None:
+    from core.cases.companies import add_member
+    from core.cases.tables import Company
+    from core.uscc import normalize
+
+    company = await scoped(Company).select(Company.id).where(Company.credit_code == normalize(credit_code)).first()
+    await add_member(company["id"], user_id, liaison=liaison)
 
 
 async def set_plugin(slug: str, plugin: str, enabled: bool) -> TenantContext:

@@ -22,6 +22,7 @@ from core.tables import OnboardingJob
 from tenants.manifest import Manifest, ManifestError, parse_manifest
 from tenants.onboarding import (
     apply_categories,
+    apply_companies,
     apply_departments,
     apply_users,
     catalogue_ids,
@@ -96,6 +97,7 @@ async def onboard_tenant(job_id: int, step: str, offset: int = 0) -> None:
     elif step == "categories":
         departments, _ = await catalogue_ids()
         await apply_categories(manifest, departments)
+        await apply_companies(manifest)  # before the users linked to them
         job.done_units += len(manifest.categories)
         await _next(job, "users", tenant_id)
     elif step == "users":
