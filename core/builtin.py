@@ -33,6 +33,7 @@ def qinqing_navigation(tenant, user):
                 icon="graph-up"),
         NavItem(N_("Common problems"), "policies/", permission="policy.manage", order=17, group="oversight",
                 icon="lightbulb"),
+        NavItem(N_("Advances"), "advances/", permission="advance.manage", order=18, group="oversight", icon="bank"),
         NavItem(N_("Companies"), "companies/", permission="company.manage", order=20, group="admin", icon="building"),
         NavItem(N_("Catalogue"), "admin/catalogue/", permission="tenant.admin", order=21, group="admin",
                 icon="journal-text"),

@@ -31,6 +31,7 @@ from web.api_cases import CaseApi, CompanyApi, ReferenceApi
 from web.csrf import SessionCSRFMiddleware
 from web.open311 import JurisdictionRewrite, open311_router
 from web.options import allow_every_method
+from web.pages.advances import AdvanceApi, AdvancePages
 from web.pages.auth import AuthController
 from web.pages.cases import CasePages
 from web.pages.catalogue import CataloguePages
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
     app = Litestar(
         route_handlers=[
             portal, health.healthz, health.readyz, metrics.metrics, *static_routers,
-            AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, ReportPages, api.api_router([CaseApi, CompanyApi, ReferenceApi]),
+            AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, AdvancePages, ReportPages, api.api_router([CaseApi, CompanyApi, ReferenceApi, AdvanceApi]),
             open311_router(),
             system_router(),
         ],

@@ -117,6 +117,11 @@ class CaseStep(msgspec.Struct, kw_only=True):
     record: Long | None = None  # rule: the hearing record
     rating: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None  # rate
     into: Short | None = None  # merge: number or id of the case to merge into
+    amount: Short | None = None  # advance, settle-advance: in yuan ("1234.50"), or …
+    amount_fen: int | None = None  # … in fen
+    authorised_by: Short | None = None  # advance: who authorised it
+    work: Long | None = None  # advance: what was done
+    date: Short | None = None  # advance, settle-advance: YYYY-MM-DD (today when empty)
 
 
 def given(body: msgspec.Struct | None) -> dict:

@@ -9,7 +9,7 @@ in the caller's transaction.
 
 from __future__ import annotations
 
-from core.cases import inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
+from core.cases import advances, inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.actions import ACTIONS, Step, open_refusal, pending
 from core.cases.audit import append_event
@@ -173,6 +173,10 @@ async def available_actions(user, case: Case) -> list[str]:
         names.remove("decide-objection")
     if "decide-extension" in names and await pending(Extension, case.id) is None:
         names.remove("decide-extension")
+    if "advance" in names and await advances.advance_of(case.id) is not None:
+        names.remove("advance")
+    if "settle-advance" in names and not await advances.can_settle(case.id):
+        names.remove("settle-advance")
     if "reopen" in names and (case.rating != "unsatisfied" or case.reopened):
         names.remove("reopen")
     if "escalate" in names and case.escalated:

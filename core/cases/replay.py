@@ -120,7 +120,7 @@ def _flags(case: Replayed, event: dict, data: dict) -> None:
 
 
 def _resolution(case: Replayed, event: dict) -> None:
-    if event["action"] == "resolve":
+    if event["action"] in ("resolve", "advance"):  # an advance (先垫资) resolves with what was done
         case.resolution = event["reason"]
 
 

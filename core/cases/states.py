@@ -63,4 +63,6 @@ ACTION_LABELS = {
     "attach": N_("Attached a file"),
     "overdue": N_("Became overdue"),
     "tenant_import": N_("Imported from another installation"),
+    "advance": N_("Advanced the cost and resolved"),
+    "settle-advance": N_("Recorded the settlement of the advance"),
 }

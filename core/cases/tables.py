@@ -1,7 +1,7 @@
 """Tables of the case lifecycle: companies, cases, refusals and sign-offs, reviews, extensions,
 objections, attachments, and the tamper-evident record."""
 
-from piccolo.columns import Boolean, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -244,3 +244,23 @@ class ImportJob(Table, tablename="import_job"):
     created_by = ForeignKey(references=User, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
+
+
+class Advance(Table, tablename="case_advance"):
+    """An advance (先垫资): the township (or district) paid first to fix what no department was found
+    responsible for, and resolved the case; later the department found responsible settles it
+    (结算).  One per case (a unique key on tenant and case); settled once."""
+
+    tenant_id = tenant_fk()
+    case = ForeignKey(references=Case, null=False)
+    amount_fen = BigInt()  # money as integer fen
+    authorised_by = Varchar(length=100)  # who authorised the advance (e.g. the township head)
+    work = Text()  # what was done with it
+    advanced_on = Date()
+    recorded_by = ForeignKey(references=User, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    settled_department = ForeignKey(references=Department, null=True)
+    settled_fen = BigInt(null=True, default=None)
+    settled_on = Date(null=True, default=None)
+    settled_by = ForeignKey(references=User, null=True)
+    settled_at = Timestamptz(null=True, default=None)

@@ -74,10 +74,14 @@ async def payload(tenant: TenantContext, scope: str) -> dict:
     """Everything the screen and the figures API show, JSON-ready."""
     figures, townships, name = await scope_figures(tenant, scope)
     flags = red_flags(figures) if not scope or scope == tenant.slug else []
+    from core.cases.advances import outstanding
     from core.oversight.policies import adopted_policies
 
+    own = not scope or scope == tenant.slug
+    advances = await outstanding() if own else None  # 先垫资 awaiting settlement: the tenant's own
     return {
         "policies_adopted": len(await adopted_policies()) if not scope or scope == tenant.slug else None,
+        "advances_outstanding": {"count": advances.count, "fen": advances.fen} if advances else None,
         "scope": scope or tenant.slug,
         "name": name,
         "totals": figures.total.as_dict(),

@@ -41,6 +41,7 @@ STEP_VERBS = {
     "schedule-hearing": N_("Schedule the review hearing"), "rule": N_("Rule on the refusal"),
     "escalate": N_("Escalate the case"), "rate": N_("Rate the outcome"), "reopen": N_("Reopen the case"),
     "withdraw": N_("Withdraw the case"), "merge": N_("Merge into another case"),
+    "advance": N_("Advance the cost and resolve"), "settle-advance": N_("Record the settlement"),
 }
 # The main step, when several are open: the first of these the user may take; the rest are "more actions".
 MAIN_STEPS = ("attach-company", "dispatch", "decide-objection", "accept", "resolve", "sign", "decide-extension",
