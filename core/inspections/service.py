@@ -71,16 +71,20 @@ async def _insert(f: rules.Finding) -> Inspection | None:
 
 
 async def open_findings(found: list[rules.Finding]) -> list[Inspection]:
-    """Open an inspection for each finding not opened before; returns the new ones."""
+    """Open an inspection for each finding not opened before; returns the new ones.  A finding
+    already open (not concluded) has its summary's figures and evidence brought up to date (a
+    repeated refusal refused a third time says "3 times", not "2")."""
     if not found:
         return []
-    known = {r["dedupe_key"] for r in await scoped(Inspection).select(Inspection.dedupe_key).where(
+    known = {r["dedupe_key"]: r for r in await scoped(Inspection).select(
+        Inspection.id, Inspection.dedupe_key, Inspection.status, Inspection.params, Inspection.evidence).where(
         Inspection.rule.is_in(sorted({f.rule for f in found})))}
     opened = []
     for f in found:
         if f.key in known:
+            await _refresh(known[f.key], f)
             continue
-        known.add(f.key)
+        known[f.key] = {"status": "new"}
         row = await _insert(f)
         if row is None:
             continue
@@ -96,6 +100,21 @@ async def open_findings(found: list[rules.Finding]) -> list[Inspection]:
             for user_id in await members_with_role("inspector"):
                 await notify(user_id, "inspection", OPENED, link=f"inspections/{row.id}")
     return opened
+
+
+def _loaded(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def _refresh(row: dict, f: rules.Finding) -> None:
+    """Bring an open inspection's figures and evidence up to what its rule finds now."""
+    if row["status"] not in ("open", "investigating") or (
+            _loaded(row["params"]) == f.params and _loaded(row["evidence"]) == f.evidence):
+        return
+    await scoped(Inspection).update({
+        Inspection.params: json.dumps(f.params, ensure_ascii=False),
+        Inspection.evidence: json.dumps(f.evidence, ensure_ascii=False),
+    }).where(Inspection.id == row["id"])
 
 
 async def evaluate(case_id: int | None = None, report_id: int | None = None) -> list[Inspection]:

@@ -34,11 +34,16 @@ RANKING_COLUMNS = [("department", N_("Department")), ("reported", N_("Reported")
                    ("satisfaction_rate", N_("Satisfaction rate")), ("avg_days", N_("Average working days to completion"))]
 
 
-def _cell(key: str, value):
+# The case list's yes/no columns, whatever the engine returns (a bool, 0/1, or the count of
+# refusals under 不能办): 是/否, Yes/No.  (The ranking's columns of the same names are counts.)
+CASE_YES_NO = frozenset({"overdue", "escalated", "refused_count", "overturned"})
+
+
+def _cell(key: str, value, yes_no: frozenset[str] = frozenset()):
     if key == "status":
         return gettext(S.STATUS_LABELS.get(value, value))
-    if isinstance(value, bool):
-        return gettext(N_("yes")) if value else ""
+    if key in yes_no or isinstance(value, bool):
+        return gettext(N_("Yes")) if value else gettext(N_("No"))
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, str) and key == "submitted_at":
@@ -49,9 +54,9 @@ def _cell(key: str, value):
 NAMED = {"department_name", "category_name"}  # in the reader's language (core.names.localized)
 
 
-def _table(columns, rows) -> tuple[list[str], list[list]]:
+def _table(columns, rows, yes_no: frozenset[str] = frozenset()) -> tuple[list[str], list[list]]:
     return [gettext(label) for _, label in columns], [
-        [_cell(k, localized(r, k) if k in NAMED else r.get(k)) for k, _ in columns] for r in rows]
+        [_cell(k, localized(r, k) if k in NAMED else r.get(k), yes_no) for k, _ in columns] for r in rows]
 
 
 def _respond(kind: str, name: str, header: list[str], body: list[list]) -> Response:
@@ -95,7 +100,7 @@ class ExportPages(Controller):
         if not (user.can("console.view") or user.can("screen.view")):
             raise UserError(403, "You are not allowed to do this.")
         rows = await queries.all_cases(user, _filter_from(request))
-        header, body = _table(CASE_COLUMNS, rows)
+        header, body = _table(CASE_COLUMNS, rows, CASE_YES_NO)
         return _respond(kind, "cases", header, body)
 
     @get(["/ranking.xlsx", "/ranking.csv"], name="export_ranking")
