@@ -274,6 +274,25 @@ async def test_bad_amounts_are_refused_with_a_clear_message(api):
                expect=400)
 
 
+async def test_a_body_with_an_unknown_or_mistyped_field_is_400_and_stores_nothing(api):
+    code = await company_code()
+    async with in_tenant(COURT):
+        before = await scoped(Dispute).count()
+    for body in ({"debtor": code, "creditor": "x", "principal_fen": 100, "principal_yuan": 1},  # unknown field
+                 {"debtor": code, "creditor": "x", "principal_fen": "一百"},                  # not an integer
+                 {"debtor": code, "creditor": "x" * 201, "principal_fen": 100}):             # over the limit
+        answer = await api.call(CLERK, "POST", "mediation/disputes", body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["message"], answer.text
+    async with in_tenant(COURT):
+        assert await scoped(Dispute).count() == before
+    d = await intake(api, code)
+    answer = await api.call(MEDIATOR, "POST", f"mediation/disputes/{d['id']}/settle",
+                            {"settled_fen": 100, "terms": "x", "plan": [{"due_on": "2099-01-01", "amount": 100}]})
+    assert answer.status_code == 400, answer.text
+    assert await steps_of(d["id"]) == ["intake"]
+
+
 async def test_survival_rate_on_the_dashboard_equals_an_independent_count(app, api):
     async with in_tenant(COURT):
         statuses = [r["status"] for r in await scoped(Dispute).select(Dispute.status)]

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.sdk import READ_ERRORS, WRITE_ERRORS, UserError, current_tenant, current_user
 from plugins.mediation import queries, referrals, repayment, service, sweeping
+from plugins.mediation.inputs import DisputeIn, ReferralIn, StepIn, SweepIn, as_form
 
 STEPS = {"accept": service.accept, "decline": service.decline, "party": service.add_party, "measure": service.impose, "lift": service.lift, "session": service.hold_session,
          "settle": repayment.settle, "confirm": repayment.confirm, "pay": repayment.pay, "enforce": repayment.enforce,
@@ -66,9 +67,9 @@ class MediationApi(Controller):
     @post("/disputes", summary="Take in a dispute (debtor: credit code; creditor; creditor_user; guarantors; "
                                "principal_fen, interest_fen, costs_fen; court; judge; mediator; case)",
           responses=WRITE_ERRORS)
-    async def create(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+    async def create(self, request: Request, data: JSONBody[DisputeIn]) -> dict[str, Any]:
         user = current_user(request)
-        dispute = await service.intake(user, dict(data or {}))
+        dispute = await service.intake(user, as_form(data))
         return _out(await queries.detail(user, dispute.id))
 
     @get("/disputes/{dispute_id:int}", summary="One dispute with parties, measures, sessions, plan, payments, record",
@@ -80,9 +81,9 @@ class MediationApi(Controller):
           summary="A step: party, measure, lift, session, settle (settled_fen, plan, terms), confirm, pay, enforce",
           responses=WRITE_ERRORS)
     async def step(self, request: Request, dispute_id: FromPath[int], step: FromPath[str],
-                   data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+                   data: JSONBody[StepIn | None] = None) -> dict[str, Any]:
         user = current_user(request)
-        await run_step(user, dispute_id, step, dict(data or {}))
+        await run_step(user, dispute_id, step, as_form(data) if data else {})
         return _out(await queries.detail(user, dispute_id))
 
     @get("/sweep", summary="Preview of the repayment sweep of a day (on=YYYY-MM-DD, the court's today by default): "
@@ -92,9 +93,9 @@ class MediationApi(Controller):
 
     @post("/sweep", status_code=200, summary="Run the repayment sweep of a day now (on, dry_run)",
           responses=WRITE_ERRORS)
-    async def sweep_run(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
-        data = dict(data or {})
-        return await sweeping.run(current_user(request), data.get("on") or "", dry_run=bool(data.get("dry_run")))
+    async def sweep_run(self, request: Request, data: JSONBody[SweepIn | None] = None) -> dict[str, Any]:
+        body = data or SweepIn()
+        return await sweeping.run(current_user(request), body.on, dry_run=body.dry_run)
 
     @get("/referrals", summary="A district's referrals to its court(s), newest first, with their last milestone",
          responses=READ_ERRORS)
@@ -104,9 +105,9 @@ class MediationApi(Controller):
 
     @post("/referrals", summary="Refer a case's financial dispute to a linked court (case, court, creditor, "
                                 "principal_fen, summary); 403 without an active link", responses=WRITE_ERRORS)
-    async def referrals_create(self, request: Request, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+    async def referrals_create(self, request: Request, data: JSONBody[ReferralIn]) -> dict[str, Any]:
         _district_reader(request)
-        referral = await referrals.refer(current_user(request), dict(data or {}))
+        referral = await referrals.refer(current_user(request), as_form(data))
         return _referral_out(await referrals.referral_detail(referral.id))
 
     @get("/referrals/{referral_id:int}", summary="One referral of the district: its status and milestones",
