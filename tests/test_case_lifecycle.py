@@ -173,6 +173,12 @@ async def _state_for(api: Api, action: str) -> tuple[dict, dict]:
     elif action == "rate":
         case = await api.resolved()
         body = {"rating": "satisfied"}
+    elif action in ("advance", "settle-advance"):  # 先垫资: on a case of the leader's department
+        case = await api.in_progress()
+        body = {"amount": "800", "authorised_by": "镇长", "work": "先行垫资疏通"}
+        if action == "settle-advance":
+            case = await api.step("dispatcher", case["id"], "advance", body)
+            body = {"department": case["department"], "amount": "800"}
     elif action == "reopen":
         case = await api.resolved()
         case = await api.step("company", case["id"], "rate", {"rating": "unsatisfied"})
@@ -189,7 +195,8 @@ ALLOWED = {
     "resolve": {"handler"}, "refuse": {"handler"}, "sign": {"section_head"}, "send-back": {"section_head"},
     "request-review": {"company", "dispatcher"}, "schedule-hearing": {"reviewer"}, "rule": {"reviewer"},
     "escalate": {"dispatcher"}, "rate": {"company"}, "reopen": {"company"}, "withdraw": {"company"},
-    "merge": {"dispatcher"},
+    "merge": {"dispatcher"}, "advance": {"dispatcher", "leader", "tenant_admin"},
+    "settle-advance": {"dispatcher", "leader", "tenant_admin"},
 }
 
 
