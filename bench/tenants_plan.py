@@ -85,7 +85,7 @@ def manifest_text(index: int, template: str) -> str:
     text = re.sub(r'(?m)^name_en = "Luqiao District, Taizhou"$', f'name_en = "{label_en}"', text)
     text = re.sub(r'(?m)^kind = .*$', f'kind = "{kind}"' + (f'\nparent = "{slug_of(district)}"'
                                                             if kind == "township" else ""), text)
-    text = re.sub(r'(?m)^courts = .*\n', "", text)  # bench tenants are linked to no court
+    text = re.sub(r'(?m)^(courts|city) = .*\n', "", text)  # bench tenants are linked to no court or city
     return text.replace("demo_cases = 2000\n", "")
 
 

@@ -20,6 +20,10 @@ def qinqing_roles():
 
 @hookimpl
 def qinqing_navigation(tenant, user):
+    if tenant is not None and tenant.kind == "city":  # a city reads its districts' figures, nothing else
+        from core.oversight.city_menu import city_navigation
+
+        return city_navigation()
     return [
         NavItem(N_("My work"), "", order=0, group="work", icon="house"),
         NavItem(N_("Dispatch console"), "cases/", permission="console.view", order=10, group="work", icon="inbox"),
@@ -71,8 +75,8 @@ def qinqing_scheduled_jobs():
 def qinqing_demo_data(tenant):
     from core.cases.demo import load_demo_cases
 
-    if tenant.kind == "court":  # a court files no cases: its demo disputes are the mediation module's
-        return []
+    if tenant.kind in ("court", "city"):  # a court files no cases (its demo disputes are the mediation
+        return []  # module's), nor does a city (it reads its districts)
     return [load_demo_cases]
 
 
@@ -107,4 +111,8 @@ def qinqing_dashboard_widgets(tenant, user):
 def qinqing_work_queue(tenant, user):
     from core.cases.work_queue import core_queues
 
+    if tenant is not None and tenant.kind == "city":
+        from core.oversight.city_menu import city_queues
+
+        return city_queues(tenant, user)
     return core_queues(user)

@@ -20,6 +20,8 @@ CORE_ROLES = [
     RoleDef("tenant_admin", N_("Tenant administrator"), P({"tenant.admin", "case.view_all", "console.view",
                                                           "company.manage", "screen.view", "inspection.rules",
                                                           "policy.manage", "advance.manage"})),
+    # A city's (市): its districts' figures and league table, never a case, company or person of theirs.
+    RoleDef("city_leader", N_("City leader"), P({"city.view", "screen.view"}), kinds=P({"city"})),
     RoleDef("system_admin", N_("System administrator"), P({"system.admin", "tenant.admin", "case.view_all",
                                                           "console.view", "company.manage", "screen.view"})),
 ]

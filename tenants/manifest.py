@@ -1,4 +1,8 @@
-"""Tenant manifests (租户清单): a district, township or court described in one TOML file.
+"""Tenant manifests (租户清单): a city, district, township or court described in one TOML file.
+
+A city (市) is above its districts: it names its `districts`, a district names its `city`, and, as
+for a court, the link is active only when both sides name each other (so either may be onboarded
+first, or without the other).
 
 A court (人民法院) is a tenant of its own: it names the districts it `serves`, a district names the
 `courts` that serve it, and a link between them is active only when both sides name each other.
@@ -29,7 +33,8 @@ from core.uscc import InvalidCreditCode, validate_uscc
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
-KINDS = ("district", "township", "court")
+KINDS = ("city", "district", "township", "court")
+OWN_ROLE_KINDS = ("court", "city")  # kinds with only their own roles and the administrators
 COURT_CORE_ROLES = frozenset({"tenant_admin", "system_admin"})
 SYSTEM_ONLY_ROLES = frozenset({"system_admin"})  # granted by `qinqing user create --system-admin`, never a manifest
 
@@ -91,6 +96,8 @@ class Manifest(msgspec.Struct, forbid_unknown_fields=True):
     hosts: list[str] = []
     courts: list[str] = []  # a district's: the slugs of the courts serving it
     serves: list[str] = []  # a court's: the slugs of the districts it serves
+    districts: list[str] = []  # a city's: the slugs of its districts
+    city: str = ""  # a district's: the slug of its city
     settings: dict[str, str | int | float | bool] = {}
     departments: list[DepartmentSpec] = []
     categories: list[CategorySpec] = []
@@ -205,10 +212,10 @@ def parse_manifest(text: str) -> Manifest:
 
 def role_fits(key: str, kinds: frozenset[str], kind: str) -> bool:
     """Whether a tenant of `kind` has the role `key` declared for `kinds` (empty: every kind but a
-    court, which has only its own roles and its administrators)."""
+    court or a city, which have only their own roles and the administrators)."""
     if kinds:
         return kind in kinds
-    return kind != "court" or key in COURT_CORE_ROLES
+    return kind not in OWN_ROLE_KINDS or key in COURT_CORE_ROLES
 
 
 def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
@@ -225,7 +232,7 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
         if not getattr(m, field).strip() or len(getattr(m, field)) > 200:
             add(Problem(field, N_("must be 1–200 characters")))
     if m.kind not in KINDS:
-        add(Problem("kind", N_("%(value)s must be 'district', 'township' or 'court'"), value=repr(m.kind)))
+        add(Problem("kind", N_("%(value)s must be 'city', 'district', 'township' or 'court'"), value=repr(m.kind)))
     if m.kind == "township":
         if not m.parent:
             add(Problem("parent", N_("a township needs its parent district's slug")))
@@ -233,7 +240,8 @@ def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],
             add(Problem("parent", N_("no district with slug %(value)s"), value=repr(m.parent)))
     elif m.parent:
         add(Problem("parent", N_("only a township has a parent")))
-    for field, slugs, kind in (("courts", m.courts, "district"), ("serves", m.serves, "court")):
+    for field, slugs, kind in (("courts", m.courts, "district"), ("serves", m.serves, "court"),
+                               ("districts", m.districts, "city"), ("city", [m.city] if m.city else [], "district")):
         if slugs and m.kind != kind:
             add(Problem(field, N_("only a %(kind)s names %(name)s"), kind=kind, name=field))
         for i, slug in enumerate(slugs):
@@ -326,6 +334,6 @@ def credit_code_problem(field: str, code: str, add) -> str | None:
 
 
 def demo_manifest_paths() -> list[Path]:
-    """The demo manifests, districts before townships, then the court serving them."""
-    order = {"luqiao": 0, "jiaojiang": 1, "pengjie": 2, "luqiao-court": 3}
+    """The demo manifests: the city, its districts, their townships, then the court serving them."""
+    order = {"taizhou": -1, "luqiao": 0, "jiaojiang": 1, "pengjie": 2, "luqiao-court": 3}
     return sorted(MANIFEST_DIR.glob("*.toml"), key=lambda p: (order.get(p.stem, 9), p.stem))

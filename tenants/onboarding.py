@@ -94,7 +94,8 @@ async def register_tenant(m: Manifest, active_if_new: bool = True) -> tuple[Tena
     else:
         await Tenant.update(values).where(Tenant.slug == m.slug)
     tenant = TenantContext.from_row(await Tenant.select().where(Tenant.slug == m.slug).first())
-    for partner in (*m.courts, *m.serves):  # this side's declarations; the other side declares its own
+    # This side's declarations (courts, a city and its districts); the other side declares its own.
+    for partner in (*m.courts, *m.serves, *m.districts, *([m.city] if m.city else [])):
         await declare(tenant.id, partner)
     return tenant, created
 

@@ -18,7 +18,9 @@ CORE_ROLES = ["company", "handler", "section_head", "leader", "dept_head", "disp
 MODULE_ROLES = ["liaison_assistant", "liaison_runner", "liaison_lead", "liaison_coordinator", "cadre_org",
                 "cadre_evaluator", "cadre"]
 COURT_ROLES = ["mediation_judge", "mediation_court", "mediation_mediator", "mediation_bank"]  # the court's tenant
-PLACES = [("luqiao", r) for r in CORE_ROLES + MODULE_ROLES] + [("luqiao-court", r) for r in COURT_ROLES]
+CITY_ROLES = ["city_leader"]  # the city's tenant: its home counts the districts it oversees
+PLACES = [("luqiao", r) for r in CORE_ROLES + MODULE_ROLES] + [("luqiao-court", r) for r in COURT_ROLES] + [
+    ("taizhou", r) for r in CITY_ROLES]
 
 
 async def login(app, role: str, slug: str = "luqiao") -> Browser:

@@ -166,7 +166,7 @@ class ReferenceApi(Controller):
     @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags",
          responses=READ_ERRORS, guards=SCREEN)
     async def figures(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> dict[str, Any]:
-        from core.oversight.screen import payload
+        from core.oversight.levels import payload
         from web.rendering import tenant_of
 
         return await payload(tenant_of(request), area)

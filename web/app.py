@@ -35,6 +35,7 @@ from web.pages.advances import AdvanceApi, AdvancePages
 from web.pages.auth import AuthController
 from web.pages.cases import CasePages
 from web.pages.catalogue import CataloguePages
+from web.pages.city import CityPages
 from web.pages.companies import CompanyPages
 from web.pages.exports import ExportPages
 from web.pages.home import HomeController
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
     app = Litestar(
         route_handlers=[
             portal, health.healthz, health.readyz, metrics.metrics, *static_routers,
-            AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, AdvancePages, ReportPages, api.api_router([CaseApi, CompanyApi, ReferenceApi, AdvanceApi]),
+            AuthController, HomeController, ProfileController, CasePages, CompanyPages, CataloguePages, ScreenPages, CityPages, screen_stream, PublicPage, ExportPages, IndexPages, PolicyPages, AdvancePages, ReportPages, api.api_router([CaseApi, CompanyApi, ReferenceApi, AdvanceApi]),
             open311_router(),
             system_router(),
         ],

@@ -18,7 +18,7 @@ from core.errors import UserError
 from core.export_cells import csv_value, xlsx_row
 from core.i18n import N_, gettext
 from core.names import localized
-from core.oversight.screen import payload
+from core.oversight.levels import payload
 from web.pages.cases import _filter_from
 from web.rendering import current_user, login_required, tenant_of
 

@@ -14,7 +14,7 @@ from litestar.response import Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from core.i18n import N_, gettext
-from core.oversight.screen import change_marker, children_of, payload
+from core.oversight.levels import change_marker, payload, scopes_of
 from web.rendering import page, page_context, requires, tenant_of
 
 REFRESH_SECONDS = 3
@@ -69,7 +69,7 @@ class ScreenPages(Controller):
         data = await payload(tenant, area)
         return Template("screen/screen.html", media_type="text/html", context={
             **page_context(request), "data": data, "data_json": island(data), "updated": updated_at(),
-            "children": await children_of(tenant), "scope": area, "refresh": REFRESH_SECONDS})
+            "children": await scopes_of(tenant), "scope": area, "refresh": REFRESH_SECONDS})
 
     @get("/live", name="screen_live")
     async def live(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> object:
