@@ -80,6 +80,12 @@ def cmd_tenant(args) -> None:
                 print(f"  warning: department {shortfall}")
             if result.warnings:
                 print("  add the missing people as [[users]] of those departments and apply the manifest again")
+            from core.cases import escalation
+            from core.scope import tenant_scope
+
+            async with tenant_scope(result.tenant, write=False):
+                for problem in await escalation.warnings():  # escalation's fallback (兜底) reaches nobody
+                    print(f"  warning: escalation: {problem['message'] % problem['params']}")
         else:
             from tenants.onboarding import set_plugin
 

@@ -58,10 +58,10 @@ def qinqing_template_dirs():
 @hookimpl
 def qinqing_actors():
     from core import notifications
-    from core.cases import company_jobs
+    from core.cases import company_jobs, redispatch
     from core.oversight import policies
 
-    return notifications.ACTORS + company_jobs.ACTORS + policies.ACTORS
+    return notifications.ACTORS + company_jobs.ACTORS + policies.ACTORS + redispatch.ACTORS
 
 
 @hookimpl
@@ -90,7 +90,11 @@ def qinqing_tenant_settings():
             SettingDef("red_flag_satisfaction_rate", N_("Red flag: with satisfaction at least"), float, 0.95),
             SettingDef("red_flag_overturn_rate", N_("Red flag: refusals overturned at least"), float, 0.5),
             SettingDef("red_flag_min_cases", N_("Red flag: only with at least this many cases"), int, 10),
-            SettingDef("red_flag_handler_overdue", N_("Red flag: overdue cases of one handler"), int, 3)]
+            SettingDef("red_flag_handler_overdue", N_("Red flag: overdue cases of one handler"), int, 3),
+            SettingDef("red_flag_window_days", N_("Red flag: over the cases submitted in the last this many days"),
+                       int, 90),
+            SettingDef("launched_on", N_("Launch date (YYYY-MM-DD): the trend since launch starts here"), str, ""),
+            SettingDef("escalation_leader", N_("District leader for escalations (a username)"), str, "")]
 
 
 @hookimpl

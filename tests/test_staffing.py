@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from core.cases.staffing import assess, shortfalls
+from core.cases.tables import Case
 from core.tables import Department, Membership, User
 from tenants.demo import load_demo
 from tenants.onboarding import apply_manifest
@@ -186,16 +187,19 @@ async def test_the_console_job_lists_the_warnings_when_done(app):
         ("zjj", "no_staff", "")]
 
 
-# -- escalation reaches a person or is refused --------------------------------------------------------
+# -- escalation reaches a person (the fallback chain: tests/test_escalation_fallback.py) ----------------
 
-async def test_escalation_to_a_department_without_a_leader_is_refused(app):
+async def test_escalation_to_a_department_without_a_leader_reaches_the_fallback(app):
     slug = await tenant()
     api = Api(app, slug)
     case = await api.submit(category="barecat")
     await api.step("dispatcher", case["id"], "dispatch")
-    refused = await api.step("dispatcher", case["id"], "escalate", {"reason": "无人办理"}, expect=409)
-    assert refused["code"] == "no_leader" and "分管领导" in refused["message"]
-    assert (await api.get("dispatcher", case["id"]))["escalated"] is False
+    escalated = await api.step("dispatcher", case["id"], "escalate", {"reason": "无人办理"})
+    assert escalated["escalated"] is True  # to the dispatchers: no leader here, no district leader named
+    async with in_tenant(slug):
+        dispatcher = await User.select(User.id).where(User.username == f"dispatcher@{slug}").first()
+        row = await scoped(Case).select(Case.escalated_to).where(Case.id == case["id"]).first()
+    assert row["escalated_to"] == dispatcher["id"]
     staffed = await api.submit()
     await api.step("dispatcher", staffed["id"], "dispatch")
     escalated = await api.step("dispatcher", staffed["id"], "escalate", {"reason": "涉及多个部门"})

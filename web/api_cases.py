@@ -112,9 +112,72 @@ async def case_detail(user, case_id: int, case=None) -> CaseDetail:
     )
 
 
+class RedispatchIn(msgspec.Struct):
+    """A bulk re-dispatch (批量二次交办): the console's filters, one reason, and a key of the
+    client's choosing (8–64 letters, digits, `_.:-`): the same key again is the same batch."""
+
+    reason: str
+    key: str
+    q: str = ""
+    status: str = ""
+    department: str = ""
+    category: str = ""
+    overdue: bool = False
+    escalated: bool = False
+    refused: bool = False
+    overturned: bool = False
+
+
+class SkippedCase(msgspec.Struct):
+    id: int
+    number: str
+    note: str
+
+
+class RedispatchOut(msgspec.Struct):
+    id: int
+    status: str  # queued | running | done
+    reason: str
+    total: int
+    processed: int
+    redispatched: int
+    skipped: int
+    created: bool
+    skipped_cases: list[SkippedCase]
+
+
+def redispatch_out(batch: dict, created: bool = False) -> RedispatchOut:
+    return RedispatchOut(id=batch["id"], status=batch["status"], reason=batch["reason"], total=batch["total"],
+                         processed=batch["processed"], redispatched=batch["redispatched"], skipped=batch["skipped"],
+                         created=created, skipped_cases=[SkippedCase(id=c["id"], number=c["number"], note=c["note"])
+                                                         for c in batch["skipped_cases"]])
+
+
+REDISPATCHERS = [requires("case.dispatch", roles=("leader",))]
+
+
 class CaseApi(Controller):
     path = "/cases"
     tags = ["cases"]
+
+    @post("/redispatch", summary="Re-dispatch the refused cases the filters select, with one reason (批量二次交办); "
+                                 "more than 100 run in the background: poll the batch", status_code=202,
+          responses=WRITE_ERRORS, guards=REDISPATCHERS)
+    async def redispatch(self, request: Request, data: JSONBody[RedispatchIn]) -> RedispatchOut:
+        from core.cases import redispatch
+
+        f = queries.CaseFilter(q=data.q, status=data.status, department=data.department, category=data.category,
+                               overdue=data.overdue, escalated=data.escalated, refused=data.refused,
+                               overturned=data.overturned)
+        batch, created = await redispatch.start(current_user(request), f, data.reason, data.key)
+        return redispatch_out(batch, created)
+
+    @get("/redispatch/{batch_id:int}", summary="A bulk re-dispatch's progress and the cases it skipped",
+         responses=READ_ERRORS, guards=REDISPATCHERS)
+    async def redispatch_batch(self, request: Request, batch_id: FromPath[int]) -> RedispatchOut:
+        from core.cases import redispatch
+
+        return redispatch_out(await redispatch.visible_view(current_user(request), batch_id))
 
     @get("/", summary="Cases visible to the caller, with search and filters", responses=READ_ERRORS)
     async def index(self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "",

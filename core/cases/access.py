@@ -23,9 +23,9 @@ async def visibility(user) -> Where | None:
     """A filter for the cases `user` may see (None: all of the tenant's cases)."""
     if user.can("case.view_all"):
         return None
-    clause = Case.submitted_by == user.id
+    clause = (Case.submitted_by == user.id) | (Case.escalated_to == user.id)  # whom an escalation reached
     if user.can("case.view_dept") and user.department_ids:
-        clause = clause | Case.department.is_in(list(user.department_ids)) | (Case.escalated_to == user.id)
+        clause = clause | Case.department.is_in(list(user.department_ids))
     if user.can("case.view_own"):
         companies = await company_ids_of(user.id)
         if companies:

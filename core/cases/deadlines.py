@@ -97,7 +97,8 @@ async def sweep_tenant(on: date | None = None) -> dict:
         if case_id in newly_overdue:
             entries.append(dict(common, action="overdue", data={"due": str(row["due_date"])}))
         if case_id in newly_escalated:
-            entries.append(dict(common, action="escalate", data={"automatic": True, "late_days": late(row)}))
+            entries.append(dict(common, action="escalate", data={"automatic": True, "late_days": late(row),
+                                                                 **escalated[case_id].event_data()}))
     if entries:
         await append_events(entries)
 

@@ -20,7 +20,7 @@ from core.scope import scoped
 from core.tables import Department
 
 UNKNOWN = object()  # a value the events do not determine
-DEADLINE_STEPS = {"dispatch", "reopen", "rule", "decide-objection", "decide-extension"}
+DEADLINE_STEPS = {"dispatch", "reopen", "rule", "decide-objection", "decide-extension", "redispatch"}
 CASE_FIELDS = (Case.id, Case.number, Case.status, Case.department, Case.handler, Case.due_date, Case.escalated,
                Case.overdue, Case.reopened, Case.overturned, Case.resolution)
 EVENT_FIELDS = (Event.case, Event.seq, Event.actor, Event.action, Event.reason, Event.after, Event.data)
@@ -89,7 +89,8 @@ def _handler(case: Replayed, event: dict, data: dict) -> None:
     """The first responder is who accepted; a (re-)dispatch leaves the case without one."""
     if event["action"] == "accept":
         case.handler = event["actor"]
-    elif event["action"] == "dispatch" or _objection_accepted(event, data) or _overturned(event, data):
+    elif event["action"] in ("dispatch", "redispatch") or _objection_accepted(event, data) or _overturned(
+            event, data):
         case.handler = None
 
 
@@ -114,7 +115,8 @@ def _flags(case: Replayed, event: dict, data: dict) -> None:
         case.reopened = True
     if _overturned(event, data):
         case.overturned = True
-    if action in ("dispatch", "reopen") or _overturned(event, data) or _objection_accepted(event, data) or (
+    if action in ("dispatch", "reopen", "redispatch") or _overturned(event, data) or _objection_accepted(
+            event, data) or (
             action == "decide-extension" and data.get("decision") == "approve"):
         case.overdue = False
 

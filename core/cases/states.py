@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "reopen": N_("Reopened"),
     "withdraw": N_("Withdrew"),
     "merge": N_("Merged into another case"),
+    "redispatch": N_("Re-dispatched"),
     "attach": N_("Attached a file"),
     "overdue": N_("Became overdue"),
     "tenant_import": N_("Imported from another installation"),

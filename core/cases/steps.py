@@ -3,9 +3,9 @@ from which status — and run by `core.cases.lifecycle.perform` inside the calle
 
 from __future__ import annotations
 
-from core.cases import actions, inputs, notices, states as S
-from core.cases.access import members_with_role
+from core.cases import actions, escalation, inputs, notices, states as S
 from core.cases.actions import Step, action, find_department, open_refusal, pending, set_deadline
+from core.cases.escalation import Reach
 from core.cases.filing import company_for, search_text
 from core.cases.tables import Case, Extension, Objection, Refusal, Review, SignOff
 from core.clock import local_date, now
@@ -279,6 +279,23 @@ async def _rule(step: Step) -> str:
     return S.DISPATCHED
 
 
+@action("redispatch", ("dispatcher", "leader"), {S.REFUSED})
+async def _redispatch(step: Step) -> str:
+    """Re-dispatch (二次交办) of a refused case by the dispatcher or a leader, alone or in a batch
+    (`core.cases.redispatch`): back to its department with a fresh deadline, as an overturn does.
+    A case whose refusal is under review is not refused any more (`under_review`): the panel rules first."""
+    form = inputs.parse(inputs.NeedReason, step.data)
+    case = step.case
+    case.redispatch_count = (case.redispatch_count or 0) + 1
+    case.handler, case.dispatched_at, case.resolved_at, case.closed_at = None, now(), None, None
+    await set_deadline(case)
+    step.event.update(reason=form.reason, data={"due": str(case.due_date)})
+    if step.data.get("batch"):
+        step.event["data"]["batch"] = int(step.data["batch"])
+    await notices.to_role("handler", case.department, case, "Case %(number)s was dispatched to your department.")
+    return S.DISPATCHED
+
+
 # -- escalation, rating, reopening, withdrawal, merging --------------------------------------------
 
 @action("escalate", ("dispatcher",), {S.SUBMITTED, S.DISPATCHED, S.IN_PROGRESS, S.REFUSAL_PENDING})
@@ -286,11 +303,8 @@ async def _escalate(step: Step) -> str:
     if step.case.escalated:
         raise UserError(409, "This case is already escalated.", code="already_escalated")
     form = inputs.parse(inputs.NeedReason, step.data)
-    if step.case.department and not await _leaders(step.case.department):  # never to nobody (see staffing)
-        raise UserError(409, "This case's department has no leader in charge to escalate it to. "
-                             "The tenant administrator must add one first.", code="no_leader")
-    await escalate(step.case, form.reason)
-    step.event["reason"] = form.reason
+    reached = await escalate(step.case, form.reason)
+    step.event.update(reason=form.reason, data=reached.event_data())
     return step.case.status
 
 
@@ -298,34 +312,36 @@ ESCALATED_TO_YOU = N_("Case %(number)s was escalated to you.")
 BATCH = 1000  # ids per UPDATE
 
 
-async def _leaders(department_id: int | None) -> list[int]:
-    """The leaders in charge of a department (the case goes to the first; all are told)."""
-    return await members_with_role("leader", department_id) if department_id else []
+async def escalate(case: Case, reason: str) -> Reach:
+    """Escalation (提级办理): the case goes to the leader in charge of its department, or down the
+    fallback chain (`core.cases.escalation`) to the district leader or the dispatchers — never to
+    nobody.  Returns whom it reached, for the event."""
+    reached = await escalation.reach(case.department)
+    if not reached.users:
+        raise UserError(409, "This case has nobody to be escalated to: its department has no leader in charge, "
+                             "the tenant names no district leader and has no dispatcher.", code="no_leader")
+    case.escalated, case.escalated_to = True, reached.users[0]
+    await notices.to_users(reached.users, case, ESCALATED_TO_YOU)
+    return reached
 
 
-async def escalate(case: Case, reason: str) -> None:
-    """Escalation (提级办理): the case goes to the leader in charge of its department."""
-    leaders = await _leaders(case.department)
-    case.escalated, case.escalated_to = True, (leaders[0] if leaders else None)
-    await notices.to_users(leaders, case, ESCALATED_TO_YOU)
-
-
-async def escalate_many(cases: list[dict], where=None) -> list[int]:
+async def escalate_many(cases: list[dict], where=None) -> dict[int, Reach]:
     """Escalate many cases at once (the deadline sweep's automatic escalation), each as `escalate`
     would, written with a few UPDATEs instead of a save per case.
 
     `cases` are rows with the case's "id", "number" and "department".  A case already escalated
     (by a step, or by an overlapping run) is left alone, and so is one not matching `where` (a
-    further condition on the case row); returns the ids escalated, ascending.  Only their leaders
-    are told; the caller records the events.
+    further condition on the case row), or one nobody can be reached for; returns whom each case
+    escalated reached, by id.  Only they are told; the caller records the events.
     """
     if not cases:
-        return []
-    leaders = {d: await _leaders(d) for d in sorted({c["department"] for c in cases if c["department"]})}
-    by_target: dict[int | None, list[int]] = {}
+        return {}
+    reached = {d: await escalation.reach(d) for d in sorted({c["department"] for c in cases}, key=lambda d: d or 0)}
+    by_target: dict[int, list[int]] = {}
     for c in cases:
-        found = leaders.get(c["department"]) or []
-        by_target.setdefault(found[0] if found else None, []).append(c["id"])
+        found = reached[c["department"]]
+        if found.users:
+            by_target.setdefault(found.users[0], []).append(c["id"])
     done: set[int] = set()
     for target, ids in by_target.items():
         ids = sorted(ids)
@@ -335,9 +351,9 @@ async def escalate_many(cases: list[dict], where=None) -> list[int]:
             if where is not None:
                 query = query.where(where)
             done.update(r["id"] for r in await query.returning(Case.id))
-    await notices.to_users_many([(leaders.get(c["department"]) or [], c, ESCALATED_TO_YOU)
+    await notices.to_users_many([(reached[c["department"]].users, c, ESCALATED_TO_YOU)
                                  for c in sorted(cases, key=lambda c: c["id"]) if c["id"] in done])
-    return sorted(done)
+    return {c["id"]: reached[c["department"]] for c in cases if c["id"] in done}
 
 
 @action("rate", ("company",), {S.RESOLVED}, scope="own_company")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.cases import states as S
+from core.cases import escalation, states as S
 from core.cases.queries import CaseFilter, count_cases as _count_cases
 from core.cases.queues import CASE_QUEUES, case_clause  # noqa: F401  (the list's filter, re-exported)
 from core.cases.staffing import shortfalls
@@ -130,6 +130,14 @@ def core_queues(user) -> list[WorkQueue]:
         queues.append(WorkQueue("core.setup_categories", N_("Categories without a lead department"),
                                 "setup/?show=categories", no_lead, order=31,
                                 hint=N_("Every category names its lead department.")))
+
+        async def unreachable() -> int:
+            return len(await escalation.warnings())
+
+        queues.append(WorkQueue("core.setup_escalation", N_("Escalation fallback problems"),
+                                "setup/?show=escalation", unreachable, order=32,
+                                hint=N_("An escalation always reaches a person: a leader in charge, the district "
+                                        "leader or the dispatchers.")))
     return queues
 
 

@@ -3,6 +3,7 @@ timeline and its steps, the sign-off inbox and the review docket.  Filters and s
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -10,7 +11,7 @@ from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Response
 
-from core.cases import attachments, lifecycle, queries, states as S
+from core.cases import attachments, lifecycle, queries, redispatch, states as S
 from core.cases.access import company_ids_of, load_visible_case
 from core.cases.actions import ACTIONS
 from core.cases.queues import CASE_QUEUES, signable_case_ids
@@ -40,7 +41,7 @@ STEP_VERBS = {
     "send-back": N_("Send the refusal back"), "request-review": N_("Ask for a refusal review"),
     "schedule-hearing": N_("Schedule the review hearing"), "rule": N_("Rule on the refusal"),
     "escalate": N_("Escalate the case"), "rate": N_("Rate the outcome"), "reopen": N_("Reopen the case"),
-    "withdraw": N_("Withdraw the case"), "merge": N_("Merge into another case"),
+    "withdraw": N_("Withdraw the case"), "merge": N_("Merge into another case"), "redispatch": N_("Re-dispatch the case"),
     "advance": N_("Advance the cost and resolve"), "settle-advance": N_("Record the settlement"),
 }
 # The main step, when several are open: the first of these the user may take; the rest are "more actions".
@@ -105,10 +106,29 @@ class CasePages(Controller):
                 return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
         rows, total = await queries.list_cases(user, f)
         feedback = await queries.latest_feedback([r["id"] for r in rows])
+        bulk = redispatch.may_redispatch(user) and (f.status == S.REFUSED or f.refused)
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
+                    redispatch_key=uuid.uuid4().hex if bulk else "",
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
                     filter_query=_query_of(f), count_oob=htmx, queue_label=CASE_QUEUES[f.queue][0] if f.queue else "",
                     actions=get_plugin_manager().event_labels, **await queries.choices())
+
+    @post("/cases/redispatch", name="cases_redispatch")
+    async def redispatch(self, request: Request) -> object:
+        """Bulk re-dispatch (批量二次交办) of the refused cases the console's filters select."""
+        user = current_user(request)
+        form = await _form_dict(request)
+        f = queries.CaseFilter(**{name: form.get(name, "") for name in ("q", "status", "department", "category",
+                                                                        "queue")},
+                               **{flag: form.get(flag) in ("1", "on", "true") for flag in FLAGS})
+        batch, _ = await redispatch.start(user, f, form.get("reason", ""), form.get("key", ""))
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/redispatch/{batch['id']}", status_code=303)
+
+    @get("/cases/redispatch/{batch_id:int}", name="cases_redispatch_batch")
+    async def redispatch_batch(self, request: Request, batch_id: FromPath[int]) -> object:
+        batch = await redispatch.visible_view(current_user(request), batch_id)
+        return page(request, "cases/redispatch.html", fragment="cases/_redispatch.html", batch=batch,
+                    notes=redispatch.NOTES)
 
     @get("/cases/new", name="case_new")
     async def new(self, request: Request) -> object:

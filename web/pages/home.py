@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from piccolo.querystring import QueryString
 
-from core.cases import queries, states as S
+from core.cases import escalation, queries, states as S
 from core.cases.access import visibility
 from core.cases.tables import Case
 from core.cases.work_queue import categories_without_lead, departments_short, work_queue
@@ -74,7 +74,9 @@ class HomeController(Controller):
         show = request.query_params.get("show", "")
         departments = await departments_short() if show in ("", "departments") else None
         categories = await categories_without_lead() if show in ("", "categories") else None
-        return page(request, "setup.html", show=show, departments=departments, categories=categories)
+        fallback = await escalation.warnings() if show in ("", "escalation") else None
+        return page(request, "setup.html", show=show, departments=departments, categories=categories,
+                    fallback=fallback, district_leader=(await escalation.district_leader())[1])
 
     @get("/notifications", name="notifications", guards=[login_required])
     async def notifications(self, request: Request) -> object:
