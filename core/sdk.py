@@ -60,6 +60,7 @@ __all__ = [
     # the core's records (read them; point foreign keys at them)
     "Case", "Company", "User", "Department", "Membership", "Category", "Refusal", "Review", "Inspection",
     "ImportJob", "case_states", "company_ids_of", "company_users", "members_with_role",
+    "liaison_company_ids",
     # acting on the core
     "submit_case", "append_event", "exempt_inspection", "notify", "enqueue", "actor", "parse",
     # files in and out
@@ -125,6 +126,16 @@ async def submit_case(user: CurrentUser, data: dict[str, Any]) -> Case:
     ``case.submit_on_behalf`` (``data["company"]`` is its credit code); the same checks, record and
     notices as a submission through the core's pages."""
     return await submit(user, data)
+
+
+async def liaison_company_ids(user_id: int) -> list[int]:
+    """The ids of the companies whose named liaison (企业联络员) `user_id` is, sorted; a company
+    member without the liaison flag is not counted."""
+    from core.cases.tables import CompanyMember
+
+    rows = await scoped(CompanyMember).select(CompanyMember.company).where(
+        (CompanyMember.user == user_id) & (CompanyMember.is_liaison == True))  # noqa: E712
+    return sorted({r["company"] for r in rows})
 
 
 # -- tenant links ----------------------------------------------------------------------------------

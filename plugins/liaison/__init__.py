@@ -3,7 +3,9 @@
 Registered through the `qinqing.plugins` entry point; a tenant sees it only if it enabled it.
 Each company is paired with one cadre assistant (机关助企员) who carries its needs through the
 departments as core cases filed on its behalf; visits with follow-ups (reminded when overdue by a
-daily job), village runners, industry leads and their teams, and training salons.
+daily job), training salons; village runners who log needs met in the village and hand them on
+(`village`), industry leads and their teams who answer consultations by field (`consult`), and the
+company liaison who receives the assistant's visits and messages (`inbox`).
 """
 
 from core.sdk import (
@@ -49,6 +51,10 @@ def qinqing_navigation(tenant, user):
         NavItem(N_("My assistant"), f"{NAME}/", permission="portal.view", order=60),
         NavItem(N_("Liaison network"), f"{NAME}/network", permission="liaison.coordinate", order=61),
         NavItem(N_("Training salons"), f"{NAME}/salons", permission="liaison.view", order=62),
+        NavItem(N_("Village needs"), f"{NAME}/village", permission="liaison.run", order=58),
+        NavItem(N_("Consultations"), f"{NAME}/consultations", permission="liaison.view", order=59),
+        NavItem(N_("Consultations"), f"{NAME}/consultations", permission="portal.view", order=59),
+        NavItem(N_("Messages from your assistant"), f"{NAME}/inbox", permission="portal.view", order=59),
     ]
 
 
@@ -57,7 +63,8 @@ def qinqing_roles():
     return [
         RoleDef("liaison_assistant", N_("Cadre assistant"),
                 frozenset({"liaison.view", "liaison.assist", "case.submit_on_behalf"})),
-        RoleDef("liaison_runner", N_("Village runner"), frozenset({"liaison.view", "liaison.run"})),
+        RoleDef("liaison_runner", N_("Village runner"),
+                frozenset({"liaison.view", "liaison.run", "case.submit_on_behalf"})),
         RoleDef("liaison_lead", N_("Industry lead"), frozenset({"liaison.view", "liaison.lead"})),
         RoleDef("liaison_coordinator", N_("Township coordinator"),
                 frozenset({"liaison.view", "liaison.coordinate", "case.submit_on_behalf"})),
@@ -117,14 +124,19 @@ def qinqing_case_event(tenant: TenantContext, event: CaseEvent):
 
 @hookimpl
 def qinqing_tenant_settings():
-    return [SettingDef("liaison_unvisited_days", N_("Liaison: flag companies not visited in this many days"), int, 30)]
+    return [SettingDef("liaison_unvisited_days", N_("Liaison: flag companies not visited in this many days"), int, 30),
+            SettingDef("liaison_consultation_days", N_("Liaison: working days an expert has to answer a consultation"),
+                       int, 3),
+            SettingDef("liaison_consultation_fields",
+                       N_("Liaison: the tenant's own consultation fields, comma-separated (besides investment, "
+                          "set-up, incubation and talent)"), str, "")]
 
 
 @hookimpl
 def qinqing_demo_data(tenant):
-    from plugins.liaison.demo import load_demo
+    from plugins.liaison.demo import load_demo, load_roles_demo
 
-    return [load_demo]
+    return [load_demo, load_roles_demo]
 
 
 @hookimpl

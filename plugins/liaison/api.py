@@ -10,10 +10,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.sdk import READ_ERRORS, WRITE_ERRORS, current_user, login_required, requires
-from plugins.liaison import pairing, salons, views, work
+from plugins.liaison import consult, inbox, pairing, salons, views, village, work
 from plugins.liaison.access import visible_company, visible_company_ids
 
 # The network's staff, and a company for its own record.
@@ -59,6 +59,44 @@ class VisitIn(msgspec.Struct, kw_only=True):
     topics: Text | None = None
     follow_up: Text | None = None
     follow_up_due: date | None = None
+
+
+class VillageNeedIn(msgspec.Struct, kw_only=True):
+    """A need a village runner met (村社助跑员): the company (id or credit code), what it needs
+    (required), where, and details."""
+
+    company: int | str | None = None
+    title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    place: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    description: Text | None = None
+
+
+class ConsultationIn(msgspec.Struct, kw_only=True):
+    """A consultation (咨询) for the industry experts: the company (id or credit code; a company
+    user's own by default), the field (investment, setup, incubation, talent or one of the tenant's
+    own) and the question."""
+
+    company: int | str | None = None
+    field: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    question: Text | None = None
+
+
+class MessageIn(msgspec.Struct, kw_only=True):
+    """A message to the company liaison, or the liaison's reply (at most 5,000 characters)."""
+
+    body: Text | None = None
+
+
+class CaseIn(msgspec.Struct, kw_only=True):
+    """A case the company liaison files for the company: category (code), title and description."""
+
+    category: str | None = None
+    title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    description: Text | None = None
+
+
+async def _company(value: int | str | None) -> int | None:
+    return None if value in (None, "") else await views.company_ref(value)
 
 
 def _fields(body: msgspec.Struct | None, *blank: object) -> dict:
@@ -121,3 +159,82 @@ class LiaisonApi(Controller):
     @get("/salons/totals", summary="Salons, sign-ups and attendances per year", responses=READ_ERRORS, guards=READERS)
     async def totals(self) -> list[dict]:
         return await salons.totals_per_year()
+
+    # -- village runners, consultations, the company liaison --------------------------------------
+
+    @post("/village-needs", status_code=201, summary="A village runner logs a company's need (company, title, place)",
+          responses=WRITE_ERRORS, guards=[requires("liaison.run")])
+    async def village_need(self, request: Request, data: JSONBody[VillageNeedIn | None] = None) -> dict:
+        fields = _fields(data, "")
+        fields["company"] = await _company(fields.get("company"))
+        row = await village.log_need(current_user(request), fields)
+        return {"id": row.id, "status": row.status, "company": row.company}
+
+    @get("/village-needs", summary="The runner's village needs (status: logged, handed or filed)",
+         responses=READ_ERRORS, guards=[requires("liaison.run")])
+    async def village_needs(self, request: Request, status: FromQuery[str] = "") -> list[dict]:
+        return await village.needs(current_user(request), status)
+
+    @post("/village-needs/{need_id:int}/hand-over", status_code=200, summary="Hand the need to the company's "
+                                                                            "assistant (once)",
+          responses=WRITE_ERRORS, guards=[requires("liaison.run")])
+    async def hand_over(self, request: Request, need_id: FromPath[int]) -> dict:
+        need = await village.hand_over(current_user(request), need_id)
+        return {"id": need_id, "status": "handed", "need": need.id, "assistant": need.assistant}
+
+    @post("/village-needs/{need_id:int}/file", status_code=201, summary="File the need as a case on the "
+                                                                         "company's behalf (category)",
+          responses=WRITE_ERRORS, guards=[requires("liaison.run")])
+    async def village_file(self, request: Request, need_id: FromPath[int], data: JSONBody[FileIn | None] = None) -> dict:
+        case = await village.file(current_user(request), need_id, str(data and data.category or ""))
+        return {"id": case.id, "number": case.number, "status": case.status, "on_behalf": case.on_behalf}
+
+    @get("/consultations", summary="Consultations you may see (show: open or overdue, an expert's own)",
+         responses=READ_ERRORS, guards=READERS)
+    async def consultations(self, request: Request, show: FromQuery[str] = "") -> list[dict]:
+        return await consult.listing(current_user(request), show if show in ("open", "overdue") else "")
+
+    @post("/consultations", status_code=201, summary="Ask the experts (company, field, question); routed by field, "
+                                                      "due in working days",
+          responses=WRITE_ERRORS, guards=READERS)
+    async def ask(self, request: Request, data: JSONBody[ConsultationIn | None] = None) -> dict:
+        user = current_user(request)
+        fields = _fields(data, "")
+        company = await _company(fields.get("company"))
+        if company is None and user.has_role("company"):
+            own = await visible_company_ids(user) or []
+            company = own[0] if len(own) == 1 else None
+        fields["company"] = company
+        row = await consult.ask(user, fields)
+        return {"id": row.id, "status": row.status, "field": row.field, "expert": row.expert,
+                "due_on": row.due_on.isoformat()}
+
+    @post("/consultations/{consultation_id:int}/answer", status_code=200, summary="The routed expert answers (once)",
+          responses=WRITE_ERRORS, guards=[requires("liaison.lead")])
+    async def answer_consultation(self, request: Request, consultation_id: FromPath[int],
+                                  data: JSONBody[AnswerIn | None] = None) -> dict:
+        return await consult.answer(current_user(request), consultation_id, data and data.answer or "")
+
+    @post("/companies/{company_id:int}/messages", status_code=201, summary="The assistant writes to the company "
+                                                                            "liaison",
+          responses=WRITE_ERRORS)
+    async def message(self, request: Request, company_id: FromPath[int], data: JSONBody[MessageIn | None] = None) -> dict:
+        row = await inbox.send(current_user(request), company_id, _fields(data, ""))
+        return {"id": row.id, "company": row.company}
+
+    @get("/inbox", summary="The company liaison's messages and the assistant's visits", responses=READ_ERRORS,
+         guards=[requires("portal.view")])
+    async def liaison_inbox(self, request: Request, show: FromQuery[str] = "") -> dict:
+        return await inbox.inbox(current_user(request), show == "unreplied")
+
+    @post("/messages/{message_id:int}/reply", status_code=200, summary="The company liaison replies (once)",
+          responses=WRITE_ERRORS, guards=[requires("portal.view")])
+    async def reply(self, request: Request, message_id: FromPath[int], data: JSONBody[MessageIn | None] = None) -> dict:
+        return await inbox.reply(current_user(request), message_id, _fields(data, ""))
+
+    @post("/inbox/{company_id:int}/cases", status_code=201, summary="The company liaison files a case for the "
+                                                                     "company",
+          responses=WRITE_ERRORS, guards=[requires("portal.view")])
+    async def liaison_file(self, request: Request, company_id: FromPath[int], data: JSONBody[CaseIn | None] = None) -> dict:
+        case = await inbox.file(current_user(request), company_id, _fields(data, ""))
+        return {"id": case.id, "number": case.number, "status": case.status, "on_behalf": case.on_behalf}

@@ -25,12 +25,22 @@ from core.sdk import (
     upload_limit,
     uploaded_file,
 )
-from plugins.liaison import pairing, pairing_import, queue, salons, views, work
-from plugins.liaison.access import visible_company
-from plugins.liaison.tables import CHANNEL_LABELS, FIELD_LABELS, NEED_LABELS, PERSON_LABELS, SEAT_LABELS, Person
+from plugins.liaison import consult, inbox, pairing, pairing_import, queue, salons, views, village, work
+from plugins.liaison.access import visible_company, visible_company_ids
+from plugins.liaison.tables import (
+    CHANNEL_LABELS,
+    CONSULTATION_LABELS,
+    FIELD_LABELS,
+    NEED_LABELS,
+    PERSON_LABELS,
+    SEAT_LABELS,
+    VILLAGE_LABELS,
+    Person,
+)
 
 LABELS = dict(channels=CHANNEL_LABELS, need_labels=NEED_LABELS, person_labels=PERSON_LABELS,
-              field_labels=FIELD_LABELS, seat_labels=SEAT_LABELS)
+              field_labels=FIELD_LABELS, seat_labels=SEAT_LABELS, village_labels=VILLAGE_LABELS,
+              consultation_labels=CONSULTATION_LABELS)
 
 
 def _form(data: dict) -> dict:
@@ -72,6 +82,15 @@ async def _categories() -> list[dict]:
         Category.active == True).order_by(Category.id)  # noqa: E712
 
 
+async def visible_company_ids_for_asking(user) -> list[int] | None:
+    """The companies `user` may ask a consultation for (None: any of the tenant's)."""
+    if user.can("liaison.run") or user.can("liaison.coordinate"):
+        return None
+    if user.can("liaison.assist") or user.has_role("company"):
+        return await visible_company_ids(user) or []
+    return []
+
+
 class LiaisonPages(Controller):
     path = "/"
     guards = [login_required]
@@ -106,7 +125,7 @@ class LiaisonPages(Controller):
             if found is None:
                 raise UserError(404, "Not found.")
             listed, title = found["companies"], found["name"]
-        context = dict(data, all_assistants=assistants, show=show if listed is not None else "", title=title,
+        context = dict(data, all_assistants=assistants, fields=consult.fields(), show=show if listed is not None else "", title=title,
                        assistant=request.query_params.get("assistant", ""), **LABELS)
         if listed is not None:
             context["rows"], context["total"], context["pages"] = _paged(listed, number)
@@ -139,7 +158,8 @@ class LiaisonPages(Controller):
         kind, name = data.get("kind", ""), data.get("name", "").strip()
         if kind not in PERSON_LABELS or not name or len(name) > 100:
             raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="name")
-        fields = ",".join(f for f in data.get("fields", "").replace("，", ",").split(",") if f.strip() in FIELD_LABELS)
+        known = consult.fields()
+        fields = ",".join(f.strip() for f in data.get("fields", "").replace("，", ",").split(",") if f.strip() in known)
         await scoped(Person).add(kind=kind, name=name, phone=data.get("phone", "")[:30],
                                  village=data.get("village", "")[:100], industry=data.get("industry", "")[:100],
                                  fields=fields)
@@ -186,6 +206,92 @@ class LiaisonPages(Controller):
     async def follow_up_file(self, request: Request, follow_up_id: FromPath[int],
                              data: URLEncodedBody[dict[str, str]]) -> Redirect:
         case = await work.file_follow_up(current_user(request), follow_up_id, data.get("category", ""))
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
+
+    @post("/companies/{company_id:int}/messages", name="liaison_message_send")
+    async def send_message(self, request: Request, company_id: FromPath[int],
+                           data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await inbox.send(current_user(request), company_id, _form(data))
+        return _back(request, f"companies/{company_id}")
+
+    # -- village runners (村社助跑员) ----------------------------------------------------------------
+
+    @get("/village", name="liaison_village", guards=[requires("liaison.run")])
+    async def village_list(self, request: Request) -> object:
+        user = current_user(request)
+        show = "logged" if request.query_params.get("show") == "logged" else ""
+        rows = await village.needs(user, show)
+        return page(request, "liaison/village.html", rows=rows, total=len(rows), show=show,
+                    companies=await village.companies(), categories=await _categories(), **LABELS)
+
+    @post("/village", name="liaison_village_log", guards=[requires("liaison.run")])
+    async def village_log(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await village.log_need(current_user(request), _form(data))
+        return _back(request, "village")
+
+    @post("/village/{need_id:int}/hand-over", name="liaison_village_hand_over", guards=[requires("liaison.run")])
+    async def village_hand_over(self, request: Request, need_id: FromPath[int]) -> Redirect:
+        await village.hand_over(current_user(request), need_id)
+        return _back(request, "village")
+
+    @post("/village/{need_id:int}/file", name="liaison_village_file", guards=[requires("liaison.run")])
+    async def village_file(self, request: Request, need_id: FromPath[int],
+                           data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        case = await village.file(current_user(request), need_id, data.get("category", ""))
+        return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
+
+    # -- consultations (百晓长 / 百晓小分队) ------------------------------------------------------------
+
+    @get("/consultations", name="liaison_consultations")
+    async def consultations(self, request: Request) -> object:
+        _require_network(request)
+        user = current_user(request)
+        show = request.query_params.get("show", "")
+        show = show if show in ("open", "overdue") else ""
+        rows = await consult.listing(user, show)
+        companies = await views.companies_of(await visible_company_ids_for_asking(user))
+        return page(request, "liaison/consultations.html", rows=rows, total=len(rows), show=show, today=today(),
+                    fields=consult.fields(), companies=companies, experts=set(await consult.my_experts(user)),
+                    **LABELS)
+
+    @post("/consultations", name="liaison_consultation_ask")
+    async def consultation_ask(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        _require_network(request)
+        await consult.ask(current_user(request), _form(data))
+        return _back(request, "consultations")
+
+    @post("/consultations/{consultation_id:int}/answer", name="liaison_consultation_answer",
+          guards=[requires("liaison.lead")])
+    async def consultation_answer(self, request: Request, consultation_id: FromPath[int],
+                                  data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await consult.answer(current_user(request), consultation_id, data.get("answer", ""))
+        return _back(request, "consultations?show=open")
+
+    # -- the company liaison (企业联络员) ----------------------------------------------------------------
+
+    @get("/inbox", name="liaison_inbox", guards=[requires("portal.view")])
+    async def inbox_page(self, request: Request) -> object:
+        user = current_user(request)
+        unreplied = request.query_params.get("show") == "unreplied"
+        try:
+            data = await inbox.inbox(user, unreplied)
+        except UserError as exc:
+            if exc.status_code != 403:
+                raise
+            data = {"companies": [], "messages": [], "visits": []}  # not a named liaison: nothing here
+        return page(request, "liaison/inbox.html", **data, total=len(data["messages"]), unreplied=unreplied,
+                    categories=await _categories(), **LABELS)
+
+    @post("/messages/{message_id:int}/reply", name="liaison_message_reply", guards=[requires("portal.view")])
+    async def reply(self, request: Request, message_id: FromPath[int],
+                    data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        await inbox.reply(current_user(request), message_id, _form(data))
+        return _back(request, "inbox")
+
+    @post("/inbox/{company_id:int}/file", name="liaison_inbox_file", guards=[requires("portal.view")])
+    async def inbox_file(self, request: Request, company_id: FromPath[int],
+                         data: URLEncodedBody[dict[str, str]]) -> Redirect:
+        case = await inbox.file(current_user(request), company_id, _form(data))
         return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case.id}", status_code=303)
 
     # -- salons -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The liaison network's share of the work queue (我的待办): open needs and follow-ups due for an
 assistant (or a coordinator), companies without an assistant or not visited lately for a
-coordinator, upcoming salons for runners and industry leads.  Each list page shows the same rows
+coordinator, upcoming salons for runners and industry leads; a runner's village needs still to hand
+over, an expert's consultations to answer and overdue, a company liaison's messages to reply to.  Each list page shows the same rows
 the count counts (`needs`, `follow_ups_due`, `unpaired`, `unvisited`, `upcoming_salons`)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.sdk import N_, Company, WorkQueue, scoped, tenant_setting, today
-from plugins.liaison import pairing, salons
+from plugins.liaison import consult, inbox, pairing, salons, village
 from plugins.liaison.access import visible_company_ids
 from plugins.liaison.tables import FollowUp, Need, Pairing, Visit
 
@@ -97,6 +98,34 @@ def queues(user) -> list[WorkQueue]:
                           count_unpaired, order=62, hint=N_("Every company has its cadre assistant.")),
                 WorkQueue("liaison.unvisited", N_("Companies not visited lately"), "liaison/network?show=unvisited",
                           count_unvisited, mine=False, order=63)]
+    if user.can("liaison.run"):
+        async def count_village() -> int:
+            return await village.count_logged(user)
+
+        out.append(WorkQueue("liaison.village", N_("Village needs to hand over"), "liaison/village?show=logged",
+                             count_village, order=58,
+                             hint=N_("A need you log for a company met in the village waits here until you hand "
+                                     "it to the assistant or file it as a case.")))
+    if user.can("liaison.lead"):
+        async def count_open() -> int:
+            return await consult.count(user, "open")
+
+        async def count_overdue() -> int:
+            return await consult.count(user, "overdue")
+
+        out += [WorkQueue("liaison.consultations", N_("Consultations to answer"), "liaison/consultations?show=open",
+                          count_open, order=56,
+                          hint=N_("A company's question in your fields appears here, with its deadline.")),
+                WorkQueue("liaison.consultations_overdue", N_("Consultations overdue"),
+                          "liaison/consultations?show=overdue", count_overdue, order=57)]
+    if user.has_role("company"):
+        async def count_messages() -> int:
+            return await inbox.count_unreplied(user)
+
+        out.append(WorkQueue("liaison.messages", N_("Messages from your assistant"), "liaison/inbox?show=unreplied",
+                             count_messages, order=59,
+                             hint=N_("When your company's assistant writes to you as its liaison, the message "
+                                     "waits here for your reply.")))
     if user.can("liaison.run") or user.can("liaison.lead"):
         async def count_salons() -> int:
             return len(await upcoming_salons())

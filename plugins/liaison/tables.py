@@ -95,6 +95,54 @@ class FollowUp(Table, tablename="liaison_follow_up"):
     reminded_on = Date(null=True, default=None)
 
 
+class VillageNeed(Table, tablename="liaison_village_need"):
+    """A company's need a village runner (村社助跑员) met in the village: what and where; handed to
+    the company's assistant (as a `Need`) or filed as a case on its behalf, once."""
+
+    tenant_id = tenant_fk()
+    company = ForeignKey(references=Company, null=False, on_delete=OnDelete.cascade)
+    runner = ForeignKey(references=User, null=False)
+    title = Varchar(length=200)
+    place = Varchar(length=200, default="")
+    description = Text(default="")
+    status = Varchar(length=20, default="logged")  # logged | handed | filed
+    need = ForeignKey(references=Need, null=True, on_delete=OnDelete.set_null)
+    case = ForeignKey(references=Case, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    handled_at = Timestamptz(null=True, default=None)
+
+
+class Consultation(Table, tablename="liaison_consultation"):
+    """A company's question to the industry experts (百晓长 / 百晓小分队), routed by field to one
+    expert (a `Person` with a login), due in working days, answered once and kept for the company."""
+
+    tenant_id = tenant_fk()
+    company = ForeignKey(references=Company, null=False, on_delete=OnDelete.cascade)
+    field = Varchar(length=100)
+    question = Text()
+    asked_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    expert = ForeignKey(references=Person, null=False)
+    due_on = Date()
+    status = Varchar(length=20, default="open")  # open | answered
+    answer = Text(default="")
+    answered_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    answered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Message(Table, tablename="liaison_message"):
+    """A message from a company's assistant to its liaison (企业联络员), and the liaison's one reply."""
+
+    tenant_id = tenant_fk()
+    company = ForeignKey(references=Company, null=False, on_delete=OnDelete.cascade)
+    sender = ForeignKey(references=User, null=False)
+    body = Text()
+    sent_at = Timestamptz(default=TimestamptzNow())
+    reply = Text(default="")
+    replied_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    replied_at = Timestamptz(null=True, default=None)
+
+
 class Salon(Table, tablename="liaison_salon"):
     """A training salon (培训沙龙)."""
 
@@ -122,7 +170,9 @@ class SalonSeat(Table, tablename="liaison_salon_seat"):
 PERSON_LABELS = {"runner": N_("Village runner"), "lead": N_("Industry lead"), "team": N_("Industry team member")}
 FIELD_LABELS = {"investment": N_("Investment attraction"), "setup": N_("Company set-up"),
                 "incubation": N_("Incubation"), "talent": N_("Talent")}
-CHANNEL_LABELS = {"form": N_("Form"), "call": N_("Call"), "visit": N_("Visit")}
+CHANNEL_LABELS = {"form": N_("Form"), "call": N_("Call"), "visit": N_("Visit"), "village": N_("Village runner")}
 NEED_LABELS = {"open": N_("Open"), "filed": N_("Filed as a case"), "answered": N_("Answered directly")}
 SEAT_LABELS = {"assistant": N_("Cadre assistant"), "liaison": N_("Company liaison"), "runner": N_("Village runner"),
                "secretary": N_("Village secretary"), "other": N_("Other")}
+VILLAGE_LABELS = {"logged": N_("Logged"), "handed": N_("Handed to the assistant"), "filed": N_("Filed as a case")}
+CONSULTATION_LABELS = {"open": N_("Waiting for an answer"), "answered": N_("Answered")}

@@ -19,7 +19,7 @@ from core.sdk import (
 )
 from plugins.liaison import pairing, salons
 from plugins.liaison.access import ASSISTANT, visible_company_ids
-from plugins.liaison.tables import FollowUp, Need, Pairing, Person, Visit
+from plugins.liaison.tables import Consultation, FollowUp, Message, Need, Pairing, Person, VillageNeed, Visit
 
 CASE_COLUMNS = (Case.id, Case.number, Case.title, Case.status, Case.due_date, Case.due_confirmed, Case.overdue,
                 Case.on_behalf, Case.company.name.as_alias("company_name"),
@@ -87,6 +87,14 @@ async def company_page(company_id: int) -> dict:
             FollowUp.company == company_id).order_by(FollowUp.due_on),
         "cases": await scoped(Case).select(*CASE_COLUMNS).where(Case.company == company_id).order_by(
             Case.id, ascending=False).limit(100),
+        "messages": await scoped(Message).select(
+            Message.id, Message.body, Message.sent_at, Message.reply, Message.replied_at,
+            Message.sender.display_name.as_alias("sender_name"),
+            Message.replied_by.display_name.as_alias("replied_by_name")).where(
+            Message.company == company_id).order_by(Message.id, ascending=False),
+        "consultations": await scoped(Consultation).select(
+            Consultation.id, Consultation.field, Consultation.question, Consultation.status, Consultation.due_on,
+            Consultation.answer).where(Consultation.company == company_id).order_by(Consultation.id, ascending=False),
         "today": today(),
     }
 
@@ -110,8 +118,29 @@ async def network() -> dict:
         "unpaired": await pairing.unpaired(),
         "unvisited": [c for c in companies if c["id"] in paired and (c["last_visit"] is None or c["last_visit"] < since)],
         "days": days,
-        "people": await scoped(Person).select().order_by(Person.kind, Person.id),
+        "people": await people_with_counts(),
     }
+
+
+async def people_with_counts() -> list[dict]:
+    """The network's people with their work: a runner's village needs logged, handed over and filed
+    (counted by their login); an expert's consultations open, overdue and answered."""
+    people = await scoped(Person).select().order_by(Person.kind, Person.id)
+    village: dict[tuple[int, str], int] = {}
+    for r in await scoped(VillageNeed).select(VillageNeed.runner, VillageNeed.status):
+        village[(r["runner"], r["status"])] = village.get((r["runner"], r["status"]), 0) + 1
+    asked: dict[tuple[int, str], int] = {}
+    for r in await scoped(Consultation).select(Consultation.expert, Consultation.status, Consultation.due_on):
+        key = "overdue" if r["status"] == "open" and r["due_on"] < today() else r["status"]
+        asked[(r["expert"], key)] = asked.get((r["expert"], key), 0) + 1
+        if key == "overdue":
+            asked[(r["expert"], "open")] = asked.get((r["expert"], "open"), 0) + 1
+    for p in people:
+        if p["kind"] == "runner":
+            p["counts"] = {k: village.get((p["user"], k), 0) if p["user"] else 0 for k in ("logged", "handed", "filed")}
+        else:
+            p["counts"] = {k: asked.get((p["id"], k), 0) for k in ("open", "overdue", "answered")}
+    return people
 
 
 async def widget(tenant, user) -> dict:
