@@ -39,6 +39,7 @@ from core.inspections.tables import Inspection
 from core.jobs import actor
 from core.notifications import notify
 from core.outbox import enqueue
+from core.paging import window as page_window
 from core.plugins import get_plugin_manager
 from core.schema import indexes_step
 from core.spreadsheets import ImportFileError, data_rows, header_key, read_table
@@ -67,7 +68,7 @@ __all__ = [
     "import_jobs", "job_view", "read_table", "data_rows", "header_key", "ImportFileError", "xlsx_row",
     # pages and API routes
     "CurrentUser", "current_user", "login_required", "requires", "page", "READ_ERRORS", "WRITE_ERRORS",
-    "upload_limit", "uploaded_file",
+    "upload_limit", "uploaded_file", "page_window",
     # demo data
     "load_demo_cases",
     # tenant links (a court and the districts it serves)

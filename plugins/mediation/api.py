@@ -59,10 +59,12 @@ class MediationApi(Controller):
     path = "/"
     tags = ["mediation"]
 
-    @get("/disputes", summary="Disputes this user may see, newest first; filter by status, mine=1 for a mediator",
-         responses=READ_ERRORS)
-    async def index(self, request: Request, status: FromQuery[str] = "", mine: FromQuery[int] = 0) -> list[dict[str, Any]]:
-        return [_out(r) for r in await queries.list_disputes(current_user(request), status, bool(mine))]
+    @get("/disputes", summary="Disputes this user may see, newest first, a page at a time (page, per_page up to "
+                              "200); filter by status, mine=1 for a mediator", responses=READ_ERRORS)
+    async def index(self, request: Request, status: FromQuery[str] = "", mine: FromQuery[int] = 0,
+                    page: FromQuery[int] = 1, per_page: FromQuery[int] = 100) -> list[dict[str, Any]]:
+        rows = await queries.list_disputes(current_user(request), status, bool(mine), page, per_page)
+        return [_out(r) for r in rows]
 
     @post("/disputes", summary="Take in a dispute (debtor: credit code; creditor; creditor_user; guarantors; "
                                "principal_fen, interest_fen, costs_fen; court; judge; mediator; case)",

@@ -16,6 +16,7 @@ from core.sdk import (
     current_user,
     login_required,
     page,
+    page_window,
     plugin_info,
     requires,
     scoped,
@@ -75,9 +76,17 @@ class MediationPages(Controller):
             return page(request, "mediation/referrals.html", rows=await referrals.list_referrals(),
                         courts=await referrals.courts(), can_refer=referrals.can_refer(user), **LABELS)
         status = q.get("status", "") if q.get("status", "") in STATUS_LABELS else ""
-        rows = await queries.list_disputes(user, status, q.get("mine") == "1") if _can_see(user) else None
+        page_no, pages, rows = 1, 1, None
+        if _can_see(user):
+            try:
+                page_no = int(q.get("page") or 1)
+            except ValueError:
+                page_no = 1
+            rows, total = await queries.disputes_page(user, status, q.get("mine") == "1", page_no)
+            page_no, pages = page_window(page_no, queries.PER_PAGE)[0], max(1, -(-total // queries.PER_PAGE))
         return page(request, "mediation/index.html", fragment="mediation/_table.html", rows=rows, status=status,
-                    mine=q.get("mine") == "1", plugin_info=plugin_info("mediation"), **LABELS)
+                    mine=q.get("mine") == "1", page_no=page_no, pages=pages, plugin_info=plugin_info("mediation"),
+                    **LABELS)
 
     @get("/new", name="mediation_new", guards=[requires("mediation.manage")])
     async def new(self, request: Request) -> object:

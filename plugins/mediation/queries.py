@@ -9,7 +9,7 @@ import json
 
 from openpyxl import Workbook
 
-from core.sdk import N_, gettext, scoped, xlsx_row
+from core.sdk import N_, gettext, page_window, scoped, xlsx_row
 from plugins.mediation.service import load, visible_ids, yuan
 from plugins.mediation.tables import (
     STATUS_LABELS,
@@ -32,16 +32,33 @@ COLUMNS = (Dispute.id, Dispute.number, Dispute.title, Dispute.status, Dispute.pr
 OPEN = ("referred", "mediating", "settled", "repaying", "defaulted", "enforcing")
 
 
-async def list_disputes(user, status: str = "", mine: bool = False) -> list[dict]:
+PER_PAGE = 50
+
+
+async def list_disputes(user, status: str = "", mine: bool = False, page: int = 1,
+                        per_page: int = PER_PAGE) -> list[dict]:
+    """One page of the disputes this user may see, newest first."""
+    rows, _ = await disputes_page(user, status, mine, page, per_page)
+    return rows
+
+
+async def disputes_page(user, status: str = "", mine: bool = False, page: int = 1,
+                        per_page: int = PER_PAGE) -> tuple[list[dict], int]:
+    """The docket (案件列表) a page at a time, and how many disputes match in all."""
+    page, per_page = page_window(page, per_page)
     ids = await visible_ids(user)
-    query = scoped(Dispute).select(*COLUMNS)
+    clauses = []
     if ids is not None:
-        query = query.where(Dispute.id.is_in(ids or [-1]))
+        clauses.append(Dispute.id.is_in(ids or [-1]))
     if status in STATUS_LABELS:
-        query = query.where(Dispute.status == status)
+        clauses.append(Dispute.status == status)
     if mine:
-        query = query.where(Dispute.mediator == user.id)
-    rows = await query.order_by(Dispute.id, ascending=False).limit(500)
+        clauses.append(Dispute.mediator == user.id)
+    query, counted = scoped(Dispute).select(*COLUMNS), scoped(Dispute).count()
+    for clause in clauses:
+        query, counted = query.where(clause), counted.where(clause)
+    total = await counted
+    rows = await query.order_by(Dispute.id, ascending=False).offset((page - 1) * per_page).limit(per_page)
     creditors = {}
     if rows:
         for p in await scoped(Party).select(Party.dispute, Party.name).where(
@@ -50,7 +67,7 @@ async def list_disputes(user, status: str = "", mine: bool = False) -> list[dict
     for r in rows:
         r["creditor"] = creditors.get(r["id"], "")
         r["claimed_fen"] = (r["principal_fen"] or 0) + (r["interest_fen"] or 0) + (r["costs_fen"] or 0)
-    return rows
+    return rows, total
 
 
 async def detail(user, dispute_id: int) -> dict:
@@ -114,11 +131,22 @@ EXPORT_COLUMNS = [("number", N_("Number")), ("title", N_("Title")), ("creditor",
                   ("opened_on", N_("Opened")), ("closed_on", N_("Closed")), ("case_number", N_("Case"))]
 
 
+async def _every_dispute(user) -> list[dict]:
+    """Every dispute this user may see, newest first, read 200 at a time."""
+    rows, number = [], 1
+    while True:
+        batch = await list_disputes(user, page=number, per_page=200)
+        rows += batch
+        if len(batch) < 200:
+            return rows
+        number += 1
+
+
 async def export_xlsx(user) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(gettext(N_("Disputes")))
     ws.append([gettext(label) for _, label in EXPORT_COLUMNS])
-    for r in await list_disputes(user):
+    for r in await _every_dispute(user):
         r = dict(r, status=gettext(STATUS_LABELS.get(r["status"], r["status"])), claimed=r["claimed_fen"] / 100,
                  settled=(r["settled_fen"] or 0) / 100)
         ws.append(xlsx_row(ws, [str(r[k]) if k in ("opened_on", "closed_on") and r[k] else r[k]
