@@ -47,6 +47,27 @@ def normalize_locale(value: str | None) -> str | None:
     return None
 
 
+def accepted_locale(header: str | None) -> str | None:
+    """The locale we speak that an Accept-Language header ranks first (by q-value), or None."""
+    ranked = []
+    for order, part in enumerate((header or "").split(",")[:20]):
+        tag, _, params = part.partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        ranked.append((-weight, order, tag.strip()))
+    for weight, _, tag in sorted(ranked):
+        found = normalize_locale(tag) if weight < 0 else None
+        if found:
+            return found
+    return None
+
+
 def gettext(message: str, **params) -> str:
     """Translate `message` into the current locale and fill its parameters."""
     text = translations(current_locale.get()).ugettext(message)

@@ -87,3 +87,26 @@ def test_placeholders_survive_translation():
     zh = catalog("zh_CN")
     for msgid, text in zh.items():
         assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", text)), msgid
+
+
+def test_accept_language_ranks_by_weight_and_skips_what_we_do_not_speak():
+    from core.i18n import accepted_locale
+
+    assert accepted_locale("en-US,en;q=0.9") == "en"
+    assert accepted_locale("zh-CN,zh;q=0.9,en;q=0.8") == "zh_CN"
+    assert accepted_locale("fr-FR, en;q=0.5, zh;q=0.7") == "zh_CN"
+    assert accepted_locale("de, en;q=0") is None      # q=0: not acceptable
+    assert accepted_locale("en;q=abc, zh-TW") == "zh_CN"
+    assert accepted_locale("") is None and accepted_locale(None) is None
+
+
+async def test_a_first_visit_speaks_the_browsers_language_and_a_chosen_one_wins(client):
+    english = await client.get("/t/luqiao/login", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
+    assert english.status_code == 200 and '<html lang="en"' in english.text and "Log in" in english.text
+    chinese = await client.get("/t/luqiao/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert '<html lang="zh-CN"' in chinese.text and "登录" in chinese.text
+    nothing = await client.get("/t/luqiao/login", headers={"Accept-Language": "fr-FR"})
+    assert '<html lang="zh-CN"' in nothing.text  # the default
+    client.cookies.set("lang", "zh_CN")
+    chosen = await client.get("/t/luqiao/login", headers={"Accept-Language": "en-US"})
+    assert '<html lang="zh-CN"' in chosen.text

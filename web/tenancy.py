@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.db import database_unavailable
 from core.errors import UserError
-from core.i18n import current_locale, normalize_locale
+from core.i18n import accepted_locale, current_locale, normalize_locale
 from core.plugins import get_plugin_manager
 from tenants.registry import load_tenant
 from tenants.scope import TenantContext, _current, tenant_scope
@@ -101,6 +101,13 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 def _bearer(scope: Scope) -> str | None:
     for key, value in scope.get("headers", []):
         if key == b"authorization":
@@ -116,7 +123,8 @@ class TenantMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope.setdefault("state", {})
-        locale = normalize_locale(_cookie(scope, "lang")) or "zh_CN"
+        locale = normalize_locale(_cookie(scope, "lang")) or accepted_locale(_header(scope, b"accept-language")) \
+            or "zh_CN"
         locale_token = current_locale.set(locale)
         try:
             slug = scope.get("path_params", {}).get("tenant")
