@@ -158,7 +158,7 @@ async def _refusing_town(slug: str, n: int, cases: int, refused: int) -> object:
         dept = (await scoped(Department).select(Department.id).first())["id"]
         cat = (await scoped(Category).select(Category.id).first())["id"]
         company = await scoped(Company).add(name="测试企业", credit_code=f"9133100400001{n:04d}X")
-        t0 = datetime(2026, 3, 2, 1, tzinfo=timezone.utc)
+        t0 = datetime.now(timezone.utc) - timedelta(days=10)  # inside the red flag's window (90 days)
         await Case.insert(*[scoped(Case).new(
             company=company.id, category=cat, title="t", description="d", number="", department=dept,
             status=S.CLOSED, rating="satisfied", refused_count=int(i < refused), submitted_at=t0, dispatched_at=t0,

@@ -8,10 +8,14 @@ its ratings are not to be trusted.  Thresholds are tenant settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.i18n import N_
 from core.oversight.figures import Figures, Tally
 from core.tenant_settings import tenant_setting
+
+if TYPE_CHECKING:
+    from core.oversight.window import RefusalWindow
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,9 @@ def _pct(value: float | None) -> str:
     return f"{value * 100:.1f}%" if value is not None else "—"
 
 
-def red_flags(figures: Figures) -> list[Flag]:
+def red_flags(figures: Figures, window: "RefusalWindow | None" = None) -> list[Flag]:
+    """The flags of `figures`; with `window` (`core.oversight.window`), the refusal flag counts only
+    the refusals that stood after review, over the window's cases (a district's own screen)."""
     refusal_min = float(tenant_setting("red_flag_refusal_rate", 0.3))
     satisfaction_min = float(tenant_setting("red_flag_satisfaction_rate", 0.95))
     overturn_min = float(tenant_setting("red_flag_overturn_rate", 0.5))
@@ -35,9 +41,21 @@ def red_flags(figures: Figures) -> list[Flag]:
     flags: list[Flag] = []
     subjects: list[tuple[str, Tally]] = [("", figures.total)] + [
         (figures.department_names.get(dept_id, str(dept_id)), tally) for dept_id, tally in figures.departments.items()]
-    for name, tally in subjects:
+    windowed: list[Tally | None] = [window.total] + [window.departments.get(d, Tally()) for d in figures.departments] \
+        if window is not None else [None] * len(subjects)
+    for (name, tally), recent in zip(subjects, windowed):
         rates = tally.rates()
-        if tally["reported"] >= min_cases and (rates["refusal_rate"] or 0) >= refusal_min \
+        if recent is not None:
+            r = recent.rates()
+            if recent["reported"] >= min_cases and (r["refusal_rate"] or 0) >= refusal_min \
+                    and (r["satisfaction_rate"] or 0) >= satisfaction_min:
+                flags.append(Flag("refusals_with_satisfaction", name, N_(
+                    "In the last %(days)s days %(refused)s of %(reported)s cases were refused and not overturned "
+                    "(%(refusal_rate)s) while satisfaction reads %(satisfaction_rate)s: the ratings do not match "
+                    "the refusals."),
+                    {"days": window.days, "refused": recent["refused"], "reported": recent["reported"],
+                     "refusal_rate": _pct(r["refusal_rate"]), "satisfaction_rate": _pct(r["satisfaction_rate"])}))
+        elif tally["reported"] >= min_cases and (rates["refusal_rate"] or 0) >= refusal_min \
                 and (rates["satisfaction_rate"] or 0) >= satisfaction_min:
             flags.append(Flag("refusals_with_satisfaction", name, N_(
                 "%(refused)s of %(reported)s cases refused (%(refusal_rate)s) while satisfaction reads "

@@ -9,6 +9,7 @@ from core.i18n import N_, current_locale, gettext
 from core.names import localized
 from core.oversight.figures import Figures, Tally, tenant_figures
 from core.oversight.flags import red_flags
+from core.oversight.window import refusal_window, since_launch
 from core.scope import TenantContext, tenant_scope
 from core.tenant_registry import Tenant
 
@@ -73,7 +74,8 @@ def ranking(figures: Figures) -> list[dict]:
 async def payload(tenant: TenantContext, scope: str) -> dict:
     """Everything the screen and the figures API show, JSON-ready."""
     figures, townships, name = await scope_figures(tenant, scope)
-    flags = red_flags(figures) if not scope or scope == tenant.slug else []
+    own_scope = not scope or scope == tenant.slug
+    flags = red_flags(figures, await refusal_window()) if own_scope else []
     from core.cases.advances import outstanding
     from core.oversight.policies import adopted_policies
 
@@ -89,6 +91,7 @@ async def payload(tenant: TenantContext, scope: str) -> dict:
         "ranking": ranking(figures),
         "months": [{"month": m, **t.as_dict()} for m, t in figures.months.items()],
         "townships": [{"name": n, **t.as_dict()} for n, t in townships],
+        "since_launch": since_launch(figures.months) if scope != "all" else None,
         "flags": [{"kind": f.kind, "subject": localized(f.subject), "message": gettext(f.message, **f.params)} for f in flags],
     }
 

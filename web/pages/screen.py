@@ -122,6 +122,7 @@ class PublicPage(Controller):
         from core.oversight.policies import adopted_policies
 
         return page(request, "screen/public.html", figures=public, months=months, definitions=data["definitions"],
+                    since_launch=data.get("since_launch"),
                     policies=await adopted_policies(), anchors=await published(PUBLISHED_ON_PAGE))
 
     @get("/anchors.json", name="public_anchors")
