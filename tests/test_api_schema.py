@@ -80,12 +80,13 @@ def test_every_write_names_its_body_as_a_component_with_fields(app, raw):
 
 
 def test_the_case_step_body_describes_every_field_a_step_reads(raw):
-    from core.cases import inputs
+    from core.cases import advances, inputs
 
     step_fields = set(raw["components"]["schemas"]["CaseStep"]["properties"])
     read = {field for struct in (inputs.AttachCompany, inputs.Dispatch, inputs.Comment, inputs.NeedReason,
                                  inputs.OptionalReason, inputs.Refuse, inputs.Resolve, inputs.Extend, inputs.Decide,
-                                 inputs.Hearing, inputs.Rule, inputs.Rate, inputs.Merge)
+                                 inputs.Hearing, inputs.Rule, inputs.Rate, inputs.Merge, advances.AdvanceForm,
+                                 advances.SettleForm)
             for field in struct.__struct_fields__}
     assert read | {"version"} == step_fields
     report = raw["components"]["schemas"]["ReportForm"]

@@ -158,3 +158,16 @@ async def test_a_company_user_is_linked_by_the_credit_code():
         await apply_manifest(unknown)
     assert [p.field for p in info.value.problems] == ["users[0].company"]
     assert await User.select(User.id).where(User.username == "temp@wuwen-linked").first() is None
+
+
+async def test_the_console_applies_companies_before_the_users_linked_to_them(app):
+    from tests.helpers import process_background
+
+    await process_background()  # an empty outbox, so the steps below are this job's
+    b = await console(app)
+    started = await upload(b, "apply", LINKED.format(slug="wuwen-console-linked", code=OTHER_CODE))
+    assert started.status_code == 303, started.text[:500]
+    await process_background()
+    done = await b.client.get(started.headers["location"], headers={"HX-Request": "true"})
+    assert 'data-status="done"' in done.text, done.text[:500]
+    assert await members("wuwen-console-linked", "boss@wuwen-console-linked") == [(OTHER_CODE, True)]

@@ -139,7 +139,7 @@ async def test_the_action_panel_offers_each_viewer_only_their_steps(app):
     case_id = await submit(company, "门前人行道破损")
     page = await dispatcher.get(f"/t/luqiao/cases/{case_id}")
     assert main_step(page.text) == "dispatch" and "交办" in page.text
-    assert set(steps_offered(page.text)) == {"dispatch", "escalate", "merge"}
+    assert set(steps_offered(page.text)) == {"dispatch", "escalate", "merge", "advance"}
     fragment = await dispatcher.post(f"/t/luqiao/cases/{case_id}/dispatch",
                                      {"version": await version_of(dispatcher, case_id), "department": "zgj"}, htmx=True)
     assert 'data-step-done="dispatch"' in fragment.text and "下一步：由部门承办人受理" in fragment.text
