@@ -199,6 +199,26 @@ def qinqing_dashboard_widgets(tenant: TenantContext, user: CurrentUser | None) -
 
 
 @hookspec
+def qinqing_public_sections(tenant: TenantContext) -> list[Widget]:
+    """Return ``Widget``s: sections the plugin adds to the tenant's public page (``/t/<slug>/public/``).
+
+    The page has no login: the core awaits ``load(tenant, None)`` in the tenant's scope and renders
+    ``template`` with what it returns (plus the page's context: ``root``, ``csrf_input``, ``_()``),
+    below the figures, ordered by ``order``; ``permission`` is ignored.  Return only what may be
+    shown to anyone — never a company's, a staff member's or a case's detail the rules keep private.
+
+    Example::
+
+        async def announced(tenant, user):
+            return {"visits_done": await scoped(Visit).count().where(Visit.status == "done")}
+
+        @hookimpl
+        def qinqing_public_sections(tenant):
+            return [Widget("visits.public", N_("Company visits"), "visits/_public.html", announced)]
+    """
+
+
+@hookspec
 def qinqing_case_event(tenant: TenantContext, event: CaseEvent) -> Awaitable[Any] | None:
     """Listen to a case event: ``event.action`` is a step (``submit``, ``dispatch``, ``resolve``,
     ``rate``, ``escalate`` …), with the case id, the acting user and the step's data.

@@ -101,6 +101,11 @@ class PluginManager:
         ]
         return sorted(items, key=lambda w: (w.order, w.key))
 
+    def public_sections(self, tenant) -> list[Widget]:
+        """The sections the tenant's enabled plugins add to its public page, in order."""
+        items = [item for _, item in self._merged("qinqing_public_sections", self.enabled_for(tenant), tenant=tenant)]
+        return sorted(items, key=lambda w: (w.order, w.key))
+
     @cached_property
     def roles(self) -> dict[str, RoleDef]:
         return {role.key: role for _, role in self._merged("qinqing_roles")}

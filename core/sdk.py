@@ -73,6 +73,8 @@ __all__ = [
     "load_demo_cases",
     # tenant links (a court and the districts it serves)
     "linked_tenants", "link_active", "tenant_by_slug", "in_tenant_scope", "register_company",
+    # the hierarchy (a district and its townships)
+    "child_tenants",
 ]
 
 
@@ -167,6 +169,17 @@ def in_tenant_scope(tenant: TenantContext, write: bool = True):
     """Enter `tenant`'s scope in a transaction of its own (``async with``), for a plugin's commands
     and demo loaders; a request or message is already in its tenant's scope and never needs it."""
     return _scope.tenant_scope(tenant, write=write)
+
+
+async def child_tenants() -> list[TenantContext]:
+    """The active tenants directly below the tenant in scope (a district's townships), in registry
+    order.  Read each only inside its own scope (``async with in_tenant_scope(child, write=False)``),
+    as the district roll-up of the big screen does; never write into one."""
+    from core.tenant_registry import Tenant
+
+    rows = await Tenant.select().where((Tenant.parent == current_tenant().id) & (Tenant.active == True)).order_by(  # noqa: E712
+        Tenant.id)
+    return [TenantContext.from_row(r) for r in rows]
 
 
 async def register_company(credit_code: str, name: str, **details: Any) -> tuple[Company, bool]:

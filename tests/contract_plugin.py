@@ -83,6 +83,15 @@ def qinqing_dashboard_widgets(tenant, user):
     return [Widget("contract_widget", "Contract", "contract/widget.html", _load_widget)]
 
 
+async def _load_public(tenant, user):
+    return {"notice": f"public notice of {tenant.slug}"}
+
+
+@hookimpl
+def qinqing_public_sections(tenant):
+    return [Widget("contract_public", "Contract", "contract/public.html", _load_public)]
+
+
 @hookimpl
 def qinqing_case_event(tenant, event):
     EVENTS.append((tenant.slug, event.action))

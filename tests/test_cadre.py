@@ -19,7 +19,7 @@ from core.clock import local_date, today
 from core.inspections.tables import Inspection
 from core.tables import Department, User
 from core.workdays import load_calendar
-from plugins.cadre.tables import Application, Campaign
+from plugins.cadre.tables import Campaign, Publicity
 from tenants.onboarding import ensure_membership, ensure_user
 from tenants.scope import scoped
 from tests.cases_helpers import ROLES, Api
@@ -191,6 +191,13 @@ async def test_fault_tolerance_exempts_the_inspection_and_a_refusal_leaves_it(ap
     decided = await cad(api, "cadre_org", "POST", f"applications/{aid}/decide",
                         {"decision": "exempted", "reason": "符合三个区分开来，予以免责"})
     assert decided["status"] == "publicity" and decided["decision"] == "exempted"
+    # In publicity (公示) the inspection is not exempted yet: the decision takes effect at its end.
+    assert (await inspection(first))["conclusion"] != "exempted"
+    await cad(api, "cadre_org", "POST", f"applications/{aid}/finalize", {}, 409)
+    async with in_tenant("luqiao"):
+        await scoped(Publicity).update({Publicity.ends_on: today() - timedelta(days=1)}).where(
+            Publicity.application == aid)
+    assert (await cad(api, "cadre_org", "POST", f"applications/{aid}/finalize"))["status"] == "final"
     row = await inspection(first)
     assert row["status"] == "concluded" and row["conclusion"] == "exempted"
     # The file shows it; the open evaluation takes it into account.
@@ -198,12 +205,6 @@ async def test_fault_tolerance_exempts_the_inspection_and_a_refusal_leaves_it(ap
     assert [a["decision"] for a in file["applications"]] == ["exempted"]
     evidence = file["evaluations"][0]["evidence"]
     assert evidence["findings_exempted"] == 1 and evidence["findings_against"] == 1
-    # Publicity must end before the decision is final.
-    await cad(api, "cadre_org", "POST", f"applications/{aid}/finalize", {}, 409)
-    async with in_tenant("luqiao"):
-        await scoped(Application).update({Application.publicity_until: today() - timedelta(days=1)}).where(
-            Application.id == aid)
-    assert (await cad(api, "cadre_org", "POST", f"applications/{aid}/finalize"))["status"] == "final"
     # Filed for the department, verified with a criterion unmet: no exemption; refused leaves it untouched.
     other = await cad(api, "cadre_org", "POST", "applications",
                       {"cadre": cadre["id"], "inspection": second, "mistake": "为谋私利违规审批"}, 201)
@@ -341,7 +342,8 @@ async def test_the_pages_drive_a_campaign_and_an_application(app, api):
     assert (await b.post(f"{url}/verify", {**form, "version": "0"})).status_code == 303
     assert (await b.post(f"{url}/decide", {"decision": "exempted", "reason": "予以免责", "version": "0"})).status_code == 409
     assert (await b.post(f"{url}/decide", {"decision": "exempted", "reason": "予以免责", "version": "1"})).status_code == 303
-    assert (await inspection(iid))["conclusion"] == "exempted"
+    assert (await inspection(iid))["conclusion"] != "exempted"  # only when the publicity ends
+    assert 'data-publicity-status="open"' in (await b.get(url)).text
     assert "予以免责" in (await own.get(f"/t/luqiao/cadre/cadres/{cadre_id}")).text
     b.client.cookies.set("locale", "en")
     assert (await b.get(url)).status_code == 200

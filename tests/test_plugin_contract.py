@@ -32,6 +32,7 @@ EXERCISED = {
     "qinqing_template_dirs": "test_contributions_reach_the_app",
     "qinqing_static_dirs": "test_contributions_reach_the_app",
     "qinqing_dashboard_widgets": "test_contributions_reach_the_app",
+    "qinqing_public_sections": "test_contributions_reach_the_app",
     "qinqing_case_event": "test_case_events_reach_only_enabled_plugins",
     "qinqing_actors": "test_actors_and_settings",
     "qinqing_event_labels": "test_actors_and_settings",
@@ -149,6 +150,7 @@ async def test_contributions_reach_the_app(manager):
     home = await b.get("/t/luqiao/")
     assert 'data-nav="contract/"' not in home.text and "contract-widget" not in home.text
     assert 'data-queue="contract.pending"' not in home.text
+    assert "public notice of luqiao" not in (await Browser(app).get("/t/luqiao/public/")).text
     await _enable_contract_for_luqiao(True)
     try:
         page = await b.get("/t/luqiao/contract/")
@@ -157,6 +159,8 @@ async def test_contributions_reach_the_app(manager):
         assert 'data-nav="contract/"' in home.text
         assert '<p id="contract-widget">hello luqiao</p>' in home.text
         assert 'data-queue="contract.pending" data-count="3"' in home.text
+        # A public section shows on the public page, to anyone (no login).
+        assert '<p id="contract-public">public notice of luqiao</p>' in (await Browser(app).get("/t/luqiao/public/")).text
         pong = await b.client.get(ping, headers={"Authorization": f"Bearer {token}"})
         assert pong.status_code == 200 and pong.json() == {"plugin": "contract", "user": "dispatcher@luqiao"}
         assert (await b.client.get(ping)).status_code == 401  # the API takes tokens, not cookies

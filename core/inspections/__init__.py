@@ -3,13 +3,14 @@
 A core default plugin (always on) built on the plugin contract only: its tables and migrations,
 its pages under ``/t/<slug>/inspections/`` and JSON API under ``/t/<slug>/api/v1/inspections/``,
 navigation, an actor that runs the rules after case events (queued through the outbox inside the
-event's transaction) and a nightly job that runs every rule over every active tenant.
+event's transaction) and a nightly job that runs every rule over every active tenant.  A district
+may grant its inspectors its townships' inspections, read-only (`inspections_townships`).
 """
 
 from pathlib import Path
 
 from core.cases.states import SIGN_LEVELS
-from core.contrib import NavItem, PluginInfo, ScheduledJob
+from core.contrib import NavItem, PluginInfo, ScheduledJob, SettingDef
 from core.hookspecs import hookimpl
 from core.i18n import N_
 
@@ -58,6 +59,8 @@ def qinqing_navigation(tenant, user):
                 icon="megaphone"),
         NavItem(N_("Inspection rules"), f"{NAME}/rules", permission="inspection.rules", order=22, group="admin",
                 icon="shield-check"),
+        *([NavItem(N_("Townships' inspections"), f"{NAME}/townships", permission="inspection.view", order=16,
+                   group="oversight", icon="clipboard-check")] if tenant is not None and tenant.kind == "district" else []),
     ]
 
 
@@ -97,6 +100,13 @@ async def _nightly() -> None:
 @hookimpl
 def qinqing_scheduled_jobs():
     return [ScheduledJob("inspections_nightly", 86400, _nightly, per_tenant=True)]
+
+
+@hookimpl
+def qinqing_tenant_settings():
+    # A district's grant to its inspectors: read its townships' inspections (core.inspections.townships).
+    return [SettingDef("inspections_townships", N_("District inspectors read the townships' inspections"), bool,
+                       False)]
 
 
 @hookimpl

@@ -47,6 +47,16 @@ class InspectionPages(Controller):
                     status=status, rule=rule, page_no=current, pages=max(1, -(-total // 50)), rules=rules.RULES,
                     **LABELS)
 
+    @get("/townships", name="inspections_townships", guards=[requires("inspection.view")])
+    async def townships(self, request: Request) -> object:
+        """The townships' inspections, read-only, where the district granted it (`inspections_townships`)."""
+        from core.inspections.townships import granted, township_inspections
+
+        status = request.query_params.get("status", "")
+        status = status if status in STATUS_LABELS else ""
+        return page(request, "inspections/townships.html", granted=granted(), status=status,
+                    townships=await township_inspections(status), rules=rules.RULES, **LABELS)
+
     @get("/{inspection_id:int}", name="inspection")
     async def detail(self, request: Request, inspection_id: FromPath[int]) -> object:
         return await _inspection_page(request, inspection_id)

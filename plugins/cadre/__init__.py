@@ -2,10 +2,12 @@
 
 Registered through the `qinqing.plugins` entry point; a tenant sees it only if it enabled it.
 Confidential: only organization-department roles (`cadre_org`, `cadre_evaluator`) see the module;
-a cadre (`cadre`) sees their own file and their own fault-tolerance applications.
+a cadre (`cadre`) sees their own file and their own fault-tolerance applications.  The one public
+part is publicity (公示): decided exemptions and outcomes on the tenant's public page, where anyone
+may lodge an objection (`plugins.cadre.publicity`).
 """
 
-from core.sdk import N_, NavItem, PluginInfo, RoleDef, SettingDef, Widget, hookimpl, templates_of
+from core.sdk import N_, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, hookimpl, templates_of
 
 NAME = "cadre"
 
@@ -18,8 +20,9 @@ def qinqing_plugin_info():
 @hookimpl
 def qinqing_routes():
     from plugins.cadre.pages import CadrePages
+    from plugins.cadre.public import PublicityPages
 
-    return [CadrePages]
+    return [CadrePages, PublicityPages]
 
 
 @hookimpl
@@ -34,6 +37,7 @@ def qinqing_navigation(tenant, user):
     return [
         NavItem(N_("Cadre evaluation"), f"{NAME}/", permission="cadre.view", order=70),
         NavItem(N_("Fault tolerance"), f"{NAME}/applications", permission="cadre.view", order=71),
+        NavItem(N_("Publicity objections"), f"{NAME}/objections", permission="cadre.manage", order=71),
         NavItem(N_("My cadre file"), f"{NAME}/", permission="cadre.self", order=72),
     ]
 
@@ -60,7 +64,9 @@ def qinqing_template_dirs():
 @hookimpl
 def qinqing_tenant_settings():
     return [
-        SettingDef("cadre_publicity_days", N_("Fault tolerance: publicity period in days"), int, 5),
+        SettingDef("cadre_publicity_days", N_("Publicity period in working days"), int, 5),
+        SettingDef("cadre_publicize_outcomes", N_("Cadre evaluation: outcomes published before they take effect (comma-separated)"),
+                   str, "promoted,rank,honours"),
         SettingDef("cadre_score_criteria", N_("Cadre evaluation: scoring criteria (comma-separated)"), str,
                    "service,efficiency,integrity,initiative"),
         SettingDef("cadre_tolerance_criteria", N_("Fault tolerance: criteria required for an exemption"), str,
@@ -92,3 +98,23 @@ def qinqing_work_queue(tenant, user):
     from plugins.cadre.queue import queues
 
     return queues(user)
+
+
+@hookimpl
+def qinqing_scheduled_jobs():
+    from plugins.cadre.publicity import settle_due
+
+    return [ScheduledJob("cadre_publicity_end", 3600, settle_due, per_tenant=True)]
+
+
+async def _public_publicity(tenant, user):
+    from plugins.cadre.public import PUBLIC_LABELS
+    from plugins.cadre.publicity import on_show
+
+    return {"publicities": await on_show(), **PUBLIC_LABELS}
+
+
+@hookimpl
+def qinqing_public_sections(tenant):
+    return [Widget("cadre.publicity", N_("Publicity"), "cadre/_public_section.html", _public_publicity,
+                   order=70)]

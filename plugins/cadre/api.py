@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.sdk import READ_ERRORS, WRITE_ERRORS, current_user, requires
-from plugins.cadre import campaigns, tolerance, views
+from plugins.cadre import campaigns, publicity, tolerance, views
 from plugins.cadre.access import require, require_cadre_reader
 
 ORG = [requires("cadre.view")]
@@ -53,6 +53,7 @@ class CampaignStep(msgspec.Struct, kw_only=True):
     rating: str | None = None  # rate (the suggested one when left out)
     outcome: str | None = None  # outcome
     reason: Reason | None = None  # outcome
+    summary: Annotated[str, msgspec.Meta(max_length=500)] | None = None  # outcome: shown in publicity (公示)
 
 
 class ApplicationIn(msgspec.Struct, kw_only=True):
@@ -80,6 +81,14 @@ class ApplicationStep(msgspec.Struct, kw_only=True):
     checks: dict[str, Check] | None = None  # verify: distinction or criterion → check
     decision: str | None = None  # decide: exempted, reduced or refused
     reason: Reason | None = None  # decide
+    summary: Annotated[str, msgspec.Meta(max_length=500)] | None = None  # decide: shown in publicity (公示)
+
+
+class ObjectionAnswer(msgspec.Struct, kw_only=True):
+    """The organization department's answer to an objection (异议): upheld or not_upheld, and why."""
+
+    verdict: str
+    reason: Reason
 
 
 def _fields(body: msgspec.Struct | None) -> dict:
@@ -131,7 +140,9 @@ class CadreApi(Controller):
           responses=WRITE_ERRORS)
     async def campaign_step(self, request: Request, campaign_id: FromPath[int], step: FromPath[str],
                             data: JSONBody[CampaignStep | None] = None) -> dict[str, Any]:
-        await campaigns.step(current_user(request), campaign_id, step, _fields(data))
+        fields = _fields(data)
+        await campaigns.step(current_user(request), campaign_id, step, fields)
+        await publicity.after_step(campaign_id, step, fields)
         return await views.campaign_detail(campaign_id)
 
     @get("/applications", summary="Fault-tolerance applications (容错免责): all, or a cadre's own", responses=READ_ERRORS,
@@ -156,3 +167,15 @@ class CadreApi(Controller):
                                data: JSONBody[ApplicationStep | None] = None) -> dict[str, Any]:
         await tolerance.step(current_user(request), application_id, step, _fields(data))
         return await views.application_detail(application_id)
+
+    @get("/objections", summary="Objections (异议) lodged against publicity (公示), newest first", responses=READ_ERRORS,
+         guards=ORG)
+    async def objections(self, status: FromQuery[str] = "") -> list[dict[str, Any]]:
+        return await publicity.objections(status if status in ("pending", "upheld", "not_upheld") else "")
+
+    @post("/objections/{objection_id:int}/answer", status_code=200,
+          summary="Answer an objection once: upheld (stops the publicity) or not_upheld, with a reason",
+          responses=WRITE_ERRORS, guards=MANAGE)
+    async def answer(self, request: Request, objection_id: FromPath[int], data: JSONBody[ObjectionAnswer]) -> dict[str, Any]:
+        row = await publicity.answer(current_user(request), objection_id, _fields(data))
+        return {"id": row.id, "publicity": row.publicity, "status": row.status, "answer": row.answer}

@@ -9,7 +9,17 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from core.sdk import Department, Membership, UserError, append_event, now, scoped, tenant_setting
+from core.sdk import (
+    Department,
+    Membership,
+    UserError,
+    append_event,
+    child_tenants,
+    in_tenant_scope,
+    now,
+    scoped,
+    tenant_setting,
+)
 from plugins.cadre import evidence
 from plugins.cadre.access import require
 from plugins.cadre.labels import CAMPAIGN_STEPS, OUTCOMES, RATINGS, SCORE_CRITERIA, suggested_rating
@@ -57,30 +67,72 @@ async def save_cadre(user, data: dict) -> Cadre:
     """Add a staff user of this tenant as a cadre, or update their post, rank and department."""
     require(user, "cadre.manage")
     user_id = as_int(data, "user")
-    staff = await scoped(Membership).select(Membership.role, Membership.department).where(
-        Membership.user == user_id)
-    if not [m for m in staff if m["role"] != "company"]:
-        raise UserError(400, "Choose a staff member of this tenant.", code="not_staff")
-    department = as_int(data, "department", required=False) or next(
-        (m["department"] for m in staff if m["department"]), None)
-    if department and not await scoped(Department).exists().where(Department.id == department):
-        raise invalid("department")
+    staff = await _staff_roles(user_id)
+    township = ""
+    if not staff:  # a district's organization department also appoints its townships' cadres
+        township = await township_staff_of(user_id)
+        if not township:
+            raise UserError(400, "Choose a staff member of this tenant or of one of its townships.",
+                            code="not_staff")
+    department = None
+    if not township:  # a township's departments are the township's own: none is linked from here
+        department = as_int(data, "department", required=False) or next(
+            (m["department"] for m in staff if m["department"]), None)
+        if department and not await scoped(Department).exists().where(Department.id == department):
+            raise invalid("department")
     post, rank = as_text(data, "post", 100, False), as_text(data, "rank", 50, False)
     row = await scoped(Cadre).objects().where(Cadre.user == user_id).first()
     if row is None:
-        return await scoped(Cadre).add(user=user_id, department=department, post=post, rank=rank, active=True)
+        return await scoped(Cadre).add(user=user_id, department=department, post=post, rank=rank, active=True,
+                                       township=township)
     row.department, row.post, row.rank = department, post or row.post, rank or row.rank
-    await row.save([Cadre.department, Cadre.post, Cadre.rank])
+    row.township = township
+    await row.save([Cadre.department, Cadre.post, Cadre.rank, Cadre.township])
     return row
 
 
-CADRE_COLUMNS = (Cadre.id, Cadre.user, Cadre.post, Cadre.rank, Cadre.department,
+async def _staff_roles(user_id: int | None) -> list[dict]:
+    """The staff memberships (not a company's) of `user_id` in the tenant in scope."""
+    rows = await scoped(Membership).select(Membership.role, Membership.department).where(Membership.user == user_id)
+    return [m for m in rows if m["role"] != "company"]
+
+
+async def township_staff_of(user_id: int | None) -> str:
+    """The slug of the first township below this tenant where `user_id` is staff ("" if none), each
+    township read in its own scope."""
+    for child in await child_tenants():
+        async with in_tenant_scope(child, write=False):
+            if await _staff_roles(user_id):
+                return child.slug
+    return ""
+
+
+async def township_staff() -> list[dict]:
+    """Staff of the townships below this tenant, as (user id, township slug and name)."""
+    out = []
+    for child in await child_tenants():
+        async with in_tenant_scope(child, write=False):
+            members = await scoped(Membership).select(Membership.user, Membership.role)
+        for uid in sorted({m["user"] for m in members if m["role"] != "company"}):
+            out.append({"user": uid, "township": child.slug, "township_name": child.name("zh-CN"),
+                        "township_name_en": child.name("en")})
+    return out
+
+
+CADRE_COLUMNS = (Cadre.id, Cadre.user, Cadre.post, Cadre.rank, Cadre.department, Cadre.township,
                  Cadre.user.display_name.as_alias("name"), Cadre.department.name_zh.as_alias("department_name"),
                  Cadre.department.name_en.as_alias("department_name_en"))
 
 
 async def list_cadres() -> list[dict]:
-    return await scoped(Cadre).select(*CADRE_COLUMNS).order_by(Cadre.id)
+    rows = await scoped(Cadre).select(*CADRE_COLUMNS).order_by(Cadre.id)
+    if any(r["township"] for r in rows):  # a township's cadre shows the township in place of a department
+        names = {t.slug: t for t in await child_tenants()}
+        for r in rows:
+            if r["township"] in names:
+                r["township_name"], r["township_name_en"] = (names[r["township"]].name("zh-CN"),
+                                                              names[r["township"]].name("en"))
+    return rows
 
 
 async def get_cadre(cadre_id: int) -> dict:
@@ -132,12 +184,14 @@ async def _add_cadre(campaign: Campaign, cadre_id: int) -> Sheet:
     sheet = await scoped(Sheet).objects().where((Sheet.campaign == campaign.id) & (Sheet.cadre == cadre_id)).first()
     if sheet is None:
         sheet = await scoped(Sheet).add(campaign=campaign.id, cadre=cadre_id)
-    await _generate(campaign, sheet, cadre.user)
+    await _generate(campaign, sheet, cadre)
     return sheet
 
 
-async def _generate(campaign: Campaign, sheet: Sheet, user_id: int) -> None:
-    sheet.evidence = json.dumps(await evidence.sheet_for(user_id, campaign.period_start, campaign.period_end))
+async def _generate(campaign: Campaign, sheet: Sheet, cadre: Cadre) -> None:
+    """Count the sheet's evidence: from this tenant's record, or a township cadre's from theirs."""
+    sheet.evidence = json.dumps(await evidence.sheet_of(cadre.user, cadre.township or "", campaign.period_start,
+                                                        campaign.period_end))
     sheet.generated_at = now()
     await sheet.save([Sheet.evidence, Sheet.generated_at])
 
@@ -156,7 +210,7 @@ async def regenerate_for(cadre_id: int) -> None:
     for sheet in await scoped(Sheet).objects().where(Sheet.cadre == cadre_id):
         campaign = await get_campaign(sheet.campaign)
         if campaign.status == "open":
-            await _generate(campaign, sheet, cadre.user)
+            await _generate(campaign, sheet, cadre)
 
 
 async def _sheet(campaign: Campaign, data: dict) -> Sheet:
@@ -190,7 +244,7 @@ async def step(user, campaign_id: int, name: str, data: dict | None = None) -> C
     elif name == "add-evaluator":
         await _add_evaluator(campaign, as_int(data, "user"))
     elif name == "generate":
-        cadres = {c["id"]: c["user"] for c in await scoped(Cadre).select(Cadre.id, Cadre.user)}
+        cadres = {c.id: c for c in await scoped(Cadre).objects()}
         for sheet in await scoped(Sheet).objects().where(Sheet.campaign == campaign.id):
             await _generate(campaign, sheet, cadres[sheet.cadre])
     elif name == "score":

@@ -10,13 +10,29 @@ Definitions (shown on the sheet):
 - escalations: cases handled that were escalated (提级办理);
 - findings: must-investigate inspections (七必查) with the cadre as the person concerned, opened in
   the period; exempted ones (容错免责) and those that found no issue are shown but not counted against.
+
+A township's cadre in its district's campaign (`Cadre.township`) is counted from the township's
+own record, read inside the township's scope (the way the district roll-up reads its townships).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from core.sdk import N_, Case, Inspection, Refusal, Review, case_states as S, load_calendar, local_date, scoped
+from core.sdk import (
+    N_,
+    Case,
+    Inspection,
+    Refusal,
+    Review,
+    UserError,
+    case_states as S,
+    child_tenants,
+    in_tenant_scope,
+    load_calendar,
+    local_date,
+    scoped,
+)
 
 FIELDS = (
     ("handled", N_("Cases handled")), ("on_time", N_("Closed on time")), ("avg_days", N_("Average working days")),
@@ -72,3 +88,19 @@ async def sheet_for(user_id: int, start: date, end: date) -> dict:
         "finding_ids": sorted(i["id"] for i in findings),
         "exempted_ids": sorted(i["id"] for i in findings if i["conclusion"] == "exempted"),
     }
+
+
+async def township_of(slug: str):
+    """The township `slug` below the tenant in scope (409 when it is no longer one of them)."""
+    child = next((t for t in await child_tenants() if t.slug == slug), None)
+    if child is None:
+        raise UserError(409, "This cadre's township is no longer part of this district.", code="township")
+    return child
+
+
+async def sheet_of(user_id: int, township: str, start: date, end: date) -> dict:
+    """The evidence of a cadre: from this tenant's record, or from their township's, in its scope."""
+    if not township:
+        return await sheet_for(user_id, start, end)
+    async with in_tenant_scope(await township_of(township), write=False):
+        return await sheet_for(user_id, start, end)

@@ -9,8 +9,10 @@ OUTCOMES = {
     "suitable": N_("Suitable-post placement"),
     "standby": N_("Standby"),
     "transfer": N_("Transfer"),
+    "honours": N_("Eligible for awards and honours"),  # 评优评先
     "none": N_("No change"),
 }
+EVALUATOR_ROLES = {"cadre_evaluator": N_("Evaluator"), "cadre_org": N_("Organization department")}
 CAMPAIGN_STATUSES = {"open": N_("Open"), "closed": N_("Closed")}
 # Scoring criteria a tenant may name in the setting `cadre_score_criteria` (others are shown as typed).
 SCORE_CRITERIA = {
@@ -35,8 +37,13 @@ TOLERANCE_CRITERIA = {
     "corrected": N_("Corrected once known"),
 }
 APPLICATION_STATUSES = {"applied": N_("Applied"), "verified": N_("Verified"), "publicity": N_("In publicity"),
-                        "final": N_("Final")}
+                        "final": N_("Final"), "stopped": N_("Stopped by an objection")}
 DECISIONS = {"exempted": N_("Exempted"), "reduced": N_("Liability reduced"), "refused": N_("Refused")}
+PUBLISHED_DECISIONS = ("exempted", "reduced")  # published (公示) before they take effect; a refusal is final at once
+# Publicity (公示) and objections (异议).
+PUBLICITY_KINDS = {"exemption": N_("Fault-tolerance exemption"), "outcome": N_("Cadre evaluation outcome")}
+PUBLICITY_STATUSES = {"open": N_("In publicity"), "effective": N_("In effect"), "stopped": N_("Stopped by an objection")}
+OBJECTION_STATUSES = {"pending": N_("Awaiting an answer"), "upheld": N_("Upheld"), "not_upheld": N_("Not upheld")}
 CAMPAIGN_STEPS = ("add-cadre", "add-evaluator", "generate", "score", "rate", "outcome", "close")
 APPLICATION_STEPS = ("verify", "decide", "finalize")
 

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from core.sdk import Membership, User, UserError, current_user, login_required, page, scoped
-from plugins.cadre import campaigns, labels, queue, tolerance, views
+from plugins.cadre import campaigns, labels, publicity, queue, tolerance, views
 from plugins.cadre.access import is_org, own_cadre_id, require, require_any, require_cadre_reader
 from plugins.cadre.evidence import FIELDS
 from plugins.cadre.export import campaign_xlsx
@@ -18,7 +18,8 @@ from plugins.cadre.export import campaign_xlsx
 LABELS = dict(ratings=labels.RATINGS, outcomes=labels.OUTCOMES, criteria_labels=labels.SCORE_CRITERIA,
               distinctions=labels.DISTINCTIONS, tolerance_criteria=labels.TOLERANCE_CRITERIA,
               app_statuses=labels.APPLICATION_STATUSES, decisions=labels.DECISIONS,
-              campaign_statuses=labels.CAMPAIGN_STATUSES, fields=FIELDS)
+              campaign_statuses=labels.CAMPAIGN_STATUSES, fields=FIELDS, kinds=labels.PUBLICITY_KINDS,
+              publicity_statuses=labels.PUBLICITY_STATUSES, objection_statuses=labels.OBJECTION_STATUSES)
 
 
 async def _form(request: Request) -> dict:
@@ -53,16 +54,27 @@ def _root(request: Request) -> str:
 
 
 async def _staff() -> list[dict]:
+    """Staff of this tenant, then of its townships (each read in its own scope), to add as cadres."""
     members = await scoped(Membership).select(Membership.user, Membership.role)
     ids = sorted({m["user"] for m in members if m["role"] != "company"})
-    return await User.select(User.id, User.display_name, User.username).where(User.id.is_in(ids)) if ids else []
+    own = await User.select(User.id, User.display_name, User.username).where(User.id.is_in(ids)) if ids else []
+    townships = [t for t in await campaigns.township_staff() if t["user"] not in set(ids)]
+    names = {u["id"]: u for u in await User.select(User.id, User.display_name, User.username).where(
+        User.id.is_in([t["user"] for t in townships]))} if townships else {}
+    return own + [{**names[t["user"]], **t} for t in townships if t["user"] in names]
 
 
 async def _evaluator_users() -> list[dict]:
-    members = await scoped(Membership).select(Membership.user).where(
+    """Who may evaluate, each with the role that allows it (考察人员 or 组织部门), to tell them apart."""
+    members = await scoped(Membership).select(Membership.user, Membership.role).where(
         Membership.role.is_in(list(campaigns.EVALUATOR_ROLES)))
-    ids = sorted({m["user"] for m in members})
-    return await User.select(User.id, User.display_name).where(User.id.is_in(ids)) if ids else []
+    role_of: dict[int, str] = {}
+    for m in sorted(members, key=lambda m: campaigns.EVALUATOR_ROLES.index(m["role"])):
+        role_of.setdefault(m["user"], m["role"])
+    if not role_of:
+        return []
+    users = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(role_of)))
+    return [{**u, "role_label": labels.EVALUATOR_ROLES[role_of[u["id"]]]} for u in users]
 
 
 class CadrePages(Controller):
@@ -117,7 +129,9 @@ class CadrePages(Controller):
 
     @post("/campaigns/{campaign_id:int}/{step:str}", name="cadre_campaign_step")
     async def campaign_step(self, request: Request, campaign_id: FromPath[int], step: FromPath[str]) -> Redirect:
-        await campaigns.step(current_user(request), campaign_id, step, await _form(request))
+        data = await _form(request)
+        await campaigns.step(current_user(request), campaign_id, step, data)
+        await publicity.after_step(campaign_id, step, data)
         return Redirect(path=f"{_root(request)}campaigns/{campaign_id}", status_code=303)
 
     @get("/campaigns/{campaign_id:int}/export.xlsx", name="cadre_campaign_export")
@@ -170,9 +184,24 @@ class CadrePages(Controller):
     async def application(self, request: Request, application_id: FromPath[int]) -> object:
         await tolerance.require_application_reader(current_user(request), application_id)
         return page(request, "cadre/application.html", a=await views.application_detail(application_id),
-                    required=tolerance.required_criteria(), **LABELS)
+                    required=tolerance.required_criteria(), publicity=await publicity.of_application(application_id),
+                    **LABELS)
 
     @post("/applications/{application_id:int}/{step:str}", name="cadre_application_step")
     async def application_step(self, request: Request, application_id: FromPath[int], step: FromPath[str]) -> Redirect:
         await tolerance.step(current_user(request), application_id, step, await _form(request))
         return Redirect(path=f"{_root(request)}applications/{application_id}", status_code=303)
+
+    @get("/objections", name="cadre_objections")
+    async def objections(self, request: Request) -> object:
+        """Objections (异议) to publicity, for the organization department to answer."""
+        require(current_user(request), "cadre.view")
+        status = request.query_params.get("status", "")
+        status = status if status in labels.OBJECTION_STATUSES else ""
+        paged = _paged(await publicity.objections(status), _page_number(request), PER_PAGE)
+        return page(request, "cadre/objections.html", rows=paged.pop("rows"), status=status, **paged, **LABELS)
+
+    @post("/objections/{objection_id:int}/answer", name="cadre_objection_answer")
+    async def answer(self, request: Request, objection_id: FromPath[int]) -> Redirect:
+        await publicity.answer(current_user(request), objection_id, await _form(request))
+        return Redirect(path=f"{_root(request)}objections", status_code=303)

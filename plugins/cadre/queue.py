@@ -1,11 +1,12 @@
 """The cadre module's share of the work queue (我的待办): fault-tolerance applications to decide
-and open campaigns for the organization department, sheets to score for an evaluator, and a
+open campaigns and objections to publicity (公示异议) for the organization department, sheets to score for an evaluator, and a
 cadre's own applications in progress.  The lists the queues open show the same rows."""
 
 from __future__ import annotations
 
 from core.sdk import N_, WorkQueue, scoped
 from plugins.cadre.access import own_cadre_id
+from plugins.cadre.publicity import pending_count
 from plugins.cadre.tables import Application, Campaign, Evaluator, Score, Sheet
 
 UNDECIDED = ("applied", "verified", "publicity")  # an application not yet final
@@ -48,7 +49,10 @@ def queues(user) -> list[WorkQueue]:
                           "cadre/applications?status=undecided", undecided, order=70,
                           hint=N_("A cadre's or a department's application for fault tolerance appears here.")),
                 WorkQueue("cadre.campaigns", N_("Open evaluation campaigns"), "cadre/?status=open", open_campaigns,
-                          mine=False, order=71)]
+                          mine=False, order=71),
+                WorkQueue("cadre.objections", N_("Objections to publicity to answer"), "cadre/objections?status=pending",
+                          pending_count, order=70,
+                          hint=N_("An objection lodged on the public page against a publicity appears here."))]
     if user.can("cadre.evaluate"):
         async def sheets() -> int:
             return len(await to_score(user))

@@ -5,7 +5,9 @@ from the rows that point at them).  `Campaign` is a special evaluation (专项�
 `Evaluator`s; `Sheet` is one cadre in scope of a campaign: the evidence generated from the case
 record (JSON text), the rating and the outcome; `Score` is one evaluator's score on one criterion.
 `Application` is a fault-tolerance application (容错免责申请) through verification, decision and
-publicity.  Composite unique keys are unique indexes made by the second migration.
+publicity.  A `Publicity` (公示) is a decided exemption or outcome shown on the tenant's public page
+for a period of working days; anyone may lodge an `Objection` against it, which the organization
+department answers.  Composite unique keys are unique indexes made by the migrations.
 """
 
 from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
@@ -26,6 +28,8 @@ class Cadre(Table, tablename="cadre"):
     rank = Varchar(length=50, default="")  # 职级
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A township's cadre in its district's list: the township's slug (its record is read in its scope).
+    township = Varchar(length=50, default="")
 
 
 class Campaign(Table, tablename="cadre_campaign"):
@@ -101,3 +105,43 @@ class Application(Table, tablename="cadre_tolerance"):
     publicity_until = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=0)
+
+
+class Publicity(Table, tablename="cadre_publicity"):
+    """A publicity (公示) of a decided exemption or cadre outcome on the public page.
+
+    Only the snapshot taken here is ever shown publicly (name, post, unit, what was decided and the
+    period); `status` is open → effective (period over, no objection upheld) or stopped (one upheld)."""
+
+    tenant_id = tenant_fk()
+    kind = Varchar(length=20)  # exemption | outcome
+    application = ForeignKey(references=Application, null=True, on_delete=OnDelete.cascade)
+    sheet = ForeignKey(references=Sheet, null=True, on_delete=OnDelete.cascade)
+    person = Varchar(length=100, default="")
+    post = Varchar(length=100, default="")
+    unit = Varchar(length=200, default="")
+    unit_en = Varchar(length=200, default="")
+    subject = Varchar(length=40, default="")  # the decision or outcome key, shown by its label
+    summary = Text(default="")  # what the organization department chose to publish (may be empty)
+    starts_on = Date(null=True, default=None)
+    ends_on = Date(null=True, default=None)  # the last working day of the period
+    status = Varchar(length=20, default="open")  # open | effective | stopped
+    closed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    version = Integer(default=0)
+
+
+class Objection(Table, tablename="cadre_objection"):
+    """An objection (异议) lodged by anyone against a publicity, with a contact, and its answer."""
+
+    tenant_id = tenant_fk()
+    publicity = ForeignKey(references=Publicity, null=False, on_delete=OnDelete.cascade)
+    name = Varchar(length=100, default="")
+    contact = Varchar(length=100)
+    text = Text()
+    client = Varchar(length=64, default="")  # a hash of the sender's address, for throttling
+    status = Varchar(length=20, default="pending")  # pending | upheld | not_upheld
+    answer = Text(default="")
+    answered_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    answered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,20 +1,22 @@
 """Fault tolerance (容错免责): application → verification against the three distinctions
 (三个区分开来) and the tenant's criteria → decision (exempted / reduced / refused) → publicity
-(the tenant setting `cadre_publicity_days`) → final; every decision goes into the cadre's file.
+(公示, :mod:`plugins.cadre.publicity`, `cadre_publicity_days` working days on the public page) →
+final; every decision goes into the cadre's file.
 
-An exemption marks the linked must-investigate inspection exempted through
-:func:`core.sdk.exempt_inspection` and refreshes the cadre's open evaluation sheets; a
-reduced or refused decision leaves the inspection as it is."""
+An exemption or a reduction takes effect only when its publicity ends with no objection upheld
+(then an exemption marks the linked must-investigate inspection exempted through
+:func:`core.sdk.exempt_inspection` and refreshes the cadre's open evaluation sheets); an upheld
+objection stops it ("stopped").  A refusal has nothing to publish and is final at once."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-from core.sdk import Case, Inspection, UserError, append_event, exempt_inspection, now, scoped, tenant_setting, today
+from core.sdk import Case, Inspection, UserError, append_event, now, scoped, tenant_setting
+from plugins.cadre import publicity
 from plugins.cadre.access import is_org, own_cadre_id, require
-from plugins.cadre.campaigns import as_int, as_text, invalid, regenerate_for
-from plugins.cadre.labels import APPLICATION_STEPS, DECISIONS, DISTINCTIONS, TOLERANCE_CRITERIA
+from plugins.cadre.campaigns import as_int, as_text, invalid
+from plugins.cadre.labels import APPLICATION_STEPS, DECISIONS, DISTINCTIONS, PUBLISHED_DECISIONS, TOLERANCE_CRITERIA
 from plugins.cadre.tables import Application, Cadre
 
 
@@ -90,15 +92,18 @@ async def step(user, application_id: int, name: str, data: dict | None = None) -
     expected = {"verify": ("applied", "verified"), "decide": ("verified",), "finalize": ("publicity",)}[name]
     if row.status not in expected:
         raise UserError(409, "This step is not possible at this stage of the application.", code="state")
+    if name == "finalize":  # what the scheduled job does at the period's end, asked for now
+        published = await scoped(publicity.Publicity).select(publicity.Publicity.id).where(
+            publicity.Publicity.application == row.id).first()
+        if published is None or not await publicity.settle(published["id"]):
+            raise UserError(409, "The publicity period has not ended yet, or an objection is still unanswered.",
+                            code="publicity")
+        return await get(application_id)
     if name == "verify":
         row.checks, row.status = json.dumps(_checks(data), ensure_ascii=False), "verified"
         row.verified_by, row.verified_at = user.id, now()
     elif name == "decide":
         await _decide(user, row, data)
-    else:
-        if row.publicity_until and today() < row.publicity_until:
-            raise UserError(409, "The publicity period has not ended yet.", code="publicity")
-        row.status = "final"
     row.version = (row.version or 0) + 1
     await row.save()
     return row
@@ -115,13 +120,19 @@ async def _decide(user, row: Application, data: dict) -> None:
         if unmet:
             raise UserError(409, "An exemption needs the three distinctions and every required criterion met.",
                             code="criteria_unmet")
-    days = int(tenant_setting("cadre_publicity_days") or 0)
+        if row.inspection:
+            found = await scoped(Inspection).select(Inspection.status, Inspection.conclusion).where(
+                Inspection.id == row.inspection).first()
+            if found and found["status"] == "concluded" and found["conclusion"] != "violation":
+                raise UserError(409, "Only an inspection still open or one that found a violation can be exempted.",
+                                code="not_exemptable")
+    summary = as_text(data, "summary", 500, False)  # what the public page may show besides the decision
     row.decision, row.decision_reason, row.decided_by, row.decided_at = decision, reason, user.id, now()
-    row.status, row.publicity_until = "publicity", today() + timedelta(days=max(0, days))
-    if decision == "exempted" and row.inspection:
-        await exempt_inspection(row.inspection, reason, user.id, actor_role="cadre_org")
-    if decision == "exempted":
-        await regenerate_for(row.cadre)
+    if decision in PUBLISHED_DECISIONS:
+        row.status = "publicity"
+        await publicity.publish_application(row, summary)  # sets publicity_until
+    else:
+        row.status = "final"
     await append_event(case=None, actor=user.id, actor_role="cadre_org", action="cadre",
                        data={"application": row.id, "decision": decision, "inspection": row.inspection})
 

@@ -15,6 +15,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from core.i18n import N_, gettext
 from core.oversight.levels import change_marker, payload, scopes_of
+from core.plugins import get_plugin_manager
 from web.rendering import page, page_context, requires, tenant_of
 
 REFRESH_SECONDS = 3
@@ -121,9 +122,12 @@ class PublicPage(Controller):
         from core.cases.anchors import PUBLISHED_ON_PAGE, published
         from core.oversight.policies import adopted_policies
 
+        tenant = tenant_of(request)
+        sections = [(section, await section.load(tenant, None))  # plugins' public sections (e.g. 公示)
+                    for section in get_plugin_manager().public_sections(tenant)]
         return page(request, "screen/public.html", figures=public, months=months, definitions=data["definitions"],
                     since_launch=data.get("since_launch"),
-                    policies=await adopted_policies(), anchors=await published(PUBLISHED_ON_PAGE))
+                    policies=await adopted_policies(), anchors=await published(PUBLISHED_ON_PAGE), sections=sections)
 
     @get("/anchors.json", name="public_anchors")
     async def anchors(self, request: Request) -> Response:
