@@ -6,7 +6,9 @@ migration) and `PairingChange` keeps the history of assignments with their reaso
 the rest of the network: village runners (村社助跑员), industry leads (百晓长) and their team
 members (百晓小分队).  A `Need` is what a company asked its assistant for; a `Visit` is a logged
 visit or call whose `FollowUp`s remind the assistant when overdue.  `Salon` and `SalonSeat` are
-the training salons and their sign-ups and attendance.
+the training salons and their sign-ups and attendance.  A `VillageNeed` is what a village runner
+logged for a company, a `Consultation` a company's question routed by field to an expert (a lead
+or team member with a login), a `Message` the assistant's note to the company liaison and its reply.
 """
 
 from piccolo.columns import Boolean, Date, ForeignKey, Text, Timestamptz, Varchar
