@@ -166,6 +166,9 @@ async def _state_for(api: Api, action: str) -> tuple[dict, dict]:
         body = {"comment": "退回补充"}
     elif action == "request-review":
         case = await api.refused()
+    elif action == "redispatch":  # 二次交办 of a refused case (alone here; in bulk: tests/test_redispatch.py)
+        case = await api.refused()
+        body = {"reason": "重新办理"}
     elif action in ("schedule-hearing", "rule"):
         case = await api.under_review(hearing=action == "rule")
         body = ({"hearing_at": "2026-12-01T09:30:00+08:00", "place": "会议室"} if action == "schedule-hearing"
@@ -196,7 +199,7 @@ ALLOWED = {
     "request-review": {"company", "dispatcher"}, "schedule-hearing": {"reviewer"}, "rule": {"reviewer"},
     "escalate": {"dispatcher"}, "rate": {"company"}, "reopen": {"company"}, "withdraw": {"company"},
     "merge": {"dispatcher"}, "advance": {"dispatcher", "leader", "tenant_admin"},
-    "settle-advance": {"dispatcher", "leader", "tenant_admin"},
+    "settle-advance": {"dispatcher", "leader", "tenant_admin"}, "redispatch": {"dispatcher", "leader"},
 }
 
 

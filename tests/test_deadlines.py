@@ -137,9 +137,10 @@ async def test_one_sweep_handles_many_cases_at_once_and_a_second_adds_nothing(ap
         (flagged_late, "escalate")]
     assert all(e["actor"] is None and e["actor_role"] == "system" and e["before"] == e["after"] == "in_progress"
                for e in events)
+    reached = {"escalated_to": leaders[0], "rung": "leader", "passed_over": []}  # whom it reached, on which rung
     assert [json.loads(e["data"]) for e in events] == [
-        {"due": "2025-10-13"}, {"due": "2025-10-09"}, {"automatic": True, "late_days": 4}, {"due": "2025-10-09"},
-        {"automatic": True, "late_days": 3}]
+        {"due": "2025-10-13"}, {"due": "2025-10-09"}, {"automatic": True, "late_days": 4, **reached},
+        {"due": "2025-10-09"}, {"automatic": True, "late_days": 3, **reached}]
 
     # Notices: the handler is reminded; the handler and every dispatcher hear of a case overdue;
     # the department's leaders of one escalated.
