@@ -144,9 +144,17 @@ async def _settle(step: Step) -> str:
     return step.case.status
 
 
-async def can_settle(case_id: int) -> bool:
-    """Whether the case has an advance waiting for its settlement."""
-    return await scoped(Advance).exists().where((Advance.case == case_id) & Advance.settled_on.is_null())
+async def offered(case, names: list[str]) -> None:
+    """Leave in `names` (the steps offered on the case page) an advance only where none was recorded
+    and a settlement only where one waits.  No query for a case never resolved nor reopened: an
+    advance resolves the case, so such a case has none (the case page keeps its round trips)."""
+    if "advance" not in names and "settle-advance" not in names:
+        return
+    advance = await advance_of(case.id) if (case.resolved_at is not None or case.reopened) else None
+    if advance is not None and "advance" in names:
+        names.remove("advance")
+    if "settle-advance" in names and (advance is None or advance.settled_on is not None):
+        names.remove("settle-advance")
 
 
 # -- the list and the figure ------------------------------------------------------------------------

@@ -173,10 +173,7 @@ async def available_actions(user, case: Case) -> list[str]:
         names.remove("decide-objection")
     if "decide-extension" in names and await pending(Extension, case.id) is None:
         names.remove("decide-extension")
-    if "advance" in names and await advances.advance_of(case.id) is not None:
-        names.remove("advance")
-    if "settle-advance" in names and not await advances.can_settle(case.id):
-        names.remove("settle-advance")
+    await advances.offered(case, names)
     if "reopen" in names and (case.rating != "unsatisfied" or case.reopened):
         names.remove("reopen")
     if "escalate" in names and case.escalated:
