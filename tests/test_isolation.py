@@ -3,12 +3,14 @@ another's resources, and that a plugin route of a tenant without the plugin answ
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from litestar.routes import HTTPRoute
 
 from core.cases.attachments import store
 from core.cases.company_jobs import start_import
+from core.cases.redispatch_tables import RedispatchBatch
 from core.cases.tables import Attachment, Case, Company, ImportJob
 from core.clock import today
 from core.inspections.tables import Inspection
@@ -16,7 +18,13 @@ from core.oversight.tables import ClusterRun
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Department, Notification, User
 from plugins.approvals.tables import Bundle, BundleFiling, Filing as ApprovalFiling, Item as ApprovalItem, Project
-from plugins.cadre.tables import Application as CadreApplication, Cadre, Campaign as CadreCampaign
+from plugins.cadre.tables import (
+    Application as CadreApplication,
+    Cadre,
+    Campaign as CadreCampaign,
+    Objection as CadreObjection,
+    Publicity as CadrePublicity,
+)
 from plugins.enforcement.tables import (
     Finding as EnforcementFinding,
     Inspection as CompanyInspection,
@@ -35,10 +43,12 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment,
              "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
 RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon})
-RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication})
+RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication,
+                  "publicity_id": CadrePublicity, "objection_id": CadreObjection})
 RESOURCES.update({"company_inspection_id": CompanyInspection, "finding_id": EnforcementFinding,
                   "item_id": EnforcementItem})
 RESOURCES.update({"dispute_id": Dispute, "referral_id": Referral})
+RESOURCES.update({"batch_id": RedispatchBatch})  # a bulk re-dispatch (二次交办)
 RESOURCES.update({"project_id": Project, "filing_id": ApprovalFiling, "bundle_id": Bundle,
                   "bundle_filing_id": BundleFiling})
 # Open311 names a case by "<id>.<format>" (requests/) and "<number>.<format>" (tokens/).
@@ -96,8 +106,10 @@ async def luqiao_ids():
         dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
         referral = await scoped(Referral).add(key=str(uuid.uuid4()), case=case.id, court="luqiao-court")
         approvals = await _approvals_rows(case.company)
+        redispatch = {"batch_id": (await scoped(RedispatchBatch).add(
+            key=f"isolation-{uuid.uuid4().hex}", reason="isolation", created_by=user["id"])).id}
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
-            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id, **approvals,
+            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id, **approvals, **redispatch,
             "request_ref": f"{case.id}.json", "token_ref": f"{case.number}.xml",
             "case_before": before}
 
@@ -107,7 +119,12 @@ async def _cadre_rows(user_id: int) -> dict:
     cadre = await scoped(Cadre).objects().where(Cadre.user == user_id).first() or await scoped(Cadre).add(user=user_id)
     campaign = await scoped(CadreCampaign).add(title="isolation", period_start=today(), period_end=today())
     application = await scoped(CadreApplication).add(cadre=cadre.id, mistake="isolation")
-    return {"cadre_id": cadre.id, "campaign_id": campaign.id, "application_id": application.id}
+    publicity = await scoped(CadrePublicity).add(kind="exemption", application=application.id, subject="exempted",
+                                                 person="isolation", starts_on=today(),
+                                                 ends_on=today() + timedelta(days=30), status="open")
+    objection = await scoped(CadreObjection).add(publicity=publicity.id, contact="isolation", text="isolation")
+    return {"cadre_id": cadre.id, "campaign_id": campaign.id, "application_id": application.id,
+            "publicity_id": publicity.id, "objection_id": objection.id}
 
 
 async def _enforcement_rows(company_id: int, user_id: int) -> dict:

@@ -18,6 +18,7 @@ PUBLIC_LABELS = dict(kinds=labels.PUBLICITY_KINDS, decisions=labels.DECISIONS, o
 
 class PublicityPages(Controller):
     path = "/publicity"
+    opt = {"public": True}  # no login, by design: what it shows is the publicity's public snapshot
 
     @get("/{publicity_id:int}", name="cadre_publicity")
     async def show(self, request: Request, publicity_id: FromPath[int]) -> object:
