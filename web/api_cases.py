@@ -173,7 +173,7 @@ class CaseApi(Controller):
         return redispatch_out(batch, created)
 
     @get("/redispatch/{batch_id:int}", summary="A bulk re-dispatch's progress and the cases it skipped",
-         responses=READ_ERRORS, guards=REDISPATCHERS)
+         responses=READ_ERRORS, guards=[requires("case.dispatch", "console.view", roles=("leader",))])
     async def redispatch_batch(self, request: Request, batch_id: FromPath[int]) -> RedispatchOut:
         from core.cases import redispatch
 

@@ -202,8 +202,8 @@ async def view(batch_id: int, skipped_max: int = 200) -> dict | None:
 
 
 async def visible_view(user, batch_id: int) -> dict:
-    """The batch, for one who may re-dispatch (404 otherwise: its existence is not revealed)."""
-    found = await view(batch_id) if may_redispatch(user) else None
+    """The batch, for one who may re-dispatch or sees the console (404 otherwise: not revealed)."""
+    found = await view(batch_id) if may_redispatch(user) or user.can("console.view") else None
     if found is None:
         raise UserError(404, "Not found.")
     return found
