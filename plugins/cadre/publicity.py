@@ -84,14 +84,17 @@ async def after_step(campaign_id: int, step: str, data: dict) -> None:
 async def publish_outcome(sheet: Sheet, summary: str = "") -> Publicity | None:
     """Publish a sheet's outcome if the tenant publishes that outcome; a republished outcome restarts
     its period, unless an objection was lodged against the first one (then 409)."""
+    existing = await scoped(Publicity).objects().where(Publicity.sheet == sheet.id).first()
+    if existing is not None and (
+            existing.status != "open" or await scoped(Objection).exists().where(Objection.publicity == existing.id)):
+        raise UserError(409, "This outcome has been published and objected to; it can no longer be changed.",
+                        code="published")
     if sheet.outcome not in published_outcomes():
+        if existing is not None:  # changed to an outcome that is not published: withdraw the first one
+            await scoped(Publicity).delete().where(Publicity.id == existing.id)
         return None
     starts, ends = await period()
-    existing = await scoped(Publicity).objects().where(Publicity.sheet == sheet.id).first()
     if existing is not None:
-        if existing.status != "open" or await scoped(Objection).exists().where(Objection.publicity == existing.id):
-            raise UserError(409, "This outcome has been published and objected to; it can no longer be changed.",
-                            code="published")
         existing.subject, existing.starts_on, existing.ends_on = sheet.outcome, starts, ends
         existing.version = (existing.version or 0) + 1
         await existing.save([Publicity.subject, Publicity.starts_on, Publicity.ends_on, Publicity.version])
@@ -219,9 +222,12 @@ async def settle(publicity_id: int) -> bool:
         application.status, application.version = "final", (application.version or 0) + 1
         await application.save([Application.status, Application.version])
         if application.decision == "exempted" and application.inspection:
-            await exempt_inspection(application.inspection, application.decision_reason, application.decided_by,
-                                    actor_role="cadre_org")
-            data["inspection"] = application.inspection
+            try:
+                await exempt_inspection(application.inspection, application.decision_reason, application.decided_by,
+                                        actor_role="cadre_org")
+                data["inspection"] = application.inspection
+            except UserError:  # concluded "no issue" meanwhile: nothing left to exempt
+                data["inspection_unchanged"] = application.inspection
             await regenerate_for(application.cadre)
     else:
         data["sheet"] = done[0]["sheet"]
