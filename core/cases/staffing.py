@@ -2,7 +2,9 @@
 
 A department needs a handler (首问负责人) to accept what is dispatched to it, the three sign-off
 levels of a refusal (科室负责人, 分管领导, 部门主要负责人) — four different people, since who refuses
-and each signer must differ — and a leader in charge to whom a case is escalated (提级办理).
+and each signer must differ — and a leader in charge to whom a case is escalated (提级办理;
+without one, the escalation falls back to the district leader or the dispatchers,
+`core.cases.escalation`).
 `shortfalls()` lists, per department of the current tenant, what is missing: warnings, not
 errors, since a district may add its staff later.
 """
@@ -25,7 +27,7 @@ MISSING = {
                   "Add a handler."),
     "section_head": N_("No section head: a refusal cannot get its first sign-off. Add a section head."),
     "leader": N_("No leader in charge: a refusal cannot get its second sign-off, and an escalated case "
-                 "reaches nobody. Add a leader in charge."),
+                 "passes the department by, to the district leader or the dispatchers. Add a leader in charge."),
     "dept_head": N_("No department head: a refusal cannot get its last sign-off. Add a department head."),
 }
 TOO_FEW = {  # by the role whose new holder would complete the chain
