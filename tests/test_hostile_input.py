@@ -668,11 +668,11 @@ async def test_exports_write_formula_like_text_as_text(app, tenant):
     assert sorted(r[1].value for r in rows) == sorted(FORMULAS)
     for row in rows:
         assert row[1].data_type == "s", row[1].value  # a formula cell reads back as "f"
-        assert isinstance(row[10].value, int) and row[10].data_type == "n"  # "refused": a number stays one
+        assert row[10].value == "否"  # 不能办 is yes/no; plain text is left as it is
     exported = await dispatcher.client.get(f"{T}/exports/cases.csv", params={"q": "公式"})
     lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"), newline="")))[1:]
     assert sorted(line[1] for line in lines) == sorted("'" + t for t in FORMULAS)
-    assert all(line[10] == "0" for line in lines)
+    assert all(line[10] == "否" for line in lines)
     # Mediation's docket export: the creditor is typed by the court.
     court = await browser(app, "mediation_court", COURT)
     async with in_tenant(COURT):

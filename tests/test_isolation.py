@@ -30,7 +30,7 @@ from plugins.enforcement.tables import (
     Inspection as CompanyInspection,
     ListItem as EnforcementItem,
 )
-from plugins.liaison.tables import FollowUp, Need, Salon, Visit
+from plugins.liaison.tables import Consultation, FollowUp, Message, Need, Person, Salon, Visit
 from plugins.mediation.tables import Dispute, Referral
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
@@ -42,7 +42,8 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # parameter missing here fails the walk: new resources must join the isolation test.
 RESOURCES = {"token_id": ApiToken, "notification_id": Notification, "case_id": Case, "attachment_id": Attachment,
              "job_id": ImportJob, "inspection_id": Inspection, "run_id": ClusterRun}
-RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon})
+RESOURCES.update({"company_id": Company, "need_id": Need, "follow_up_id": FollowUp, "salon_id": Salon,
+                  "consultation_id": Consultation, "message_id": Message})
 RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_id": CadreApplication,
                   "publicity_id": CadrePublicity, "objection_id": CadreObjection})
 RESOURCES.update({"company_inspection_id": CompanyInspection, "finding_id": EnforcementFinding,
@@ -158,7 +159,12 @@ async def _liaison_rows(user_id: int, company_id: int) -> dict:
     follow_up = await scoped(FollowUp).add(visit=visit.id, company=company_id, assistant=user_id, text="isolation",
                                            due_on=today())
     salon = await scoped(Salon).add(topic="isolation", held_on=today())
-    return {"company_id": company_id, "need_id": need.id, "follow_up_id": follow_up.id, "salon_id": salon.id}
+    expert = await scoped(Person).add(kind="lead", name="isolation", user=user_id, fields="investment")
+    consultation = await scoped(Consultation).add(company=company_id, field="investment", question="isolation",
+                                                  expert=expert.id, due_on=today())
+    message = await scoped(Message).add(company=company_id, sender=user_id, body="isolation")
+    return {"company_id": company_id, "need_id": need.id, "follow_up_id": follow_up.id, "salon_id": salon.id,
+            "consultation_id": consultation.id, "message_id": message.id}
 
 
 async def _request(b: Browser, method: str, url: str, api: bool, token: str):
