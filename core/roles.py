@@ -25,3 +25,15 @@ CORE_ROLES = [
     RoleDef("system_admin", N_("System administrator"), P({"system.admin", "tenant.admin", "case.view_all",
                                                           "console.view", "company.manage", "screen.view"})),
 ]
+
+
+OWN_ROLE_KINDS = ("court", "city")  # kinds with only their own roles and the administrators
+COURT_CORE_ROLES = frozenset({"tenant_admin", "system_admin"})
+
+
+def role_fits(key: str, kinds: frozenset[str], kind: str) -> bool:
+    """Whether a tenant of `kind` has the role `key` declared for `kinds` (empty: every kind but a
+    court or a city, which have only their own roles and the administrators)."""
+    if kinds:
+        return kind in kinds
+    return kind not in OWN_ROLE_KINDS or key in COURT_CORE_ROLES

@@ -41,6 +41,7 @@ from core.notifications import notify
 from core.outbox import enqueue
 from core.paging import window as page_window
 from core.plugins import get_plugin_manager
+from core.roles import role_fits
 from core.schema import indexes_step
 from core.spreadsheets import ImportFileError, data_rows, header_key, read_table
 from core.tables import Category, Department, Membership, User, tenant_fk
@@ -104,10 +105,12 @@ def plugin_info(name: str) -> PluginInfo:
 
 
 def enabled_roles(tenant: TenantContext) -> dict[str, RoleDef]:
-    """The roles of the core and of the plugins `tenant` enabled, by key."""
+    """The roles a tenant has, by key: the core's and those of the plugins it enabled, each only where
+    its tenant kind has it (a court has no handler; a district no judge)."""
     manager = get_plugin_manager()
     enabled = manager.enabled_for(tenant)
-    return {key: role for key, role in manager.roles.items() if manager.role_plugin(key) in enabled}
+    return {key: role for key, role in manager.roles.items()
+            if manager.role_plugin(key) in enabled and role_fits(key, role.kinds, tenant.kind)}
 
 
 # -- tenant data -----------------------------------------------------------------------------------

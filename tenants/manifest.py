@@ -28,14 +28,13 @@ from pathlib import Path
 import msgspec
 
 from core.i18n import N_
+from core.roles import role_fits
 from core.uscc import InvalidCreditCode, validate_uscc
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
 KINDS = ("city", "district", "township", "court")
-OWN_ROLE_KINDS = ("court", "city")  # kinds with only their own roles and the administrators
-COURT_CORE_ROLES = frozenset({"tenant_admin", "system_admin"})
 SYSTEM_ONLY_ROLES = frozenset({"system_admin"})  # granted by `qinqing user create --system-admin`, never a manifest
 
 
@@ -208,14 +207,6 @@ def parse_manifest(text: str) -> Manifest:
     if problems:
         raise ManifestError(problems)
     return manifest
-
-
-def role_fits(key: str, kinds: frozenset[str], kind: str) -> bool:
-    """Whether a tenant of `kind` has the role `key` declared for `kinds` (empty: every kind but a
-    court or a city, which have only their own roles and the administrators)."""
-    if kinds:
-        return kind in kinds
-    return kind not in OWN_ROLE_KINDS or key in COURT_CORE_ROLES
 
 
 def check_manifest(m: Manifest, known_plugins: set[str], known_roles: set[str],

@@ -298,3 +298,14 @@ def test_every_sdk_name_is_used_by_a_bundled_plugin_or_the_example():
     assert not used - set(sdk.__all__), f"plugins import names core.sdk does not export: {used - set(sdk.__all__)}"
     unused = set(sdk.__all__) - used
     assert not unused, f"exported by core.sdk but used by no bundled plugin nor the example: {sorted(unused)}"
+
+
+async def test_enabled_roles_are_those_the_tenants_kind_has():
+    from core.sdk import enabled_roles
+    from core.tenant_registry import load_tenant
+
+    court, district, city = [await load_tenant(s) for s in ("luqiao-court", "luqiao", "taizhou")]
+    at_court, in_district, in_city = enabled_roles(court), enabled_roles(district), enabled_roles(city)
+    assert {"mediation_judge", "tenant_admin"} <= set(at_court) and "handler" not in at_court
+    assert {"handler", "dispatcher", "cadre_org"} <= set(in_district) and "mediation_judge" not in in_district
+    assert "city_leader" in in_city and "city_leader" not in in_district and "handler" not in in_city
