@@ -24,6 +24,8 @@ from tests.sandbox import luqiao_copy
 SLUG = "fuzz"
 # Who calls each part of the API: always a company user, and the staff role that works there.
 STAFF = {"/enforcement/": "enforcement_officer",  # before "/inspections", which its paths contain
+         "/approvals/filings": "approvals_officer", "/approvals/bundle-filings": "approvals_officer",
+         "/approvals/": "approvals_coordinator",  # after the officer's paths, which it contains
          "/mediation/": "dispatcher", "/liaison/": "liaison_coordinator", "/cadre/": "cadre_org",
          "/inspections": "inspector"}
 # The fields of a body the schema does not describe (`UNTYPED` in tests/test_api_schema.py).
@@ -77,6 +79,7 @@ async def fuzz() -> dict:
     from core.inspections.service import STEPS as INSPECTION_STEPS
     from core.inspections.tables import Inspection
     from core.tables import ApiToken
+    from plugins.approvals.tables import Bundle, BundleFiling, Filing as ApprovalFiling, Project
     from plugins.cadre.labels import APPLICATION_STEPS, CAMPAIGN_STEPS
     from plugins.cadre.tables import Application, Cadre, Campaign
     from plugins.enforcement.tables import Finding as EnforcementFinding, Inspection as CompanyInspection
@@ -92,7 +95,8 @@ async def fuzz() -> dict:
         for name, table in (("case_id", Case), ("company_id", Company), ("dispute_id", Dispute), ("need_id", Need),
                             ("cadre_id", Cadre), ("campaign_id", Campaign), ("application_id", Application),
                             ("inspection_id", Inspection), ("company_inspection_id", CompanyInspection),
-                            ("finding_id", EnforcementFinding)):
+                            ("finding_id", EnforcementFinding), ("project_id", Project),
+                            ("filing_id", ApprovalFiling), ("bundle_id", Bundle), ("bundle_filing_id", BundleFiling)):
             ids[name] = [r["id"] for r in await scoped(table).select(table.id).order_by(table.id).limit(6)]
         own_tokens = {r["id"] for r in await scoped(ApiToken).select(ApiToken.id)}
     return {"tokens": tokens, "ids": ids, "own_tokens": own_tokens, "steps": {
