@@ -10,6 +10,7 @@ import json
 from typing import Any, Iterable
 
 from core.config import get_settings
+from core.formats import reader_params
 from core.i18n import current_locale, format_params, gettext
 from core.jobs import actor, current_message_id
 from core.mail import send_mail
@@ -49,7 +50,7 @@ async def _email(user_id: int, title: str, link: str, params: dict) -> None:
         return
     token = current_locale.set(user["locale"] or "zh_CN")
     try:
-        subject = format_params(gettext(title), params)
+        subject = format_params(gettext(title), reader_params(params))  # dates as the reader's locale writes them
         body = f"{subject}\n\n{get_settings().base_url}/t/{current_tenant().slug}/{link}\n\n{gettext('Qinqing platform')}"
     finally:
         current_locale.reset(token)

@@ -199,6 +199,34 @@ async def test_dispatch_notifies_in_app_and_by_email(app, smtp_server):
         await User.update({User.email: ""}).where(User.username == "handler@luqiao")
 
 
+async def test_an_email_writes_dates_as_its_readers_language_does(app, smtp_server):
+    """A notice's date travels as ISO text; the e-mail writes it as the page does, per reader."""
+    import email
+    from email.header import decode_header, make_header
+
+    from core.notifications import deliver_notification
+
+    readers = {"handler@luqiao": ("zh_CN", "2026年12月8日"), "dispatcher@luqiao": ("en", "Dec 8, 2026")}
+    for username, (locale, _) in readers.items():
+        await User.update({User.email: f"{username}.example", User.locale: locale}).where(User.username == username)
+    try:
+        async with in_tenant("luqiao"):
+            for username in readers:
+                user = await User.select(User.id).where(User.username == username).first()
+                await deliver_notification.fn(user["id"], "enforcement", "An inspection of %(company)s by "
+                                              "%(department)s is announced for %(date)s.", "enforcement/",
+                                              {"company": "甲公司", "department": "区市场监管局", "date": "2026-12-08"})
+        for username, (_, written) in readers.items():
+            sent = [email.message_from_string(body) for rcpts, body in smtp_server.messages
+                    if f"{username}.example" in rcpts]
+            assert sent, username
+            subject = str(make_header(decode_header(sent[-1]["Subject"])))
+            assert written in subject and "2026-12-08" not in subject, subject
+    finally:
+        for username in readers:
+            await User.update({User.email: "", User.locale: "zh_CN"}).where(User.username == username)
+
+
 async def test_outbox_messages_are_written_with_the_step(app):
     api = Api(app)
     before = await OutboxMessage.count()

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, datetime
-from functools import cache
 
-from babel import Locale
-from babel.dates import format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from core.cases.states import STATUS_LABELS as CASE_STATUSES
-from core.clock import TZ, as_utc
+from core.formats import babel_locale, date_filter, datetime_filter, month_filter, reader_params
 from core.i18n import current_locale, format_params, gettext
 from core.names import localized, township
 
@@ -27,67 +22,12 @@ def fromjson(value: str | None) -> dict:
     return result if isinstance(result, dict) else {}
 
 
-@cache
-def _locale(name: str) -> Locale:
-    """Babel parses a locale name on every call; a page formats dozens of dates."""
-    return Locale.parse(name)
-
-
-# One date, date-time, month and number format per locale (interface.md, Formats): zh-CN
-# 2026年12月6日 · 2026年12月6日 14:30 · 2026年12月 · 1,234; en Dec 6, 2026 · Dec 6, 2026, 14:30 · Dec 2026.
-DATE_SKELETON, MONTH_SKELETON = "yMMMd", "yMMM"
-TIME_PATTERN = "HH:mm"
-
-
-def _as_date(value) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value).astimezone(TZ).date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def datetime_filter(value: datetime | str | None, fmt: str = "") -> str:
-    """A moment in the reader's locale and the platform's time zone: the date as `date` shows it,
-    then the time.  `fmt` is accepted for older callers; every moment reads the same."""
-    if value in (None, ""):
-        return "—"
-    moment = as_utc(value).astimezone(TZ)
-    locale = _locale(current_locale.get())
-    day = format_skeleton(DATE_SKELETON, moment, locale=locale)
-    time = format_datetime(moment, TIME_PATTERN, locale=locale)
-    return f"{day} {time}" if locale.language == "zh" else f"{day}, {time}"
-
-
-def date_filter(value: date | str | None, fmt: str = "") -> str:
-    """A day in the reader's locale (2026年12月6日 / Dec 6, 2026); `fmt` is accepted and ignored."""
-    day = _as_date(value)
-    if day is None:
-        return "—" if value in (None, "") else str(value)
-    return format_skeleton(DATE_SKELETON, day, locale=_locale(current_locale.get()))
-
-
-def month_filter(value: str | date | None) -> str:
-    """A month ("2026-11" or a date) in the reader's locale: 2026年11月 / Nov 2026."""
-    if value in (None, ""):
-        return "—"
-    day = _as_date(f"{value}-01" if isinstance(value, str) and len(value) == 7 else value)
-    if day is None:
-        return str(value)
-    return format_skeleton(MONTH_SKELETON, day, locale=_locale(current_locale.get()))
-
-
 def number_filter(value, digits: int = 0) -> str:
     """A count or figure with the locale's grouping (1,234), `digits` decimals at most."""
     if value in (None, ""):
         return "—"
     pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=_locale(current_locale.get()))
+    return format_decimal(value, format=pattern, locale=babel_locale(current_locale.get()))
 
 
 def percent_filter(value, digits: int = 1) -> str:
@@ -95,7 +35,7 @@ def percent_filter(value, digits: int = 1) -> str:
     if value in (None, ""):
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern, locale=_locale(current_locale.get()))
+    return format_percent(value, format=pattern, locale=babel_locale(current_locale.get()))
 
 
 def localized_filter(value, key: str = "name") -> str:
@@ -125,32 +65,6 @@ def template_gettext():
         return text
 
     return template_gettext_
-
-
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-
-
-def reader_params(params: dict | None) -> dict:
-    """A stored message's parameters as the reader reads them: dates and moments (kept as ISO
-    text in notifications and events) in the locale's one format; a name's `<key>_en` in English."""
-    out = {}
-    params = params or {}
-    english = current_locale.get() == "en"
-    for key, value in params.items():
-        if key.endswith("_en"):  # `<name>_en` is the English of `<name>`, read by English readers
-            continue
-        if english and params.get(f"{key}_en"):
-            value = params[f"{key}_en"]
-        if isinstance(value, datetime) or (isinstance(value, str) and _ISO_MOMENT.match(value)):
-            try:
-                value = datetime_filter(value)
-            except ValueError:
-                pass
-        elif isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.match(value)):
-            value = date_filter(value)
-        out[key] = value
-    return out
 
 
 def tr(msgid: str, params: dict | None = None) -> str:
