@@ -112,6 +112,26 @@ async def test_a_referral_arrives_at_the_court_and_its_milestones_come_back_to_t
     assert 'data-action="mediation_confirmed"' in page.text
 
 
+async def test_milestones_that_overtake_each_other_are_shown_as_they_happened(district):
+    """Messages may arrive out of order (two workers): the later milestone keeps the status, and the
+    list reads in the order the court recorded them."""
+    from datetime import datetime, timezone
+
+    from plugins.mediation.referrals import receive
+
+    case = await district.submit(title="贷款展期", description="请求调解")
+    referral = await refer(district, case["id"])
+    await process_background()
+    early, late = (datetime(2030, 1, 1, 9, m, tzinfo=timezone.utc).isoformat() for m in (0, 5))
+    async with in_tenant("luqiao"):
+        for key, milestone, at in (("t-late", "settled", late), ("t-early", "accepted", early)):  # late one first
+            await receive.fn(f"{key}-{referral['key']}", COURT, "法院", "milestone", referral["key"],
+                             {"milestone": milestone, "number": "HH2030-00001", "at": at})
+    mine = await call(district, "dispatcher", "GET", f"referrals/{referral['id']}")
+    assert mine["status"] == "settled"
+    assert [m["milestone"] for m in mine["milestones"]] == ["sent", "accepted", "settled"]
+
+
 async def test_each_district_sees_only_its_own_referrals_and_the_court_only_those_addressed_to_it(app, district):
     case = await district.submit(title="贷款纠纷", description="请求法院调解")
     referral = await refer(district, case["id"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from core.sdk import append_event, current_tenant, enqueue, link_active, scoped, tenant_by_slug
+from core.sdk import append_event, current_tenant, enqueue, link_active, now, scoped, tenant_by_slug
 from plugins.mediation.tables import Dispute, LinkMessage
 
 ACTOR = "mediation_link_message"
@@ -40,5 +40,5 @@ async def milestone(dispute: Dispute, step: str) -> None:
     district = await tenant_by_slug(dispute.referred_from)
     if district is None or not await link_active(district.slug):
         return
-    await _send(district, "milestone", dispute.referral_key,
-                {"milestone": name, "number": dispute.number, "status": dispute.status})
+    await _send(district, "milestone", dispute.referral_key,  # `at`: when it happened, as messages may overtake
+                {"milestone": name, "number": dispute.number, "status": dispute.status, "at": now().isoformat()})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 from core.sdk import (
     N_,
@@ -106,7 +107,9 @@ async def _apply_milestone(sender: str, referral_key: str, body: dict) -> None:
     milestone = str(body.get("milestone") or "")
     if milestone not in MILESTONES.values():
         return
-    referral.status, referral.updated_at = milestone, now()
+    happened = _moment(body.get("at")) or now()
+    if referral.updated_at is None or happened >= referral.updated_at:  # a milestone overtaken never rolls back
+        referral.status, referral.updated_at = milestone, happened
     if body.get("number"):
         referral.dispute_number = str(body["number"])[:30]
     await referral.save([Referral.status, Referral.dispute_number, Referral.updated_at])
@@ -164,6 +167,20 @@ async def referral_detail(referral_id: int) -> dict:
     messages = await scoped(LinkMessage).select(LinkMessage.direction, LinkMessage.kind, LinkMessage.body,
                                                 LinkMessage.created_at).where(
         LinkMessage.referral_key == row["key"]).order_by(LinkMessage.id)
-    row["milestones"] = [{"milestone": json.loads(m["body"]).get("milestone", "sent"), "at": m["created_at"]}
-                         for m in messages if m["direction"] == "in" or m["kind"] == "referral"]
+    milestones = []
+    for m in messages:
+        if m["direction"] == "in" or m["kind"] == "referral":
+            body = json.loads(m["body"])
+            milestones.append({"milestone": body.get("milestone", "sent"),
+                               "at": _moment(body.get("at")) or m["created_at"]})
+    row["milestones"] = sorted(milestones, key=lambda m: m["at"])  # as they happened, not as they arrived
     return row
+
+
+def _moment(value) -> datetime | None:
+    """A message's `at` (ISO, with its zone), or None when it has none or it is not one."""
+    try:
+        moment = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo else None
