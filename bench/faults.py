@@ -35,7 +35,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.load import check_cases, check_messages, last_case_id, wait_drained
+from bench.load_checks import check_cases, check_messages, last_case_id, wait_drained
 from bench.load_client import Driver, Tally
 from bench.procs import (
     PostgresCluster,
