@@ -17,9 +17,9 @@ from core.clock import as_utc, now
 from core.db import is_postgres
 from core.i18n import N_, gettext
 from core.passwords import user_for_login
-from core.plugins import get_plugin_manager
 from core.prepared import Prepared, together
 from core.tables import ApiToken, LoginThrottle, Membership, Session, User
+from core.user_roles import MEMBERSHIP_COLUMNS, USER_FIELDS, load_user, user_with_roles  # noqa: F401
 from core.users import CurrentUser, hash_password, verify_password  # noqa: F401  (re-exported)
 from tenants.scope import current_tenant, scoped
 
@@ -158,7 +158,6 @@ def session_cookie_name(slug: str) -> str:
     return f"qqs_{slug}"
 
 
-USER_FIELDS = ("id", "username", "display_name", "locale", "active", "is_system_admin")
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how finely a token's "last used" is kept
 
 
@@ -167,9 +166,6 @@ def _user_columns(fk):
     return [getattr(fk, name).as_alias(f"user_{name}") for name in USER_FIELDS]
 
 
-_MEMBERSHIP_COLUMNS = (Membership.role, Membership.department)
-_MEMBERSHIPS = Prepared(lambda user_id: scoped(Membership).select(*_MEMBERSHIP_COLUMNS).where(
-    Membership.user == user_id))
 _SESSION = Prepared(lambda key_hash: scoped(Session).select(Session.id, Session.expires_at,
                                                            *_user_columns(Session.user)).where(
     Session.key_hash == key_hash), first=True)
@@ -177,39 +173,10 @@ _TOKEN = Prepared(lambda token_hash: scoped(ApiToken).select(ApiToken.id, ApiTok
                                                             *_user_columns(ApiToken.user)).where(
     (ApiToken.token_hash == token_hash) & ApiToken.revoked_at.is_null()), first=True)
 # The memberships of whoever holds the session or token, read in the same round trip as it.
-_SESSION_MEMBERSHIPS = Prepared(lambda key_hash: scoped(Membership).select(*_MEMBERSHIP_COLUMNS).where(
+_SESSION_MEMBERSHIPS = Prepared(lambda key_hash: scoped(Membership).select(*MEMBERSHIP_COLUMNS).where(
     Membership.user.is_in(scoped(Session).select(Session.user).where(Session.key_hash == key_hash))))
-_TOKEN_MEMBERSHIPS = Prepared(lambda token_hash: scoped(Membership).select(*_MEMBERSHIP_COLUMNS).where(
+_TOKEN_MEMBERSHIPS = Prepared(lambda token_hash: scoped(Membership).select(*MEMBERSHIP_COLUMNS).where(
     Membership.user.is_in(scoped(ApiToken).select(ApiToken.user).where(ApiToken.token_hash == token_hash))))
-
-
-async def load_user(user_id: int, via: str, session_id: int | None = None) -> CurrentUser | None:
-    user = await User.select(*(getattr(User, name) for name in USER_FIELDS)).where(User.id == user_id).first()
-    return _current_user(user, await _MEMBERSHIPS(user["id"]), via, session_id) if user else None
-
-
-def _current_user(user: dict, memberships: list[dict], via: str, session_id: int | None) -> CurrentUser | None:
-    """The user with their roles on the current tenant; None when inactive or without a role here."""
-    if not user["active"] or not memberships:
-        return None
-    manager = get_plugin_manager()
-    enabled = manager.enabled_for(current_tenant())
-    roles, permissions, departments = set(), set(), set()
-    for row in memberships:
-        definition = manager.roles.get(row["role"])
-        if definition is None or manager.role_plugin(row["role"]) not in enabled:
-            continue
-        roles.add(row["role"])
-        permissions |= definition.permissions
-        if row["department"]:
-            departments.add(row["department"])
-    if not roles:
-        return None
-    return CurrentUser(
-        id=user["id"], username=user["username"], display_name=user["display_name"], locale=user["locale"],
-        roles=roles, permissions=permissions, department_ids=departments, via=via, session_id=session_id,
-        system_admin=bool(user.get("is_system_admin")),
-    )
 
 
 def _user_of(row: dict) -> dict:
@@ -225,7 +192,7 @@ async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
     if as_utc(row["expires_at"]) <= now():
         _note_upkeep("session", row["id"], None)
         return None, True
-    return _current_user(_user_of(row), memberships, "session", row["id"]), False
+    return user_with_roles(_user_of(row), memberships, "session", row["id"]), False
 
 
 async def user_from_token(token: str) -> CurrentUser | None:
@@ -236,7 +203,7 @@ async def user_from_token(token: str) -> CurrentUser | None:
     used = now()
     if row["last_used_at"] is None or used - as_utc(row["last_used_at"]) >= TOKEN_USE_RESOLUTION:
         _note_upkeep("token", row["id"], used)
-    return _current_user(_user_of(row), memberships, "token", None)
+    return user_with_roles(_user_of(row), memberships, "token", None)
 
 
 # Bookkeeping seen while reading who is asking — a token's last use, an expired session to drop —

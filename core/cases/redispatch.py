@@ -27,9 +27,8 @@ from core.errors import UserError
 from core.i18n import N_
 from core.jobs import actor
 from core.outbox import enqueue
-from core.plugins import get_plugin_manager
-from core.scope import current_tenant, scoped
-from core.tables import Membership, User
+from core.scope import scoped
+from core.user_roles import load_user
 from core.users import CurrentUser
 
 ACTOR = "redispatch_cases"
@@ -100,36 +99,12 @@ async def _by_key(key: str) -> dict | None:
     return await scoped(RedispatchBatch).select(RedispatchBatch.id).where(RedispatchBatch.key == key).first()
 
 
-async def acting_user(user_id: int | None) -> CurrentUser | None:
-    """Who started the batch, with their roles here now (a background job acts as them)."""
-    if user_id is None:
-        return None
-    row = await User.select(User.id, User.username, User.display_name, User.locale, User.active).where(
-        User.id == user_id).first()
-    if row is None or not row["active"]:
-        return None
-    manager = get_plugin_manager()
-    enabled = manager.enabled_for(current_tenant())
-    user = CurrentUser(id=row["id"], username=row["username"], display_name=row["display_name"],
-                       locale=row["locale"], via="job")
-    for m in await scoped(Membership).select(Membership.role, Membership.department).where(
-            Membership.user == user_id):
-        definition = manager.roles.get(m["role"])
-        if definition is None or manager.role_plugin(m["role"]) not in enabled:
-            continue
-        user.roles.add(m["role"])
-        user.permissions |= definition.permissions
-        if m["department"]:
-            user.department_ids.add(m["department"])
-    return user
-
-
 async def apply(batch_id: int, limit: int | None = CHUNK, acting: CurrentUser | None = None) -> bool:
     """Re-dispatch the batch's next pending cases (all when `limit` is None); True when done."""
     batch = await scoped(RedispatchBatch).objects().where(RedispatchBatch.id == batch_id).first()
     if batch is None or batch.status == "done":
         return True
-    user = acting or await acting_user(batch.created_by)
+    user = acting or (await load_user(batch.created_by, via="job") if batch.created_by else None)
     query = scoped(RedispatchItem).select(RedispatchItem.id, RedispatchItem.case).where(
         (RedispatchItem.batch == batch_id) & (RedispatchItem.outcome == "pending")).order_by(RedispatchItem.id)
     for item in await (query.limit(limit) if limit else query):
