@@ -93,3 +93,9 @@ def reader_params(params: dict | None) -> dict:
             value = date_filter(value)
         out[key] = value
     return out
+
+
+def yuan(fen: int | None) -> str:
+    """Money kept in integer fen (分) as yuan with two decimals: 1234567 → "12,345.67"."""
+    fen = int(fen or 0)
+    return f"{'-' if fen < 0 else ''}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"

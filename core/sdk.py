@@ -32,6 +32,7 @@ from core.clock import local_date, now, today
 from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, WorkQueue
 from core.errors import UserError
 from core.export_cells import xlsx_row
+from core.formats import yuan
 from core.http import current_user, login_required, page, requires, upload_limit, uploaded_file
 from core.i18n import N_, gettext
 from core.inspections.service import exempt as exempt_inspection
@@ -58,7 +59,7 @@ __all__ = [
     # tenant data
     "scoped", "tenant_fk", "current_tenant", "tenant_setting", "TenantContext", "indexes_step",
     # errors, translation, time
-    "UserError", "N_", "gettext", "now", "today", "local_date", "load_calendar",
+    "UserError", "N_", "gettext", "now", "today", "local_date", "load_calendar", "yuan",
     # the core's records (read them; point foreign keys at them)
     "Case", "Company", "User", "Department", "Membership", "Category", "Refusal", "Review", "Inspection",
     "ImportJob", "case_states", "company_ids_of", "company_users", "members_with_role",

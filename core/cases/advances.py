@@ -29,6 +29,7 @@ from core.cases.actions import Step, action, find_department
 from core.cases.tables import Advance
 from core.clock import now, today
 from core.errors import UserError
+from core.formats import yuan
 from core.scope import scoped
 
 ROLES = ("dispatcher", "leader", "tenant_admin")
@@ -91,12 +92,6 @@ def to_day(text: str, not_before: date | None = None) -> date:
         raise UserError(400, "The settlement cannot be dated before the advance (%(day)s).", code="date",
                         day=not_before.isoformat())
     return day
-
-
-def yuan(fen: int | None) -> str:
-    """Fen as yuan with two decimals: 1234567 → "12,345.67"."""
-    fen = int(fen or 0)
-    return f"{'-' if fen < 0 else ''}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 async def advance_of(case_id: int) -> Advance | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from core.sdk import User, scoped, today
+from core.sdk import User, scoped, today, yuan
 from plugins.approvals.tables import (
     Action,
     Bundle,
@@ -34,11 +34,6 @@ ACTION_COLUMNS = (Action.id, Action.project, Action.filing, Action.kind, Action.
                   Action.done_on, Action.reminded_on, Action.escalated_on, Action.department,
                   Action.department.name_zh.as_alias("department_zh"),
                   Action.department.name_en.as_alias("department_en"))
-
-
-def yuan(fen: int | None) -> str:
-    fen = int(fen or 0)
-    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def _where(model, companies: list[int] | None):

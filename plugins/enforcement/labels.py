@@ -1,6 +1,6 @@
 """The values of the enforcement module and what users see for them (msgids)."""
 
-from core.sdk import N_
+from core.sdk import N_, yuan
 
 LIST_KINDS = {
     "no_penalty": N_("Minor first violations not penalised (首违不罚)"),
@@ -22,9 +22,9 @@ LABELS = dict(list_kinds=LIST_KINDS, outcomes=OUTCOMES, inspection_statuses=INSP
               finding_statuses=FINDING_STATUSES)
 
 
-def yuan(fen: int | None) -> str:
-    """Money from integer fen as yuan with two decimals: ¥12,345.67."""
-    return f"¥{(fen or 0) / 100:,.2f}"
+def yuan_sign(fen: int | None) -> str:
+    """Money from integer fen as yuan with its sign: ¥12,345.67."""
+    return f"¥{yuan(fen)}"
 
 
-LABELS["yuan"] = yuan
+LABELS["yuan"] = yuan_sign

@@ -20,6 +20,7 @@ from core.sdk import (
     plugin_info,
     requires,
     scoped,
+    yuan,
 )
 from plugins.mediation import queries, referrals, service, sweeping
 from plugins.mediation.api import run_step
@@ -35,7 +36,7 @@ from plugins.mediation.tables import (
 )
 
 LABELS = dict(statuses=STATUS_LABELS, parties_labels=PARTY_LABELS, assets=ASSET_LABELS, outcomes=OUTCOME_LABELS,
-              instalment_labels=INSTALMENT_LABELS, steps=STEP_LABELS, sweep_labels=SWEEP_LABELS, milestones=MILESTONE_LABELS, yuan=service.yuan)
+              instalment_labels=INSTALMENT_LABELS, steps=STEP_LABELS, sweep_labels=SWEEP_LABELS, milestones=MILESTONE_LABELS, yuan=yuan)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

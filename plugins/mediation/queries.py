@@ -9,8 +9,8 @@ import json
 
 from openpyxl import Workbook
 
-from core.sdk import N_, gettext, page_window, scoped, xlsx_row
-from plugins.mediation.service import load, visible_ids, yuan
+from core.sdk import N_, gettext, page_window, scoped, xlsx_row, yuan
+from plugins.mediation.service import load, visible_ids
 from plugins.mediation.tables import (
     STATUS_LABELS,
     Agreement,

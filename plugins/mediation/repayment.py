@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from core.sdk import N_, UserError, scoped, tenant_setting, today
-from plugins.mediation.service import _save, _status, day, lift_all, money, need, record, tell_parties, text, yuan
+from core.sdk import N_, UserError, scoped, tenant_setting, today, yuan
+from plugins.mediation.service import _save, _status, day, lift_all, money, need, record, tell_parties, text
 from plugins.mediation.tables import CLOSED, Agreement, Dispute, Instalment, Payment
 
 DUE_SOON = N_("Dispute %(number)s: instalment %(seq)s of %(amount)s yuan is due on %(due)s.")

@@ -97,11 +97,6 @@ def moment(data: dict, key: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-def yuan(fen: int | None) -> str:
-    fen = int(fen or 0)
-    return f"{'-' if fen < 0 else ''}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
-
-
 async def user_id_of(username: str) -> int | None:
     if not username:
         return None
