@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.cases.access import members_with_role
 from core.i18n import N_
 from core.scope import scoped
 from core.tables import Membership, User
@@ -60,10 +61,7 @@ async def _active(user_ids: list[int]) -> list[int]:
 
 
 async def _holders(role: str, department_id: int | None = None) -> list[int]:
-    query = scoped(Membership).select(Membership.user).where(Membership.role == role)
-    if department_id is not None:
-        query = query.where(Membership.department == department_id)
-    return await _active(sorted({r["user"] for r in await query}))
+    return await _active(await members_with_role(role, department_id))
 
 
 async def district_leader() -> tuple[int | None, str]:
