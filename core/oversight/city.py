@@ -20,7 +20,7 @@ from core.i18n import N_, current_locale, gettext
 from core.names import localized
 from core.oversight.figures import Figures, Tally
 from core.oversight.flags import red_flags
-from core.oversight.index import _extra, indicator_values, score, weights
+from core.oversight.index import index_inputs, indicator_values, score, weights
 from core.oversight.screen import DEFINITIONS, children_of, ranking, scope_figures
 from core.scope import TenantContext, tenant_scope
 from core.tenant_links import active_partners
@@ -72,11 +72,11 @@ async def district_rollup(district: TenantContext) -> DistrictRollup:
     async with tenant_scope(district, write=False):
         children = await children_of(district)
         figures, townships, _ = await scope_figures(district, "all" if children else "")
-        own_extra = await _extra(None)
+        own_extra = await index_inputs(None)
         parts = [own_extra]
         for child in children:
             async with tenant_scope(child, write=False):
-                parts.append(await _extra(None))
+                parts.append(await index_inputs(None))
         extra = _sum_extra(parts, own_extra)
         index, _ = score(indicator_values(figures.total, extra), weights())  # the district's own weights
     return DistrictRollup(district, _without_people(figures), townships, extra, index)

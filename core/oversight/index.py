@@ -93,7 +93,7 @@ def side_score(components: list[Component], side: str) -> float | None:
     return round(sum(c.weight * c.value for c in parts) / total * 100, 2) if total else None
 
 
-async def _extra(month: str | None) -> dict:
+async def index_inputs(month: str | None) -> dict:
     """Survey scores, inspection findings and conduct complaints (from the inspections module)."""
     extra: dict = {}
     surveys = scoped(SurveyInput).select(SurveyInput.value, SurveyInput.period).where(SurveyInput.indicator == "survey")
@@ -118,7 +118,7 @@ async def _extra(month: str | None) -> dict:
 async def compute(figures: Figures, month: str | None = None) -> dict:
     """The index of the tenant (and each department) from figures; `month` limits survey inputs."""
     w = weights()
-    extra = await _extra(month)
+    extra = await index_inputs(month)
     total_score, components = score(indicator_values(figures.total, extra), w)
     departments = []
     for dept_id, tally in figures.departments.items():
