@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from tests.helpers import Browser, in_tenant
+from tests.helpers import Browser, in_tenant, token_for
 
 ROLES = ("dispatcher", "handler", "company", "tenant_admin", "section_head", "reviewer", "inspector",
          "liaison_coordinator", "liaison_assistant", "cadre_org")
@@ -28,9 +28,10 @@ DATE_FORMATS = {
     "raw month": re.compile(r"\b\d{4}-\d{2}\b(?!-)"),
 }
 SNAKE_KEY = re.compile(r"(?<![\w@./:#-])[a-z]+(?:_[a-z]+)+(?![\w@./-])")
-# Not the page's words: scripts, code samples, comments, and what people wrote (a case's text and reply).
-HIDDEN = re.compile(r"<(script|style|code|pre|textarea|template)\b.*?</\1>|<!--.*?-->|<p class=\"pre\">.*?</p>",
-                    re.S | re.I)
+# Not the page's words: scripts, code samples, comments, and what people wrote (a case's title, text,
+# reply and Open311 address, marked data-user-text or class "pre").
+HIDDEN = re.compile(r"<(script|style|code|pre|textarea|template)\b.*?</\1>|<!--.*?-->|<p class=\"pre\">.*?</p>"
+                    r"|<(\w+)\b[^>]*\bdata-user-text\b[^>]*>.*?</\2>", re.S | re.I)
 
 
 def visible_text(page: str) -> str:
@@ -147,6 +148,30 @@ async def test_english_pages_name_departments_and_categories_in_english(app):
             Case.number == number).first()
     assert row["category.name_zh"] in visible_text(zh) and row["category.name_en"] in visible_text(en)
     assert row["category.name_zh"] not in visible_text(en)
+
+
+async def test_what_people_wrote_stays_as_written(app):
+    """A township named in a case's title or Open311 address is the filer's words: shown as written,
+    not counted as an untranslated name."""
+    import httpx
+
+    chinese = await chinese_names("luqiao")
+    township = sorted(n for n in chinese if n.endswith(("街道", "镇")))[0]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        sent = await client.post("/t/luqiao/open311/v2/requests.json", data={
+            "api_key": await token_for("dispatcher@luqiao", "luqiao"), "service_code": "municipal",
+            "address_string": township, "description": f"{township}围墙倒塌"})
+    assert sent.status_code == 200, sent.text
+    case_id = sent.json()[0]["service_request_id"]
+    b = Browser(app)
+    await b.login("dispatcher@luqiao", "luqiao")
+    await b.get("/t/luqiao/lang/en?next=/t/luqiao/")
+    page = (await b.get(f"/t/luqiao/cases/{case_id}")).text
+    await b.close()
+    assert township in page
+    assert page_problems("open311 case", page, "en", key_words(), chinese) == []
+    # The same name outside what people wrote is still caught.
+    assert page_problems("marked", f"<body><p>{township}</p></body>", "en", set(), chinese)
 
 
 @pytest.mark.parametrize(("locale", "expected"), [
