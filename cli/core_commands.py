@@ -69,7 +69,7 @@ def cmd_user(args) -> None:
                 user_id, created = await ensure_user(args.username, args.display_name or args.username, password)
                 await ensure_membership(user_id, args.role, None, None)
                 if args.system_admin:  # global: the system console (系统控制台) across tenants
-                    await User.update({User.is_system_admin: True}).where(User.id == user_id)  # type: ignore[attr-defined]  # Piccolo adds id
+                    await User.update({User.is_system_admin: True}).where(User.id == user_id)
                 if args.company:
                     from core.cases.companies import add_member
                     from core.cases.tables import Company
@@ -86,7 +86,7 @@ def cmd_user(args) -> None:
             else:
                 from web.identity import create_token
 
-                row = await User.select(User.id).where(User.username == args.username).first()  # type: ignore[attr-defined]
+                row = await User.select(User.id).where(User.username == args.username).first()
                 if row is None:
                     fail(f"no user {args.username!r}", 1)
                 print(await create_token(row["id"], args.name))

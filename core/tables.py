@@ -7,7 +7,7 @@ Tables listed in `SYSTEM_TABLES` carry a tenant id for routing only and are read
 scheduler across tenants; they hold IDs, never a tenant's data.
 """
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -23,6 +23,7 @@ def tenant_fk() -> ForeignKey:
 class User(Table, tablename="app_user"):
     """A person who can log in. Global; what they may do lives in `Membership` per tenant."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     username = Varchar(length=150, unique=True, index=True)
     display_name = Varchar(length=200)
     email = Varchar(length=254, default="")
@@ -38,6 +39,7 @@ class User(Table, tablename="app_user"):
 class Department(Table, tablename="department"):
     """A government department (部门) of a tenant."""
 
+    id: Serial
     tenant_id = tenant_fk()
     code = Varchar(length=50)
     name_zh = Varchar(length=200)
@@ -47,6 +49,7 @@ class Department(Table, tablename="department"):
 class Section(Table, tablename="section"):
     """A section (科室) inside a department."""
 
+    id: Serial
     tenant_id = tenant_fk()
     department = ForeignKey(references=Department, null=False, on_delete=OnDelete.cascade)
     code = Varchar(length=50)
@@ -57,6 +60,7 @@ class Section(Table, tablename="section"):
 class Category(Table, tablename="category"):
     """A case category of the dispatch catalogue (办理目录)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     code = Varchar(length=50)
     name_zh = Varchar(length=200)
@@ -70,6 +74,7 @@ class Category(Table, tablename="category"):
 class Membership(Table, tablename="membership"):
     """A user's role in a tenant, optionally within a department (and section)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=50)
@@ -80,6 +85,7 @@ class Membership(Table, tablename="membership"):
 class Session(Table, tablename="web_session"):
     """A server-side login session, valid on one tenant only."""
 
+    id: Serial
     tenant_id = tenant_fk()
     key_hash = Varchar(length=64, unique=True, index=True)
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
@@ -91,6 +97,7 @@ class Session(Table, tablename="web_session"):
 class ApiToken(Table, tablename="api_token"):
     """A bearer token for the JSON API, valid on one tenant only. Only its hash is stored."""
 
+    id: Serial
     tenant_id = tenant_fk()
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     name = Varchar(length=100)
@@ -105,6 +112,7 @@ class IdempotencyKey(Table, tablename="idempotency_key"):
     """A write request's `Idempotency-Key` and the answer it got, so a client that saw no answer
     can send it again without the step being taken twice (kept 24 hours)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     key = Varchar(length=200)
@@ -118,6 +126,7 @@ class IdempotencyKey(Table, tablename="idempotency_key"):
 class Notification(Table, tablename="notification"):
     """An in-app notification (站内消息) for one user of one tenant."""
 
+    id: Serial
     tenant_id = tenant_fk()
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     kind = Varchar(length=50)
@@ -132,6 +141,7 @@ class Notification(Table, tablename="notification"):
 class OutboxMessage(Table, tablename="outbox_message"):
     """A message caused by a change, written in the change's transaction; the relay sends it on."""
 
+    id: Serial
     message_id = Varchar(length=36, unique=True)
     tenant_id = Integer(null=True, index=True)
     actor = Varchar(length=100)
@@ -146,6 +156,7 @@ class OutboxMessage(Table, tablename="outbox_message"):
 class ProcessedMessage(Table, tablename="processed_message"):
     """A message an actor has already applied; makes a redelivery a no-op."""
 
+    id: Serial
     message_id = Varchar(length=36, unique=True)
     actor = Varchar(length=100)
     processed_at = Timestamptz(default=TimestamptzNow())
@@ -154,6 +165,7 @@ class ProcessedMessage(Table, tablename="processed_message"):
 class FailedMessage(Table, tablename="failed_message"):
     """A message whose actor failed for good; retried from the console."""
 
+    id: Serial
     message_id = Varchar(length=36, unique=True)
     tenant_id = Integer(null=True)
     actor = Varchar(length=100)
@@ -165,6 +177,7 @@ class FailedMessage(Table, tablename="failed_message"):
 class SchedulerRun(Table, tablename="scheduler_run"):
     """One run of a scheduled job in one time slot; the unique key makes a slot run once."""
 
+    id: Serial
     job = Varchar(length=100)
     slot = Varchar(length=40)
     started_at = Timestamptz(default=TimestamptzNow())
@@ -175,6 +188,7 @@ class SchedulerRun(Table, tablename="scheduler_run"):
 class SystemSession(Table, tablename="system_session"):
     """A login session of the system console (系统控制台), outside every tenant."""
 
+    id: Serial
     key_hash = Varchar(length=64, unique=True, index=True)
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -186,6 +200,7 @@ class LoginThrottle(Table, tablename="login_throttle"):
     the lock they set.  Global like `app_user`, holding no tenant's data; written only by single
     atomic statements (`web.identity`).  `app_user.failed_logins`/`locked_until` are no longer used."""
 
+    id: Serial
     username = Varchar(length=150, unique=True)
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
@@ -198,6 +213,7 @@ class OnboardingJob(Table, tablename="onboarding_job"):
     `passwords` holds the generated passwords of new users only until the page has shown them once.
     """
 
+    id: Serial
     slug = Varchar(length=63, default="")
     manifest = Text()
     status = Varchar(length=20, default="queued")  # queued | running | done | failed

@@ -14,7 +14,7 @@ without its partner — and is inactive until the partner is there and declares 
 
 from __future__ import annotations
 
-from piccolo.columns import ForeignKey, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -27,6 +27,7 @@ from core.tenant_registry import Tenant
 class TenantLink(Table, tablename="tenant_link"):
     """One side's declaration of a link: `tenant` names `partner` (a slug); unique per pair."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.cascade)
     partner = Varchar(length=63)
     declared_at = Timestamptz(default=TimestamptzNow())
@@ -62,7 +63,7 @@ async def links_of(tenant: TenantContext) -> list[dict]:
     declares it (and since when), whether the partner is here, and whether the link is active."""
     mine = {r["partner"]: r for r in await TenantLink.select().where(TenantLink.tenant == tenant.id)}
     theirs = {r["tenant.slug"]: r for r in await TenantLink.select(
-        TenantLink.all_columns(), TenantLink.tenant.slug).where(TenantLink.partner == tenant.slug)}
+        *TenantLink.all_columns(), TenantLink.tenant.slug).where(TenantLink.partner == tenant.slug)}
     partners = {r["slug"]: r for r in await Tenant.select(
         Tenant.id, Tenant.slug, Tenant.name_zh, Tenant.name_en, Tenant.kind, Tenant.active).where(
         Tenant.slug.is_in(sorted(set(mine) | set(theirs)) or ["-"]))}

@@ -1,6 +1,6 @@
 """Tables of bulk re-dispatch (批量二次交办): a batch and the cases it selected."""
 
-from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -13,6 +13,7 @@ class RedispatchBatch(Table, tablename="redispatch_batch"):
     `key` (unique per tenant) is the form's or the client's key: the same batch sent twice is
     one batch."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     tenant_id = tenant_fk()
     key = Varchar(length=64)
     reason = Text()
@@ -31,6 +32,7 @@ class RedispatchItem(Table, tablename="redispatch_item"):
     """A case a batch selected; unique per (tenant, batch, case): never re-dispatched twice by it.
     `outcome`: pending | redispatched | skipped; `note` why a case was skipped (a code)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     batch = ForeignKey(references=RedispatchBatch, null=False)
     case = ForeignKey(references=Case, null=False)

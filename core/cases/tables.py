@@ -1,7 +1,18 @@
 """Tables of the case lifecycle: companies, cases, refusals and sign-offs, reviews, extensions,
 objections, attachments, and the tamper-evident record."""
 
-from piccolo.columns import BigInt, Boolean, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    BigInt,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -12,6 +23,7 @@ from core.tables import Category, Department, User, tenant_fk
 class Company(Table, tablename="company"):
     """A market entity (市场主体) known to a tenant, keyed by its unified social credit code."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     tenant_id = tenant_fk()
     name = Varchar(length=200)
     credit_code = Varchar(length=18)  # 统一社会信用代码
@@ -28,6 +40,7 @@ class Company(Table, tablename="company"):
 class CompanyMember(Table, tablename="company_member"):
     """A user who acts for a company (企业用户); `is_liaison` marks its named liaison."""
 
+    id: Serial
     tenant_id = tenant_fk()
     company = ForeignKey(references=Company, null=False, on_delete=OnDelete.cascade)
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
@@ -37,6 +50,7 @@ class CompanyMember(Table, tablename="company_member"):
 class Case(Table, tablename="case_file"):
     """A company's request (诉求)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     number = Varchar(length=30)
     company = ForeignKey(references=Company, null=True)  # none yet: an anonymous intake the dispatcher attaches
@@ -67,7 +81,7 @@ class Case(Table, tablename="case_file"):
     resolution = Text(default="")
     rating = Varchar(length=20, default="")
     rating_comment = Text(default="")
-    merged_into = ForeignKey(references="self", null=True)
+    merged_into: "ForeignKey[Case]" = ForeignKey(references="self", null=True)
     version = Integer(default=0)
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -79,6 +93,7 @@ class Open311Request(Table, tablename="open311_request"):
     e-mail and phone are for the dispatcher only and never leave through Open311.
     """
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     lat = DoublePrecision(null=True, default=None)
@@ -96,6 +111,7 @@ class Open311Request(Table, tablename="open311_request"):
 class Refusal(Table, tablename="refusal"):
     """Saying no (不能办): reason and legal or policy basis, signed off up the chain."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     filed_by = ForeignKey(references=User, null=False)
@@ -110,6 +126,7 @@ class Refusal(Table, tablename="refusal"):
 class SignOff(Table, tablename="sign_off"):
     """One signature (签批) or send-back on a refusal."""
 
+    id: Serial
     tenant_id = tenant_fk()
     refusal = ForeignKey(references=Refusal, null=False, on_delete=OnDelete.cascade)
     level = Varchar(length=20)
@@ -122,6 +139,7 @@ class SignOff(Table, tablename="sign_off"):
 class Review(Table, tablename="review"):
     """Refusal review (说"不"评议) by the People's Congress panel."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     refusal = ForeignKey(references=Refusal, null=False)
@@ -141,6 +159,7 @@ class Review(Table, tablename="review"):
 class Extension(Table, tablename="extension"):
     """A request to extend the deadline (延期), decided by the leader in charge."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     requested_by = ForeignKey(references=User, null=False)
@@ -158,6 +177,7 @@ class Extension(Table, tablename="extension"):
 class Objection(Table, tablename="objection"):
     """An objection to an assignment (交办异议), decided finally by the dispatcher."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     department = ForeignKey(references=Department, null=False)
@@ -174,6 +194,7 @@ class Objection(Table, tablename="objection"):
 class Attachment(Table, tablename="attachment"):
     """A file attached to a case, stored outside the web root under its key."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     uploaded_by = ForeignKey(references=User, null=False)
@@ -189,6 +210,7 @@ class Attachment(Table, tablename="attachment"):
 class Event(Table, tablename="case_event"):
     """An entry of the tamper-evident record (办理记录): append-only, hash-chained per tenant."""
 
+    id: Serial
     tenant_id = tenant_fk()
     seq = Integer()
     case = ForeignKey(references=Case, null=True)
@@ -207,6 +229,7 @@ class Event(Table, tablename="case_event"):
 class AuditHead(Table, tablename="audit_head"):
     """The head of a tenant's event chain; updating it serialises appends per tenant."""
 
+    id: Serial
     tenant_id = tenant_fk()
     last_seq = Integer(default=0)
     last_hash = Varchar(length=64, default="")
@@ -216,6 +239,7 @@ class AuditAnchor(Table, tablename="audit_anchor"):
     """A signed chain head (存证): the tenant's head at `seq`, signed with the installation's
     Ed25519 key (kept outside the database) and published; see `core.cases.anchors`."""
 
+    id: Serial
     tenant_id = tenant_fk()
     seq = Integer()
     hash = Varchar(length=64)
@@ -228,6 +252,7 @@ class ImportJob(Table, tablename="import_job"):
     """A file being imported in the background (a company list, or a plugin's, by `kind`), with its
     progress, row errors and, when the whole file is refused, the reason (`message`)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     kind = Varchar(length=40, default="companies")
     filename = Varchar(length=255)
@@ -251,6 +276,7 @@ class Advance(Table, tablename="case_advance"):
     responsible for, and resolved the case; later the department found responsible settles it
     (结算).  One per case (a unique key on tenant and case); settled once."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False)
     amount_fen = BigInt()  # money as integer fen

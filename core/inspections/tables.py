@@ -7,7 +7,7 @@ defaults in :mod:`core.inspections.rules`).  `ConductReport` is a company's repo
 (吃拿卡要: demanding favours, gifts, obstruction).  JSON columns are written as JSON text.
 """
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -24,6 +24,7 @@ REPORT_KINDS = ("favours", "gifts", "obstruction", "other")
 class Inspection(Table, tablename="inspection"):
     """A discipline inspection (纪检核查) opened by a must-investigate rule (七必查)."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     tenant_id = tenant_fk()
     rule = Varchar(length=50)
     dedupe_key = Varchar(length=200)  # unique with tenant_id
@@ -46,6 +47,7 @@ class Inspection(Table, tablename="inspection"):
 class RuleSetting(Table, tablename="inspection_rule"):
     """A tenant's setting of one rule: on or off, and its numbers (unique per tenant and rule)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     rule = Varchar(length=50)
     enabled = Boolean(default=True)
@@ -55,6 +57,7 @@ class RuleSetting(Table, tablename="inspection_rule"):
 class ConductReport(Table, tablename="conduct_report"):
     """A company's report of misconduct by officials (吃拿卡要), optionally about one case."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=True, on_delete=OnDelete.set_null)
     company = ForeignKey(references=Company, null=False, on_delete=OnDelete.cascade)

@@ -1,7 +1,7 @@
 """Oversight tables: the 亲清 index history and survey inputs, policies made from common problems
 (新政) and the clustering runs behind them, and each case's contribution to the figures."""
 
-from piccolo.columns import Float, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import Float, ForeignKey, Integer, Serial, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -13,6 +13,7 @@ from core.tables import Department, User, tenant_fk
 class IndexSnapshot(Table, tablename="index_snapshot"):
     """The 亲清 index of a tenant (department null) or a department for one month."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
     tenant_id = tenant_fk()
     month = Varchar(length=7)  # YYYY-MM
     department = ForeignKey(references=Department, null=True, on_delete=OnDelete.cascade)
@@ -26,6 +27,7 @@ class IndexSnapshot(Table, tablename="index_snapshot"):
 class SurveyInput(Table, tablename="survey_input"):
     """An optional survey score (e.g. the yearly company questionnaire), 0–100, for a period."""
 
+    id: Serial
     tenant_id = tenant_fk()
     period = Varchar(length=7)  # YYYY or YYYY-MM
     indicator = Varchar(length=50)
@@ -38,6 +40,7 @@ class SurveyInput(Table, tablename="survey_input"):
 class ClusterRun(Table, tablename="cluster_run"):
     """A background grouping of case texts into common problems (高频共性问题)."""
 
+    id: Serial
     tenant_id = tenant_fk()
     status = Varchar(length=20)  # queued | running | done | failed
     progress = Float(default=0.0)
@@ -50,6 +53,7 @@ class ClusterRun(Table, tablename="cluster_run"):
 class Policy(Table, tablename="policy"):
     """A new policy (新政) written from a group of common problems, and the cases it answers."""
 
+    id: Serial
     tenant_id = tenant_fk()
     title = Varchar(length=200)
     department = ForeignKey(references=Department, null=True)
@@ -61,6 +65,7 @@ class Policy(Table, tablename="policy"):
 
 
 class PolicyCase(Table, tablename="policy_case"):
+    id: Serial
     tenant_id = tenant_fk()
     policy = ForeignKey(references=Policy, null=False, on_delete=OnDelete.cascade)
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
@@ -70,6 +75,7 @@ class CaseTally(Table, tablename="case_tally"):
     """One case's contribution to the big-screen figures (统计口径), kept current whenever the case
     changes, so figures are a sum over these rows instead of a pass over every case in Python."""
 
+    id: Serial
     tenant_id = tenant_fk()
     case = ForeignKey(references=Case, null=False, on_delete=OnDelete.cascade)
     month = Varchar(length=7)  # YYYY-MM of submission, local time
