@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import overload
 from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
     """The current time, in UTC."""
     return datetime.now(timezone.utc)
+
+
+@overload
+def as_utc(value: datetime | str) -> datetime: ...
+@overload
+def as_utc(value: datetime | str | None) -> datetime | None: ...
 
 
 def as_utc(value: datetime | str | None) -> datetime | None:
@@ -25,6 +32,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 def today() -> date:
     """Today's date in China (deadlines are counted in Beijing time)."""
     return now().astimezone(TZ).date()
+
+
+@overload
+def local_date(value: datetime | str) -> date: ...
+@overload
+def local_date(value: datetime | str | None) -> date | None: ...
 
 
 def local_date(value: datetime | str | None) -> date | None:

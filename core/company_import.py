@@ -11,6 +11,7 @@ raise :class:`ImportFileError`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class RowError:
     row_number: int
     field: str
     message: str
-    params: dict = field(default_factory=dict)
+    params: dict = dataclasses.field(default_factory=dict)  # `field` is the column's name here
 
 
 @dataclass

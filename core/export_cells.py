@@ -9,6 +9,7 @@ Numbers, dates and empty cells pass unchanged: a negative number is a number, no
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -16,7 +17,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def formula_like(value: object) -> bool:
+def formula_like(value: object) -> TypeGuard[str]:
     """Text that a spreadsheet would read as a formula (or a DDE command)."""
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 

@@ -135,7 +135,7 @@ def _ole_root_streams(data: bytes) -> set[str]:
         return _u32(fat, pos * 4) if len(fat) >= pos * 4 + 4 else _NOSTREAM
 
     entries: list[bytes] = []
-    sid, seen = _u32(data, 48), set()
+    sid, seen = _u32(data, 48), set[int]()  # directory sectors already read
     while sid < _END and sid not in seen and len(seen) < _MAX_DIR_SECTORS:
         seen.add(sid)
         blob = sector(sid)
@@ -205,7 +205,7 @@ def check_attachment(filename: str, data: bytes) -> AllowedType:
     ``filename`` only names the file in the message; the type comes from the content, and the
     returned :class:`AllowedType` carries the extension to store it under.
     """
-    params = {"name": os.path.basename((filename or "").replace("\\", "/"))}
+    params: dict[str, object] = {"name": os.path.basename((filename or "").replace("\\", "/"))}
     if not data:
         raise AttachmentRejected("empty", REJECTION_MESSAGES["empty"], params)
     if len(data) > MAX_ATTACHMENT_BYTES:

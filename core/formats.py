@@ -42,7 +42,7 @@ def _as_date(value) -> date | None:
 def datetime_filter(value: datetime | str | None, fmt: str = "") -> str:
     """A moment in the reader's locale and the platform's time zone: the date as `date` shows it,
     then the time.  `fmt` is accepted for older callers; every moment reads the same."""
-    if value in (None, ""):
+    if not value:  # None or ""
         return "—"
     moment = as_utc(value).astimezone(TZ)
     locale = babel_locale(current_locale.get())

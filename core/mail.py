@@ -10,14 +10,14 @@ from email.message import EmailMessage
 from core.config import get_settings
 
 
-def _send(to: str, subject: str, body: str) -> None:
+def _send(host: str, to: str, subject: str, body: str) -> None:
     settings = get_settings()
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
+    with smtplib.SMTP(host, settings.smtp_port, timeout=15) as smtp:
         if settings.smtp_user:
             smtp.starttls()
             smtp.login(settings.smtp_user, settings.smtp_password or "")
@@ -26,7 +26,8 @@ def _send(to: str, subject: str, body: str) -> None:
 
 async def send_mail(to: str, subject: str, body: str) -> bool:
     """Send one message; returns False when SMTP is not configured. Errors propagate (the actor retries)."""
-    if not get_settings().smtp_host or not to:
+    host = get_settings().smtp_host
+    if not host or not to:
         return False
-    await asyncio.to_thread(_send, to, subject, body)
+    await asyncio.to_thread(_send, host, to, subject, body)
     return True

@@ -146,7 +146,7 @@ async def submit(user, form: Mapping[str, str]) -> dict:
             credit_code = validate_uscc(credit_code)
         except InvalidCreditCode as exc:
             raise UserError(400, exc.message, code="credit_code_" + exc.reason, **exc.params) from None
-    service_name = _localized(category["name_zh"], category["name_en"])
+    service_name = _localized(category["name_zh"], category["name_en"]) or ""
     description = _text(form, "description", 4000) or address or service_name
     title = _text(form, "attribute[title]", 200) or description.splitlines()[0].strip()[:60] or service_name
     anonymous = not credit_code and not user.has_role("company")

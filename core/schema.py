@@ -21,6 +21,7 @@ def indexes_step(manager, unique: dict[str, list[tuple[str, ...]]] | None = None
         from piccolo.engine import engine_finder
 
         engine = engine_finder()
+        assert engine is not None, "piccolo_conf.py names no engine"
         for flag, spec in ((True, unique or {}), (False, plain or {})):
             for table, keys in spec.items():
                 for columns in keys:

@@ -26,7 +26,9 @@ def user_with_roles(user: dict, memberships: list[dict], via: str, session_id: i
         return None
     manager = get_plugin_manager()
     enabled = manager.enabled_for(current_tenant())
-    roles, permissions, departments = set(), set(), set()
+    roles: set[str] = set()
+    permissions: set[str] = set()
+    departments: set[int] = set()
     for row in memberships:
         definition = manager.roles.get(row["role"])
         if definition is None or manager.role_plugin(row["role"]) not in enabled:

@@ -15,6 +15,7 @@ from core.clock import today
 from core.errors import UserError
 from core.scope import scoped
 from core.tables import Category, Department
+from core.users import CurrentUser
 from core.workdays import load_calendar
 
 
@@ -23,7 +24,7 @@ class Step:
     """What a step's function gets: the case, who takes the step in which role, the form and the event."""
 
     case: Case
-    user: object
+    user: CurrentUser
     role: str
     data: dict
     event: dict  # what goes on the record: reason, data

@@ -38,7 +38,9 @@ log = logging.getLogger("qinqing.anchors")
 # -- the key ---------------------------------------------------------------------------------------
 
 def key_path() -> Path:
-    return get_settings().audit_key_file
+    """AUDIT_KEY_FILE, or the key in the var directory (what `core.config` fills in)."""
+    settings = get_settings()
+    return settings.audit_key_file or settings.var_dir / "audit_signing_key.pem"
 
 
 def signing_key() -> Ed25519PrivateKey:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -131,7 +131,10 @@ def given(body: msgspec.Struct | None) -> dict:
     return {k: v for k, v in msgspec.to_builtins(body).items() if v is not None}
 
 
-def parse(struct: type, data: dict):
+Form = TypeVar("Form", bound=msgspec.Struct)
+
+
+def parse(struct: type[Form], data: dict) -> Form:
     """Validate `data` into `struct`; required text may not be blank. Bad input → 400 naming the field."""
     cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in (data or {}).items()
                if k in struct.__struct_fields__ and v not in (None,)}

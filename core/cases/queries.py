@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from piccolo.custom_types import Combinable
+
 from core.cases import states as S
 from core.cases.access import company_ids_of, visibility
 from core.cases.audit import KeptUntilChange
@@ -64,8 +66,8 @@ LIST_COLUMNS = (
 )
 
 
-async def _where(user, f: CaseFilter):
-    clauses = []
+async def _where(user, f: CaseFilter) -> list[Combinable]:
+    clauses: list[Combinable] = []
     visible = await visibility(user)
     if visible is not None:
         clauses.append(visible)
@@ -87,8 +89,9 @@ async def _where(user, f: CaseFilter):
         clauses.append(Case.overturned == True)  # noqa: E712
     if f.mine:
         clauses.append((Case.handler == user.id) | (Case.escalated_to == user.id))
-    if f.queue:
-        clauses.append(await case_clause(user, f.queue))
+    queue = await case_clause(user, f.queue) if f.queue else None  # a known queue (normalized)
+    if queue is not None:
+        clauses.append(queue)
     text = matches(Case.search_text, f.q) if f.q else None
     number = number_matches(Case.number, f.q) if f.q else None
     if number is not None:  # LU2026001993, or its start: by number (an index range) or by text
@@ -195,7 +198,7 @@ _CASE_ROW = Prepared(lambda case_id: scoped(Case).select(*LIST_COLUMNS).where(Ca
 _CASE_PAGE_ROW = Prepared(lambda case_id: scoped(Case).select(
     *LIST_COLUMNS, Case.description, Case.resolution, Case.rating, Case.rating_comment, Case.on_behalf,
     Case.submitted_by.display_name.as_alias("submitter_name"), Case.company.credit_code.as_alias("credit_code"),
-    Case.category.lead_department.code.as_alias("lead_department_code"),
+    Case.category._.lead_department.code.as_alias("lead_department_code"),
     Case.category.co_departments.as_alias("co_departments"),
 ).where(Case.id == case_id), first=True)
 

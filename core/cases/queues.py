@@ -4,6 +4,7 @@ one definition both the case list (``cases/?queue=<name>``) and the work queue's
 from __future__ import annotations
 
 from piccolo.columns.combination import Where
+from piccolo.custom_types import Combinable
 
 from core.cases import states as S
 from core.cases.tables import Case, Extension, Objection, Refusal, SignOff
@@ -47,7 +48,7 @@ def _departments(user) -> list[int]:
     return list(user.department_ids) or [-1]
 
 
-async def case_clause(user, key: str) -> Where | None:
+async def case_clause(user, key: str) -> Combinable | None:
     """The case list's filter of the queue `key` for `user` (None: not a case queue); the list
     (``cases/?queue=key``) and the count use it both, with the user's visibility added."""
     mine = Case.handler == user.id

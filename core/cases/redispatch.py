@@ -71,7 +71,7 @@ async def start(user, f: CaseFilter, reason: str, key: str) -> tuple[dict, bool]
         raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="key")
     existing = await _by_key(key)
     if existing is not None:
-        return await view(existing["id"]), False
+        return await _shown(existing["id"]), False
     cases = await selected(user, f)
     if not cases:
         raise UserError(400, "No refused case matches these filters.", code="nothing_selected")
@@ -82,7 +82,9 @@ async def start(user, f: CaseFilter, reason: str, key: str) -> tuple[dict, bool]
         key=key, reason=form.reason, filters=json.dumps(_filters_of(f), ensure_ascii=False), status="queued",
         total=len(cases), created_by=user.id)).on_conflict(action="DO NOTHING").returning(RedispatchBatch.id)
     if not inserted:  # the same batch, sent at the same moment, won the key
-        return await view((await _by_key(key))["id"]), False
+        winner = await _by_key(key)
+        assert winner is not None  # it holds the key this insert conflicted on
+        return await _shown(winner["id"]), False
     batch_id = inserted[0]["id"]
     await RedispatchItem.insert(*[scoped(RedispatchItem).new(
         batch=batch_id, case=c["id"], outcome="pending" if c["status"] == S.REFUSED else "skipped",
@@ -92,7 +94,14 @@ async def start(user, f: CaseFilter, reason: str, key: str) -> tuple[dict, bool]
         await enqueue(ACTOR, batch_id=batch_id)
     else:
         await apply(batch_id, limit=None, acting=user)
-    return await view(batch_id), True
+    return await _shown(batch_id), True
+
+
+async def _shown(batch_id: int) -> dict:
+    """The view of a batch this request has just found or made."""
+    found = await view(batch_id)
+    assert found is not None
+    return found
 
 
 async def _by_key(key: str) -> dict | None:

@@ -235,6 +235,7 @@ async def open_review(case_id: int) -> Review | None:
 async def _request_review(step: Step) -> str:
     form = inputs.parse(inputs.OptionalReason, step.data)
     refusal = await final_refusal(step.case.id)
+    assert refusal is not None  # a refused case has its final refusal
     await scoped(Review).add(case=step.case.id, refusal=refusal.id, requested_by=step.user.id, reason=form.reason,
                              status="requested")
     step.event["reason"] = form.reason
@@ -246,6 +247,7 @@ async def _request_review(step: Step) -> str:
 async def _schedule_hearing(step: Step) -> str:
     form = inputs.parse(inputs.Hearing, step.data)
     review = await open_review(step.case.id)
+    assert review is not None  # a case under review has its open review
     review.hearing_at, review.place, review.status = form.hearing_at, form.place, "scheduled"
     await review.save()
     step.event["data"] = {"hearing_at": form.hearing_at.isoformat(), "place": form.place}
@@ -259,6 +261,7 @@ async def _schedule_hearing(step: Step) -> str:
 async def _rule(step: Step) -> str:
     form = inputs.parse(inputs.Rule, step.data)
     review = await open_review(step.case.id)
+    assert review is not None  # a case under review has its open review
     if review.status != "scheduled":
         raise UserError(409, "Schedule the hearing before ruling.", code="no_hearing")
     review.status, review.verdict, review.verdict_reason, review.record = "ruled", form.verdict, form.reason, form.record

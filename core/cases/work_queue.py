@@ -85,7 +85,7 @@ def review_query(status: str = "", count: bool = False):
         query = scoped(Review).select(
             Review.id, Review.status, Review.hearing_at, Review.place, Review.verdict, Review.created_at,
             Review.case.id.as_alias("case_id"), Review.case.number.as_alias("number"),
-            Review.case.title.as_alias("title"), Review.case.company.name.as_alias("company_name"))
+            Review.case.title.as_alias("title"), Review.case._.company.name.as_alias("company_name"))
     if status in ("requested", "scheduled", "ruled"):
         query = query.where(Review.status == status)
     return query if count else query.order_by(Review.verdict).order_by(Review.id, ascending=False)

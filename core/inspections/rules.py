@@ -140,9 +140,9 @@ async def repeated_refusal(cfg: dict, target: Target) -> list[Finding]:
     query = scoped(Refusal).select(
         Refusal.id, Refusal.case, Refusal.filed_by, Refusal.case.number.as_alias("number"),
         Refusal.case.company.as_alias("company"), Refusal.case.category.as_alias("category"),
-        Refusal.case.department.as_alias("department"), Refusal.case.company.name.as_alias("company_name"),
-        Refusal.case.category.name_zh.as_alias("category_name"),
-        Refusal.case.category.name_en.as_alias("category_name_en"),
+        Refusal.case.department.as_alias("department"), Refusal.case._.company.name.as_alias("company_name"),
+        Refusal.case._.category.name_zh.as_alias("category_name"),
+        Refusal.case._.category.name_en.as_alias("category_name_en"),
     ).where((Refusal.status == "final") & (Refusal.completed_at >= now() - timedelta(days=cfg["window_days"])))
     if target.case_id is not None:
         case = await scoped(Case).select(Case.company, Case.category).where(Case.id == target.case_id).first()
@@ -250,7 +250,7 @@ async def fast_signoff(cfg: dict, target: Target) -> list[Finding]:
       N_("A handler whose refusals were overturned on review more than this many times within 365 days."),
       Param("count", N_("Overturned more than"), 3, 1, 100))
 async def handler_overturned(cfg: dict, target: Target) -> list[Finding]:
-    handler = Review.refusal.filed_by
+    handler = Review.refusal._.filed_by
     query = scoped(Review).select(
         Review.id, Review.case, handler.as_alias("handler"), handler.display_name.as_alias("handler_name"),
         Review.case.number.as_alias("number"), Review.case.department.as_alias("department"),

@@ -234,6 +234,7 @@ def parse_overrides(text: str) -> OverrideFile:
             problems.append(f"workdays[{i}]: {d} is also listed in holidays")
     if problems:
         raise CalendarFileError(problems)
+    assert year is not None  # a missing or bad year is among the problems
     return OverrideFile(year, tuple(sorted(holidays)), tuple(sorted(workdays)), source)
 
 
