@@ -33,6 +33,12 @@ def current_user(request: Request | ASGIConnection) -> CurrentUser | None:
     return request.scope.get("state", {}).get("user")
 
 
+def signed_in_user(request: Request | ASGIConnection) -> CurrentUser:
+    """The user of a route behind `login_required` (401, as that guard says, when nobody is signed in)."""
+    _check_login(request)
+    return request.scope["state"]["user"]
+
+
 def tenant_of(request: Request | ASGIConnection) -> Any:
     """The tenant a request is for (the registry's `TenantContext`)."""
     return request.scope.get("state", {}).get("tenant")

@@ -18,7 +18,7 @@ from core.cases.inputs import given, parse
 from core.cases.tables import Case
 from core.clock import now
 from core.errors import UserError
-from core.http import READ_ERRORS, WRITE_ERRORS, current_user, requires
+from core.http import READ_ERRORS, WRITE_ERRORS, requires, signed_in_user
 from core.i18n import format_params, gettext
 from core.inspections import rules, service
 from core.inspections.tables import REPORT_KINDS, STATUS_LABELS, ConductReport, Inspection
@@ -173,7 +173,7 @@ def _out(row: dict) -> dict:
 
 
 def _require(request: Request, permission: str) -> None:
-    if not current_user(request).can(permission):
+    if not signed_in_user(request).can(permission):
         raise UserError(403, "You are not allowed to do this.")
 
 
@@ -206,12 +206,12 @@ class InspectionApi(Controller):
     async def step(self, request: Request, inspection_id: FromPath[int], step: FromPath[str],
                    data: JSONBody[InspectionStep | None] = None) -> InspectionDetail:
         body = given(data)
-        await service.handle(current_user(request), inspection_id, step, body, body.pop("version", None))
+        await service.handle(signed_in_user(request), inspection_id, step, body, body.pop("version", None))
         return await _detail(inspection_id, request)
 
     @post("/reports", summary="A company reports misconduct (kind: favours, gifts, obstruction, other; "
                               "description; optional case id)", responses=WRITE_ERRORS,
           guards=[requires(roles=("company",))])
     async def report(self, request: Request, data: JSONBody[ReportForm]) -> ReportOut:
-        row = await file_report(current_user(request), given(data))
+        row = await file_report(signed_in_user(request), given(data))
         return ReportOut(id=row.id, kind=row.kind, case=row.case, created_at=row.created_at)

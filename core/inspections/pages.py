@@ -4,6 +4,8 @@ rules page, and the page where a company reports misconduct (吃拿卡要举报)
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
@@ -11,13 +13,13 @@ from litestar.response import Redirect
 from core.cases.access import company_ids_of
 from core.cases.tables import Case
 from core.errors import UserError
-from core.http import current_user, login_required, page, requires
+from core.http import login_required, page, requires, signed_in_user
 from core.inspections import rules, service
 from core.inspections.api import detail, file_report, list_inspections, reports_of
 from core.inspections.tables import CONCLUSION_LABELS, KIND_LABELS, REPORT_KINDS, STATUS_LABELS, STEP_LABELS
 from core.scope import scoped
 
-LABELS = dict(statuses=STATUS_LABELS, conclusions=CONCLUSION_LABELS, steps=STEP_LABELS, kinds=KIND_LABELS)
+LABELS: dict[str, Any] = dict(statuses=STATUS_LABELS, conclusions=CONCLUSION_LABELS, steps=STEP_LABELS, kinds=KIND_LABELS)
 
 
 def _number(value, default: int) -> int:
@@ -28,7 +30,7 @@ def _number(value, default: int) -> int:
 
 
 def _require(request: Request, permission: str) -> None:
-    if not current_user(request).can(permission):
+    if not signed_in_user(request).can(permission):
         raise UserError(403, "You are not allowed to do this.")
 
 
@@ -65,12 +67,12 @@ class InspectionPages(Controller):
     async def step(self, request: Request, inspection_id: FromPath[int], step: FromPath[str],
                    data: URLEncodedBody[dict[str, str]]) -> object:
         form = {k: v for k, v in data.items() if k != "_csrf_token"}
-        version = form.pop("version", None)
+        given_version = form.pop("version", None)
         try:
-            version = int(version) if version not in (None, "") else None
+            version = int(given_version) if given_version else None
         except ValueError:
             raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="version") from None
-        await service.handle(current_user(request), inspection_id, step, form, version)
+        await service.handle(signed_in_user(request), inspection_id, step, form, version)
         if request.headers.get("hx-request"):
             return await _inspection_page(request, inspection_id, fragment=True)
         return Redirect(path=f"{request.scope['state']['tenant_root']}inspections/{inspection_id}", status_code=303)
@@ -97,7 +99,7 @@ class InspectionPages(Controller):
 
     @get("/report", name="inspection_report")
     async def report_page(self, request: Request) -> object:
-        user = current_user(request)
+        user = signed_in_user(request)
         if not user.has_role("company"):
             raise UserError(403, "Only a company can report misconduct here.")
         companies = await company_ids_of(user.id)
@@ -108,7 +110,7 @@ class InspectionPages(Controller):
 
     @post("/report", name="inspection_report_save")
     async def report(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
-        await file_report(current_user(request), {k: v for k, v in data.items() if k != "_csrf_token"})
+        await file_report(signed_in_user(request), {k: v for k, v in data.items() if k != "_csrf_token"})
         return Redirect(path=f"{request.scope['state']['tenant_root']}inspections/report?sent=1", status_code=303)
 
 

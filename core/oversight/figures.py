@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TypeAlias, Union
 
 from piccolo.query.functions.aggregate import Sum
 
@@ -64,14 +65,19 @@ class Tally:
         return {**self.counts, **self.rates()}
 
 
+DepartmentKey: TypeAlias = Union[int, str, tuple[str, "DepartmentKey"]]
+"""What `Figures.departments` is keyed by: a department's id; summed over tenants, a district's slug
+(the city's figures, `core.oversight.city`) or (township slug, its key) (`core.oversight.screen`)."""
+
+
 @dataclass
 class Figures:
     total: Tally
-    departments: dict[int, Tally]
+    departments: dict[DepartmentKey, Tally]
     months: dict[str, Tally]
     townships: dict[str, Tally]
     handlers_overdue: dict[int, int]
-    department_names: dict[int, str]
+    department_names: dict[DepartmentKey, str]
     handler_names: dict[int, str]
 
     def add(self, other: "Figures") -> "Figures":
@@ -118,7 +124,10 @@ async def _read_figures(only_month: str | None) -> Figures:
         (CaseTally.overdue > 0) & CaseTally.handler.is_not_null()).group_by(CaseTally.handler)
     if only_month:
         query, overdue = query.where(CaseTally.month == only_month), overdue.where(CaseTally.month == only_month)
-    total, departments, months, townships = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
+    total = Tally()
+    departments: defaultdict[DepartmentKey, Tally] = defaultdict(Tally)
+    months: defaultdict[str, Tally] = defaultdict(Tally)
+    townships: defaultdict[str, Tally] = defaultdict(Tally)
     for row in await query:
         tally = Tally({key: int(row[key] or 0) for key in COUNTERS})
         total.add(tally)
@@ -127,7 +136,7 @@ async def _read_figures(only_month: str | None) -> Figures:
         months[row["month"]].add(tally)
         townships[row["township"] or "—"].add(tally)
     handlers_overdue = {r["handler"]: int(r["n"]) for r in await overdue}
-    dept_names = {r["id"]: LocalName(r["name_zh"], r["name_en"])  # shared by every locale: localized where shown
+    dept_names: dict[DepartmentKey, str] = {r["id"]: LocalName(r["name_zh"], r["name_en"])  # shared by every locale: localized where shown
                   for r in await scoped(Department).select(Department.id, Department.name_zh, Department.name_en)}
     handler_names = {r["id"]: r["display_name"] for r in await User.select(User.id, User.display_name).where(
         User.id.is_in(list(handlers_overdue)))} if handlers_overdue else {}

@@ -41,8 +41,9 @@ def red_flags(figures: Figures, window: "RefusalWindow | None" = None) -> list[F
     flags: list[Flag] = []
     subjects: list[tuple[str, Tally]] = [("", figures.total)] + [
         (figures.department_names.get(dept_id, str(dept_id)), tally) for dept_id, tally in figures.departments.items()]
-    windowed: list[Tally | None] = [window.total] + [window.departments.get(d, Tally()) for d in figures.departments] \
-        if window is not None else [None] * len(subjects)
+    windowed: list[Tally | None] = [None] * len(subjects)
+    if window is not None:
+        windowed = [window.total, *(window.departments.get(d, Tally()) for d in figures.departments)]
     for (name, tally), recent in zip(subjects, windowed):
         rates = tally.rates()
         if recent is not None:
@@ -53,7 +54,7 @@ def red_flags(figures: Figures, window: "RefusalWindow | None" = None) -> list[F
                     "In the last %(days)s days %(refused)s of %(reported)s cases were refused and not overturned "
                     "(%(refusal_rate)s) while satisfaction reads %(satisfaction_rate)s: the ratings do not match "
                     "the refusals."),
-                    {"days": window.days, "refused": recent["refused"], "reported": recent["reported"],
+                    {"days": window.days if window else 0, "refused": recent["refused"], "reported": recent["reported"],
                      "refusal_rate": _pct(r["refusal_rate"]), "satisfaction_rate": _pct(r["satisfaction_rate"])}))
         elif tally["reported"] >= min_cases and (rates["refusal_rate"] or 0) >= refusal_min \
                 and (rates["satisfaction_rate"] or 0) >= satisfaction_min:

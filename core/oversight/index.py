@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from core.i18n import N_
 from core.oversight.figures import Figures
@@ -88,9 +89,9 @@ def score(values: dict[str, float | None], w: dict[str, float]) -> tuple[float |
 
 
 def side_score(components: list[Component], side: str) -> float | None:
-    parts = [c for c in components if c.side == side and c.value is not None and c.weight > 0]
-    total = sum(c.weight for c in parts)
-    return round(sum(c.weight * c.value for c in parts) / total * 100, 2) if total else None
+    parts = [(c.weight, c.value) for c in components if c.side == side and c.value is not None and c.weight > 0]
+    total = sum(weight for weight, _ in parts)
+    return round(sum(weight * value for weight, value in parts) / total * 100, 2) if total else None
 
 
 async def index_inputs(month: str | None) -> dict:
@@ -120,7 +121,7 @@ async def compute(figures: Figures, month: str | None = None) -> dict:
     w = weights()
     extra = await index_inputs(month)
     total_score, components = score(indicator_values(figures.total, extra), w)
-    departments = []
+    departments: list[dict[str, Any]] = []
     for dept_id, tally in figures.departments.items():
         dept_score, dept_components = score(indicator_values(tally, {k: v for k, v in extra.items()
                                                                      if k == "survey"}), w)

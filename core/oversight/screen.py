@@ -56,11 +56,11 @@ async def scope_figures(tenant: TenantContext, scope: str) -> tuple[Figures, lis
             townships.append((child.name(locale), fig.total))
         combined.months = dict(sorted(combined.months.items()))
         return combined, townships, gettext(N_("%(name)s and all its townships"), name=tenant.name(locale))
-    child = next((c for c in children if c.slug == scope), None)
-    if child is None:
+    township = next((c for c in children if c.slug == scope), None)
+    if township is None:
         raise UserError(404, "Not found.")
-    fig = await _figures_of(child)
-    return fig, sorted(fig.townships.items()), child.name(locale)
+    fig = await _figures_of(township)
+    return fig, sorted(fig.townships.items()), township.name(locale)
 
 
 def ranking(figures: Figures) -> list[dict]:

@@ -22,7 +22,7 @@ from core.cases import states as S
 from core.cases.audit import KeptUntilChange
 from core.cases.tables import Case
 from core.clock import TZ, today
-from core.oversight.figures import Tally
+from core.oversight.figures import DepartmentKey, Tally
 from core.scope import scoped
 from core.tenant_settings import tenant_setting
 
@@ -37,7 +37,7 @@ class RefusalWindow:
     days: int
     since: date
     total: Tally
-    departments: dict[int, Tally]
+    departments: dict[DepartmentKey, Tally]  # by department id
 
 
 def window_days() -> int:
@@ -66,7 +66,8 @@ async def _read(days: int) -> RefusalWindow:
     start = datetime.combine(since, time.min, tzinfo=TZ)
     rows = await scoped(Case).select(Case.department, Case.refused_count, Case.redispatch_count, Case.rating).where(
         (Case.submitted_at >= start) & (Case.status != S.MERGED))
-    total, departments = Tally(), {}
+    total = Tally()
+    departments: dict[DepartmentKey, Tally] = {}
     for row in rows:
         t = Tally()
         t.counts["reported"] = 1
