@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from cli import calendar_commands, core_commands, tenant_commands, web_commands, worker_commands
+from cli import attachment_commands, calendar_commands, core_commands, tenant_commands, web_commands, worker_commands
 from cli.common import fail, settings
 from core.config import ConfigError
 
 # In the order `qinqing --help` lists them.
-APPS = (web_commands, worker_commands, core_commands, tenant_commands, calendar_commands)
+APPS = (web_commands, worker_commands, core_commands, tenant_commands, attachment_commands, calendar_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,9 @@ or township to another installation (`qinqing tenant export` / `tenant import`).
 
 Members: ``manifest.json`` (format version, source engine, slug, per-table row counts and
 columns, creation time, app version), ``tables/<table>.jsonl`` (one JSON object per row, columns
-by name, in primary-key order), ``files/<store>/<path>`` (attachments and uploaded imports), and
+by name, in primary-key order), ``files/<store>/<path>`` (attachments, read from and written to the
+file store of ``core.storage`` whichever it is — the database store's ``file_chunk`` rows travel
+as these files, not as a table — and uploaded imports), and
 ``SHA256SUMS`` (``sha256sum -c`` format) covering every other member, checked before anything is
 read.
 
@@ -24,7 +26,7 @@ import zipfile
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator
+from typing import IO, Any, AsyncIterator, Callable, Iterable, Iterator
 
 from piccolo.columns import (
     JSON,
@@ -47,7 +49,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 NOT_CARRIED = {"web_session": "login sessions", "api_token": "API tokens (bearer credentials; re-issue them)"}
-FILE_STORES = ("attachments", "imports")  # <var>/<store>/<tenant id>/… (see core.cases.attachments)
+FILE_STORES = ("attachments", "imports")  # files/attachments/<key[:2]>/<key> (core.storage); <var>/imports/<tenant id>/…
+AS_FILES = {"file_chunk"}  # the database store's table: its files are carried under files/attachments/
 
 Progress = Callable[[str], None]
 
@@ -74,7 +77,7 @@ def tenant_tables() -> list[type[Table]]:
     from tenants.scope import is_tenant_owned
 
     found = {t._meta.tablename: t for t in Finder().get_table_classes()
-             if is_tenant_owned(t) and t._meta.tablename not in SYSTEM_TABLES | set(NOT_CARRIED)}
+             if is_tenant_owned(t) and t._meta.tablename not in SYSTEM_TABLES | set(NOT_CARRIED) | AS_FILES}
     deps: dict[str, set[str]] = {}
     for name, table in found.items():
         deps[name] = set()
@@ -192,6 +195,16 @@ class ArchiveWriter:
                 out.write(chunk)
         self.sums[name] = digest.hexdigest()
 
+    async def write_stream(self, name: str, chunks: AsyncIterator[bytes]) -> str:
+        """Write a member from a stream of chunks (a file store's); returns its SHA-256."""
+        digest = hashlib.sha256()
+        with self.zip.open(_safe_member(name), "w") as out:
+            async for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
+        self.sums[name] = digest.hexdigest()
+        return self.sums[name]
+
     def close(self, manifest: dict) -> None:
         data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
         self.zip.writestr(MANIFEST, data)
@@ -263,6 +276,9 @@ class ArchiveReader:
 
     def read(self, name: str) -> bytes:
         return self.zip.read(name)
+
+    def open(self, name: str) -> IO[bytes]:
+        return self.zip.open(name)
 
     def close(self) -> None:
         self.zip.close()

@@ -16,6 +16,7 @@ from core.cases.anchors import published
 from core.cases.audit import verify_tenant
 from core.config import get_settings
 from core.db import current_engine, is_postgres
+from core.storage import stored_keys
 from core.tables import Membership, User
 from core.tenant_links import declared_partners
 from tenants.archive import (
@@ -66,7 +67,7 @@ async def export_tenant(slug: str, path: Path, progress: Progress = lambda line:
     try:
         async with _snapshot(), tenant_scope(tenant, write=False):
             manifest = await _write(tenant, writer, progress)
-        manifest["files"] = _write_files(tenant, writer, progress)
+        manifest["files"] = await _write_files(tenant, writer, progress)
         writer.close(manifest)
     except BaseException:
         writer.abort()
@@ -121,9 +122,17 @@ async def _write(tenant: TenantContext, writer: ArchiveWriter, progress: Progres
     }
 
 
-def _write_files(tenant: TenantContext, writer: ArchiveWriter, progress: Progress) -> dict[str, int]:
+async def _write_files(tenant: TenantContext, writer: ArchiveWriter, progress: Progress) -> dict[str, int]:
+    """Attachments from the file store (either: `core.storage`), uploaded imports from the var directory."""
     found: dict[str, int] = {}
+    keys = await stored_keys(tenant)
+    for key, file_store in keys.items():
+        await writer.write_stream(f"files/attachments/{key[:2]}/{key}", await file_store.get(tenant, key))
+    found["attachments"] = len(keys)
+    progress(f"  files/{'attachments':<18} {len(keys):>7} files")
     for store in FILE_STORES:
+        if store == "attachments":
+            continue
         root = get_settings().var_dir / store / str(tenant.id)
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
         for file in files:

@@ -34,6 +34,7 @@ from core.cases.audit import append_import_record, verify_tenant
 from core.clock import as_utc, now
 from core.config import get_settings
 from core.db import is_postgres, write_transaction
+from core.storage import LocalStore, file_store, is_key
 from core.tables import User
 from core.tenant_links import TenantLink
 from tenants.archive import (
@@ -158,7 +159,7 @@ class _Importer:
         async with tenant_scope(tenant):
             for table in tables:
                 await self._table(table)
-            self._files(tenant_id)
+            await self._files(tenant)
             await self._record(source)
             chain = await verify_tenant()
             if not chain.ok:
@@ -283,18 +284,31 @@ class _Importer:
             else:
                 await table.insert(*(table(**values) for values in batch))
 
-    def _files(self, tenant_id: int) -> None:
-        var_dir = get_settings().var_dir
+    async def _files(self, tenant: TenantContext) -> None:
+        """Attachments into the configured file store (in this transaction when it is the
+        database), uploaded imports into the var directory."""
+        var_dir, attachments, count = get_settings().var_dir, file_store(), 0
         for name in self.reader.files:
             _, store, *rest = PurePosixPath(name).parts
             if store not in FILE_STORES or not rest:
                 raise ArchiveError(f"the archive has a file outside the known stores: {name}")
-            target = var_dir / store / str(tenant_id) / Path(*rest)
+            if store == "attachments":
+                key = rest[-1]
+                if len(rest) != 2 or rest[0] != key[:2] or not is_key(key):
+                    raise ArchiveError(f"the archive has an attachment under an odd name: {name}")
+                with self.reader.open(name) as member:
+                    await attachments.put(tenant, key, member)
+                if isinstance(attachments, LocalStore):
+                    self.written.append(attachments.path(tenant, key))
+                count += 1
+                continue
+            target = var_dir / store / str(tenant.id) / Path(*rest)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self.reader.read(name))
             self.written.append(target)
-        self.report.files = len(self.written)
-        self.progress(f"  {'files':<24} {len(self.written):>7} files")
+            count += 1
+        self.report.files = count
+        self.progress(f"  {'files':<24} {count:>7} files")
 
     def remove_files(self) -> None:
         for path in self.written:

@@ -58,8 +58,8 @@ asyncio.run(main())
 class Target:
     """A second installation: its own database and var directory."""
 
-    def __init__(self, label: str, postgres: bool, tmp: Path):
-        self.var = tmp / label
+    def __init__(self, label: str, postgres: bool, tmp: Path, store: str = "local"):
+        self.var, self.store = tmp / label, store
         self.var.mkdir()
         if postgres:
             self.db = f"qinqing_archive_{os.getpid()}_{uuid.uuid4().hex[:6]}_{label}"
@@ -71,7 +71,7 @@ class Target:
         self.qinqing("migrate")
 
     def env(self) -> dict:
-        return dict(os.environ, DATABASE_URL=self.url, QINQING_VAR_DIR=str(self.var))
+        return dict(os.environ, DATABASE_URL=self.url, QINQING_VAR_DIR=str(self.var), ATTACHMENT_STORE=self.store)
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, *args], cwd=ROOT, env=self.env(), capture_output=True, text=True,
@@ -192,8 +192,8 @@ async def trip():
         second = tmp / "luqiao-a.zip"
         a.qinqing("tenant", "export", "luqiao", str(second))
 
-        # B: back on the source's engine, from A's archive.
-        b = Target("b", SOURCE_IS_PG, tmp)
+        # B: back on the source's engine, from A's archive, keeping attachments in the database store.
+        b = Target("b", SOURCE_IS_PG, tmp, store="database")
         made.append(b)
         imported_b = b.qinqing("tenant", "import", str(second))
         third = tmp / "luqiao-b.zip"
@@ -316,6 +316,13 @@ def test_users_log_in_with_their_passwords_and_the_attachment_downloads(trip):
     assert "linked existing user handler@luqiao" in trip.imported_a.stdout
     assert trip.imported_a.stdout.count("linked existing user") == 1
     assert out["download"] == [200, trip.png.hex()]
+
+
+def test_the_database_store_takes_the_files_in_and_gives_them_out_again(trip):
+    _, _, files_b = read_archive(trip.archives[2])  # exported by B, whose files are in its database
+    assert not [p for p in (trip.b.var / "attachments").rglob("*") if p.is_file()]
+    assert sorted(files_b.values()) == sorted(read_archive(trip.archives[0])[2].values())
+    assert trip.png in files_b.values() and "file_chunk" not in read_archive(trip.archives[2])[0]["tables"]
 
 
 def test_importing_twice_is_refused_and_writes_nothing(trip):

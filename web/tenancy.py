@@ -143,7 +143,7 @@ class TenantMiddleware:
                 return
             state["tenant"] = tenant
             state["tenant_root"] = "/" if state.get("host_tenant") == slug else f"/t/{slug}/"
-            if opt.get("no_transaction"):
+            if opt.get("no_transaction") or opt.get("streams"):  # the handler opens its own transactions
                 token = _current.set(tenant)
                 try:
                     async with tenant_scope(tenant, write=False):
