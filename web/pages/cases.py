@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, MultipartBody
-from litestar.response import Redirect, Response
+from litestar.response import Redirect, Stream
 
 from core.cases import attachments, lifecycle, queries, redispatch, states as S
 from core.cases.access import company_ids_of, load_visible_case
@@ -186,11 +186,10 @@ class CasePages(Controller):
         await attachments.store(case, user, upload.filename, content)
         return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
 
-    @get("/cases/{case_id:int}/attachments/{attachment_id:int}", name="case_attachment")
-    async def download(self, request: Request, case_id: FromPath[int], attachment_id: FromPath[int]) -> Response:
-        case = await load_visible_case(current_user(request), case_id)
-        row, content = await attachments.read(case, attachment_id)
-        return Response(content, media_type=row["mime"], headers={
+    @get("/cases/{case_id:int}/attachments/{attachment_id:int}", name="case_attachment", opt={"streams": True})
+    async def download(self, request: Request, case_id: FromPath[int], attachment_id: FromPath[int]) -> Stream:
+        row, chunks = await attachments.download(current_user(request), case_id, attachment_id)
+        return Stream(chunks, media_type=row["mime"], headers={
             "Content-Disposition": attachments.disposition(row["filename"]),
             "Content-Security-Policy": "default-src 'none'; sandbox",
         })
