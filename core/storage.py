@@ -64,9 +64,14 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
+def is_key(key: str) -> bool:
+    """Whether `key` is a storage key (lowercase letters, digits, ``_`` and ``-``; 2–100 characters)."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
+
+
 def check_key(key: str) -> str:
     """`key` if it is a storage key (lowercase letters, digits, ``_`` and ``-``; 2–100 characters)."""
-    if not isinstance(key, str) or not _KEY.fullmatch(key):
+    if not is_key(key):
         raise ValueError(f"not a storage key: {key!r}")
     return key
 
@@ -279,6 +284,30 @@ def file_store(name: str | None = None) -> FileStore:
     return _STORES[name or get_settings().attachment_store]
 
 
+def _stores() -> list[FileStore]:
+    first = file_store()
+    return [first, *(store for store in _STORES.values() if store is not first)]
+
+
+async def open_stored(tenant: TenantContext, key: str) -> AsyncIterator[bytes]:
+    """The file from the configured store or, when it is not there, from the other one (a tenant
+    whose files are being moved, or were stored before ``ATTACHMENT_STORE`` changed)."""
+    for store in _stores():
+        try:
+            return await store.get(tenant, key)
+        except FileMissing:
+            continue
+    raise FileMissing(key)
+
+
+async def stored_keys(tenant: TenantContext) -> dict[str, FileStore]:
+    """Every key of the tenant, with the store to read it from (the configured one first)."""
+    found: dict[str, FileStore] = {}
+    for store in reversed(_stores()):
+        found.update(dict.fromkeys(await store.keys(tenant), store))
+    return dict(sorted(found.items()))
+
+
 # -- for plugins (core.sdk): the tenant in scope, the configured store -------------------------------
 
 async def put_file(content: bytes, key: str | None = None) -> StoredFile:
@@ -296,6 +325,6 @@ async def get_file(key: str) -> AsyncIterator[bytes]:
     (``Stream(await get_file(key))`` or ``b"".join([c async for c in await get_file(key)])``);
     404 when the tenant has no such file (another tenant's key included)."""
     try:
-        return await file_store().get(current_tenant(), key)
+        return await open_stored(current_tenant(), key)
     except (FileMissing, ValueError):
         raise UserError(404, "Not found.") from None
