@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from litestar import Request
 from litestar.response import Template
 from litestar.utils.empty import value_or_default
@@ -10,6 +12,9 @@ from litestar.utils.scope.state import ScopeState
 from core.http import current_user, login_required, requires, tenant_of  # noqa: F401  (the pages' helpers)
 from core.i18n import N_, current_locale
 from core.plugins import get_plugin_manager
+
+if TYPE_CHECKING:
+    from core.cases.work_queue import QueueCount
 
 # The side navigation's areas, in order (interface.md: 办理 · 监督 · 模块 · 管理).
 NAV_GROUPS = (("work", N_("Work")), ("oversight", N_("Oversight")), ("modules", N_("Modules")),
@@ -52,6 +57,22 @@ def navigation(items: list, relative: str, query: str) -> tuple[list, list]:
         if entries:
             groups.append((key, label, entries))
     return groups, [i for i in items if i.group == "account"]
+
+
+def nav_counts(items: list, queues: list[QueueCount]) -> dict[str, QueueCount]:
+    """The work waiting behind the side navigation: for each item's href, the first of the user's
+    queues waiting for them (``mine``, in the home page's order) whose list that item leads to —
+    the one the page at the queue's href would mark as current.  The counts are the work queue's
+    (`core.cases.work_queue.work_queue`), never counted again here."""
+    found: dict[str, QueueCount] = {}
+    for queue in queues:
+        if not queue.mine:
+            continue
+        path, _, query = queue.href.partition("?")
+        item = _current_item(items, path, query)
+        if item is not None and item.href not in found:
+            found[item.href] = queue
+    return found
 
 
 def page_context(request: Request) -> dict:

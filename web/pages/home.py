@@ -15,12 +15,14 @@ from core.cases.access import visibility
 from core.cases.tables import Case
 from core.cases.work_queue import categories_without_lead, departments_short, work_queue
 from core.clock import now
+from core.i18n import gettext
 from core.paging import window
 from core.plugins import get_plugin_manager
 from core.tables import Notification
 from tenants.scope import scoped
 from web.errors import UserError
-from web.rendering import current_user, login_required, page, tenant_of
+from web.filters import number_filter
+from web.rendering import current_user, login_required, nav_counts, page, tenant_of
 
 PER_PAGE = 50
 UNREAD_FIRST = QueryString('"notification"."read_at" IS NOT NULL')  # false (unread) sorts first on both engines
@@ -105,6 +107,19 @@ class HomeController(Controller):
         count = await scoped(Notification).count().where(
             (Notification.user == user.id) & Notification.read_at.is_null())
         return {"unread": count}
+
+    @get("/nav/counts", name="nav_counts", guards=[login_required])
+    async def nav_counts(self, request: Request) -> dict:
+        """The side navigation's counts (app.js asks after the page loaded, as for the unread count):
+        by item href, what waits there for the user — the work queue's own count, as on the home page."""
+        tenant, user = tenant_of(request), current_user(request)
+        items = get_plugin_manager().navigation(tenant, user)
+        waiting = nav_counts(items, await work_queue(tenant, user))
+        return {"items": [{"href": href, "queue": q.key, "count": q.count, "shown": number_filter(q.count),
+                           "label": gettext(q.label),
+                           "text": gettext("(%(queue)s: %(count)s waiting)", queue=gettext(q.label),
+                                           count=number_filter(q.count))}
+                          for href, q in waiting.items() if q.count]}
 
     @post("/notifications/read-all", name="notifications_read_all", guards=[login_required])
     async def mark_all_read(self, request: Request) -> object:

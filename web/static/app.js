@@ -35,6 +35,65 @@ document.addEventListener("DOMContentLoaded", function () {
     })
     .catch(function () {});
 });
+// The side navigation's counts: what waits behind each item, the work queue's own count (as on
+// the home page), asked once the page is shown. The number is for the eye; the words, for screen readers.
+document.addEventListener("DOMContentLoaded", function () {
+  var nav = document.querySelector("[data-nav-counts-url]");
+  if (!nav || !window.fetch) { return; }
+  fetch(nav.getAttribute("data-nav-counts-url"), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (data) {
+      if (!data || !data.items) { return; }
+      data.items.forEach(function (item) {
+        nav.querySelectorAll("a[data-nav]").forEach(function (link) {
+          if (link.getAttribute("data-nav") !== item.href || link.querySelector("[data-nav-count]")) { return; }
+          var badge = document.createElement("span");
+          badge.className = "badge rounded-pill nav-count";
+          badge.setAttribute("aria-hidden", "true");
+          badge.setAttribute("data-nav-count", String(item.count));
+          badge.setAttribute("data-nav-queue", item.queue);
+          badge.title = item.label;
+          badge.textContent = item.shown;
+          var words = document.createElement("span");
+          words.className = "visually-hidden";
+          words.textContent = item.text;
+          link.appendChild(badge);
+          link.appendChild(words);
+        });
+      });
+    })
+    .catch(function () {});
+});
+// On a phone a list's table shows each row as a card (app.css, .table-cards): every cell is
+// labelled with its column's header. Tables with one header row only; data-cards="off" opts out.
+function qqCards(root) {
+  (root || document).querySelectorAll(".table-responsive > table").forEach(function (table) {
+    if (table.getAttribute("data-cards") === "off" || !table.tHead || table.tHead.rows.length !== 1) { return; }
+    var labels = [];
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+      var text = th.textContent.replace(/\s+/g, " ").trim();
+      for (var i = 0; i < (th.colSpan || 1); i++) { labels.push(i ? "" : text); }
+    });
+    var rows = [];
+    Array.prototype.forEach.call(table.tBodies, function (body) { rows.push.apply(rows, body.rows); });
+    if (table.tFoot) { rows.push.apply(rows, table.tFoot.rows); }
+    rows.forEach(function (row) {
+      var column = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        var span = cell.colSpan || 1;
+        if (!cell.hasAttribute("data-label")) {
+          cell.setAttribute("data-label", span > 1 && span >= labels.length ? "" : (labels[column] || ""));
+        }
+        column += span;
+        var blank = !cell.textContent.trim() && !cell.querySelector("img, svg, input, select, textarea, button");
+        cell.classList.toggle("cell-empty", blank);
+      });
+    });
+    table.classList.add("table-cards");
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { qqCards(document); });
+document.addEventListener("htmx:afterSettle", function () { qqCards(document); });
 // A table wider than its window scrolls in its container; keyboard users reach it with Tab.
 function qqScrollables(root) {
   (root || document).querySelectorAll(".table-responsive").forEach(function (box) {
