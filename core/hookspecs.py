@@ -219,6 +219,29 @@ def qinqing_public_sections(tenant: TenantContext) -> list[Widget]:
 
 
 @hookspec
+def qinqing_screen_widgets(tenant: TenantContext) -> list[Widget]:
+    """Return ``Widget``s: the plugin's cells on the tenant's big screen (大屏, ``/t/<slug>/screen/``).
+
+    The core awaits ``load(tenant, None)`` in the tenant's scope on every refresh of the screen
+    (its own scope only, not a township's) and renders each widget in a dark cell of the screen's
+    grid, its title translated, in ``order``; ``permission`` is ignored (the screen needs
+    ``screen.view``).  The template receives the loader's dict as ``data`` and may draw a chart
+    with the core's macro (``{% from "screen/_chart.html" import chart with context %}``).  Show the same
+    figures as the plugin's own figures page and API; the cell is small: a few large numerals and
+    at most one chart.  A tenant whose plugins give none keeps the core screen unchanged.
+
+    Example::
+
+        async def visits_on_screen(tenant, user):
+            return {"done": await scoped(Visit).count().where(Visit.status == "done")}
+
+        @hookimpl
+        def qinqing_screen_widgets(tenant):
+            return [Widget("visits", N_("Company visits"), "visits/_screen.html", visits_on_screen, order=50)]
+    """
+
+
+@hookspec
 def qinqing_case_event(tenant: TenantContext, event: CaseEvent) -> Awaitable[Any] | None:
     """Listen to a case event: ``event.action`` is a step (``submit``, ``dispatch``, ``resolve``,
     ``rate``, ``escalate`` …), with the case id, the acting user and the step's data.

@@ -106,6 +106,11 @@ class PluginManager:
         items = [item for _, item in self._merged("qinqing_public_sections", self.enabled_for(tenant), tenant=tenant)]
         return sorted(items, key=lambda w: (w.order, w.key))
 
+    def screen_widgets(self, tenant) -> list[Widget]:
+        """The cells the tenant's enabled plugins add to its big screen (大屏), in order."""
+        items = [item for _, item in self._merged("qinqing_screen_widgets", self.enabled_for(tenant), tenant=tenant)]
+        return sorted(items, key=lambda w: (w.order, w.key))
+
     @cached_property
     def roles(self) -> dict[str, RoleDef]:
         return {role.key: role for _, role in self._merged("qinqing_roles")}

@@ -92,6 +92,15 @@ def qinqing_public_sections(tenant):
     return [Widget("contract_public", "Contract", "contract/public.html", _load_public)]
 
 
+async def _load_screen(tenant, user):
+    return {"shown": f"{tenant.slug} figures"}
+
+
+@hookimpl
+def qinqing_screen_widgets(tenant):
+    return [Widget("contract_screen", "Contract", "contract/screen.html", _load_screen)]
+
+
 @hookimpl
 def qinqing_case_event(tenant, event):
     EVENTS.append((tenant.slug, event.action))

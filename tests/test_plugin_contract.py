@@ -33,6 +33,7 @@ EXERCISED = {
     "qinqing_static_dirs": "test_contributions_reach_the_app",
     "qinqing_dashboard_widgets": "test_contributions_reach_the_app",
     "qinqing_public_sections": "test_contributions_reach_the_app",
+    "qinqing_screen_widgets": "test_contributions_reach_the_app",
     "qinqing_case_event": "test_case_events_reach_only_enabled_plugins",
     "qinqing_actors": "test_actors_and_settings",
     "qinqing_event_labels": "test_actors_and_settings",
@@ -151,6 +152,7 @@ async def test_contributions_reach_the_app(manager):
     assert 'data-nav="contract/"' not in home.text and "contract-widget" not in home.text
     assert 'data-queue="contract.pending"' not in home.text
     assert "public notice of luqiao" not in (await Browser(app).get("/t/luqiao/public/")).text
+    assert "contract-screen" not in (await b.get("/t/luqiao/screen/")).text
     await _enable_contract_for_luqiao(True)
     try:
         page = await b.get("/t/luqiao/contract/")
@@ -161,6 +163,9 @@ async def test_contributions_reach_the_app(manager):
         assert 'data-queue="contract.pending" data-count="3"' in home.text
         # A public section shows on the public page, to anyone (no login).
         assert '<p id="contract-public">public notice of luqiao</p>' in (await Browser(app).get("/t/luqiao/public/")).text
+        # A screen widget fills a cell of the big screen, under its translated title.
+        screen = (await b.get("/t/luqiao/screen/")).text
+        assert '<p id="contract-screen">luqiao figures on the screen</p>' in screen and 'data-screen-widget="contract_screen"' in screen
         pong = await b.client.get(ping, headers={"Authorization": f"Bearer {token}"})
         assert pong.status_code == 200 and pong.json() == {"plugin": "contract", "user": "dispatcher@luqiao"}
         assert (await b.client.get(ping)).status_code == 401  # the API takes tokens, not cookies

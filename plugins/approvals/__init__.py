@@ -90,6 +90,18 @@ def qinqing_dashboard_widgets(tenant, user):
     return [Widget("approvals", N_("Project approvals"), "approvals/widget.html", _widget, order=80)]
 
 
+async def _screen(tenant, user):
+    from plugins.approvals.screen import screen_figures
+
+    return await screen_figures(tenant, user)
+
+
+@hookimpl
+def qinqing_screen_widgets(tenant):
+    """The reform in figures and the projects by stage, on the big screen (大屏)."""
+    return [Widget("approvals", N_("Project approvals"), "approvals/_screen.html", _screen, order=40)]
+
+
 async def _daily() -> None:
     from plugins.approvals.chase import run_daily
 

@@ -1,13 +1,17 @@
 """Figures: the catalogue before and after the reform (materials, working days), the working days
 actually taken per approval and per department against the statutory and committed times, the
-materials asked against the catalogue, and projects from signing to the start of construction."""
+materials asked against the catalogue, projects by their current stage, and projects from signing
+to the start of construction."""
 
 from __future__ import annotations
 
+from collections import Counter
 from statistics import mean
 
 from core.sdk import load_calendar, scoped
 from plugins.approvals.catalogue import items as catalogue_items
+from plugins.approvals.labels import EVERY_STAGE, stage_label
+from plugins.approvals.projects import stage_keys
 from plugins.approvals.tables import BundleFiling, Filing, Project, Shortfall, Stage
 
 
@@ -69,6 +73,9 @@ async def figures() -> dict:
         reached.setdefault(s["project"], {})[s["key"]] = s["reached_on"]
     to_start = [calendar.working_days_between(r["signing"], r["construction"])
                 for r in reached.values() if "signing" in r and "construction" in r]
+    at_stage = Counter(p["stage"] for p in await scoped(Project).select(Project.stage))
+    by_stage = [{"key": key, "label": stage_label(key), "projects": at_stage.get(key, 0)} for key in stage_keys()]
+    by_stage.append({"key": "", "label": EVERY_STAGE, "projects": at_stage.get("", 0)})
     before = sum(i["materials_before"] for i in items)
     now = sum(i["materials_now"] for i in items)
     return {
@@ -80,6 +87,8 @@ async def figures() -> dict:
         "projects_started": len(to_start), "signing_to_start_days": _avg(to_start),
         "applications": len(filings), "open": sum(1 for f in filings if f["status"] in ("submitted", "accepted")),
         "granted": sum(1 for f in filings if f["status"] == "granted"),
+        "on_time": sum(d["on_time"] for d in departments.values()),  # granted within the committed time
+        "by_stage": by_stage,
         "waived": sum(1 for f in filings if f["waived"]),
         "shortfalls_open": await scoped(Shortfall).count().where(Shortfall.received_on.is_null()),
         "flagged": await scoped(Shortfall).count().where(Shortfall.flagged_on.is_not_null()),

@@ -10,6 +10,7 @@ STAGES = {
     "construction": N_("Start of construction"),  # 开工
     "production": N_("Production"),  # 投产
 }
+EVERY_STAGE = N_("Every stage reached")  # a project past its last stage
 FILING_STATUSES = {"submitted": N_("Awaiting acceptance"), "accepted": N_("Accepted"), "granted": N_("Granted"),
                    "refused": N_("Not granted")}
 BUNDLE_STATUSES = {"open": N_("In progress"), "completed": N_("Completed")}

@@ -82,6 +82,18 @@ def qinqing_dashboard_widgets(tenant, user):
                    permission="screen.view", order=65)]
 
 
+async def _screen(tenant, user):
+    from plugins.enforcement.screen import screen_figures
+
+    return await screen_figures(tenant, user)
+
+
+@hookimpl
+def qinqing_screen_widgets(tenant):
+    """首违不罚 and 从轻减轻 counts, this year's inspections and the outcomes, on the big screen (大屏)."""
+    return [Widget("enforcement", N_("Inclusive enforcement"), "enforcement/_screen.html", _screen, order=50)]
+
+
 async def _remind() -> None:
     from plugins.enforcement.inspections import remind_tomorrow
 

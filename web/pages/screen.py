@@ -19,6 +19,7 @@ from core.plugins import get_plugin_manager
 from web.rendering import page, page_context, requires, tenant_of
 
 REFRESH_SECONDS = 3
+MODULES_REFRESH_SECONDS = 60  # the modules' figures move by the day, not by the case
 SERIES = {"reported": N_("Reported"), "completed": N_("Completed"), "refused": N_("Refused")}
 CHART_TEXT = {"to_date": N_("(to date)"), "rate": N_("Resolution rate")}
 
@@ -52,6 +53,15 @@ def island(data: dict) -> str:
                       ensure_ascii=False).replace("</", "<\\/")
 
 
+async def module_cells(tenant, area: str) -> list[dict]:
+    """The cells the tenant's enabled modules add to its big screen (qinqing_screen_widgets), each
+    with its loaded figures; only on the tenant's own scope, not a township's or the roll-up."""
+    if area and area != tenant.slug:
+        return []
+    return [{"key": w.key, "title": w.title, "template": w.template, "data": await w.load(tenant, None)}
+            for w in get_plugin_manager().screen_widgets(tenant)]
+
+
 def updated_at() -> str:
     """The time of this figures' reading, as the screen's header shows it."""
     from core.clock import TZ, now
@@ -70,13 +80,20 @@ class ScreenPages(Controller):
         data = await payload(tenant, area)
         return Template("screen/screen.html", media_type="text/html", context={
             **page_context(request), "data": data, "data_json": island(data), "updated": updated_at(),
-            "children": await scopes_of(tenant), "scope": area, "refresh": REFRESH_SECONDS})
+            "children": await scopes_of(tenant), "scope": area, "refresh": REFRESH_SECONDS,
+            "modules": await module_cells(tenant, area), "modules_refresh": MODULES_REFRESH_SECONDS})
 
     @get("/live", name="screen_live")
     async def live(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> object:
         data = await payload(tenant_of(request), area)
         return page(request, "screen/_live.html", data=data, data_json=island(data), updated=updated_at(),
                     scope=area, refresh=REFRESH_SECONDS)
+
+    @get("/modules", name="screen_modules")
+    async def modules(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> object:
+        """The modules' cells alone, refreshed less often than the case figures."""
+        return page(request, "screen/_modules.html", modules=await module_cells(tenant_of(request), area),
+                    scope=area, modules_refresh=MODULES_REFRESH_SECONDS)
 
 
 STREAM_SECONDS = 600
