@@ -34,7 +34,7 @@ test: install
 # suite's database.  A path list (FAST_TESTS, whole files and single tests), not a marker: it runs with
 # --noconftest, so tests/conftest.py's migrate + demo never start, and the settings point into a
 # temporary directory (a SQLite file there if anything opens one).  A renamed test here makes pytest
-# stop with "not found".  `make test` still runs all of them.
+# stop with "not found", and one importing tests.conftest stops with why.  `make test` still runs all of them.
 FAST_TESTS = tests/test_uscc.py tests/test_filetypes.py tests/test_company_import.py tests/test_piccolo_private.py \
 	tests/test_bench_plans.py \
 	tests/test_speedups.py::test_foreign_key_attribute_check_answers_as_dir_did \
@@ -51,7 +51,7 @@ FAST_TESTS = tests/test_uscc.py tests/test_filetypes.py tests/test_company_impor
 
 test-fast: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	env DATABASE_URL="sqlite:///$$tmp/fast.db" QINQING_VAR_DIR="$$tmp/var" BROKER_URL= \
+	env DATABASE_URL="sqlite:///$$tmp/fast.db" QINQING_VAR_DIR="$$tmp/var" BROKER_URL= QINQING_FAST_TESTS=1 \
 	  $(BIN)/pytest -q --noconftest -p no:schemathesis -p no:faker $(FAST_TESTS) $(PYTEST_ARGS)
 
 # Chromium (Debian's /usr/bin/chromium) against a real server; screenshots in var/screenshots/.

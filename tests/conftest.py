@@ -16,6 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+if os.environ.get("QINQING_FAST_TESTS"):  # make test-fast runs without this module; a test imported it
+    raise RuntimeError("a test in FAST_TESTS imports tests.conftest, which migrates and loads the demo (~25 s): "
+                       "take ROOT from the test file's own path, or leave the test out of FAST_TESTS")
+
 
 def _xdist_controller() -> bool:
     """True in the process that only hands test files to xdist workers (`-n N`, N not 0)."""

@@ -5,6 +5,7 @@ documented and used by a bundled plugin or the example plugin, which import noth
 import ast
 import inspect
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ from tenants.tables import Tenant
 from tests import contract_plugin
 from tests.helpers import Browser, in_tenant, token_for
 
+ROOT = Path(__file__).resolve().parent.parent  # not tests.conftest's: importing that migrates and loads the demo
 SPECS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("qinqing_")]
 # Each hook, and the test below that shows its contribution taking effect.
 EXERCISED = {
@@ -87,8 +89,6 @@ def test_every_hookspec_shows_one_example_implementing_it():
 
 
 def test_readme_and_the_guide_document_every_hook():
-    from tests.conftest import ROOT
-
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     assert "docs/plugins.md" in readme
@@ -261,8 +261,6 @@ def _own_doc(obj) -> str:
 
 def _plugin_imports() -> list[tuple[str, str, list[str]]]:
     """(file, module, names) of every import in the code of the bundled plugins and of the example."""
-    from tests.conftest import ROOT
-
     found = []
     for path in sorted(p for folder in PLUGIN_SOURCES for p in (ROOT / folder).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
