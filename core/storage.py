@@ -92,11 +92,11 @@ async def _chunks(source: Source, max_bytes: int | None) -> AsyncIterator[bytes]
         for start in range(0, len(view), CHUNK_BYTES):
             yield counted(bytes(view[start:start + CHUNK_BYTES]))
     elif hasattr(source, "read"):
-        while chunk := source.read(CHUNK_BYTES):  # type: ignore[union-attr]
+        while chunk := source.read(CHUNK_BYTES):
             yield counted(chunk)
     else:
         buffer = bytearray()
-        async for part in source:  # type: ignore[union-attr]
+        async for part in source:
             buffer += part
             while len(buffer) >= CHUNK_BYTES:
                 yield counted(bytes(buffer[:CHUNK_BYTES]))
@@ -217,7 +217,9 @@ class DatabaseStore(FileStore):
             if not write:
                 yield  # the caller's transaction
                 return
-            savepoint = await current_engine().current_transaction.get().savepoint()
+            transaction = current_engine().current_transaction.get()
+            assert transaction is not None  # in_transaction() said so
+            savepoint = await transaction.savepoint()
             try:  # stored with the caller's rows, or not at all; a refused file leaves nothing
                 yield
             except BaseException:
