@@ -53,6 +53,22 @@ class Widget:
 
 
 @dataclass(frozen=True)
+class CaseAction:
+    """A link a plugin offers on a case's page (案件页操作), leading to its own page for that case.
+
+    ``href`` is relative to the tenant root (e.g. ``"mediation/refer?case=12"``); shown only to
+    users who hold ``permission`` and, when ``shown`` is given, only if ``await shown(case)`` is true.
+    """
+
+    key: str  # "<plugin>.<name>"
+    label: str  # a msgid
+    href: str
+    permission: str | None = None
+    shown: Callable[[Any], Awaitable[bool]] | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class CaseEvent:
     """What happened to a case, as told to plugins."""
 

@@ -21,7 +21,17 @@ import pluggy
 if TYPE_CHECKING:  # the types a hook takes and returns; a plugin finds each in core.sdk
     from litestar.types import ControllerRouterHandler
 
-    from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, WorkQueue
+    from core.contrib import (
+        CaseAction,
+        CaseEvent,
+        NavItem,
+        PluginInfo,
+        RoleDef,
+        ScheduledJob,
+        SettingDef,
+        Widget,
+        WorkQueue,
+    )
     from core.tenant_context import TenantContext
     from core.users import CurrentUser
 
@@ -30,6 +40,16 @@ hookimpl = pluggy.HookimplMarker("qinqing")
 
 DemoLoader = Callable[[], Awaitable[Any]]
 """An async callable without arguments that loads demo data into the tenant in scope."""
+
+
+class CaseRecord(Protocol):
+    """A case as a hook receives it: a row of the core's ``Case`` (core.sdk), its fields as attributes."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def company(self) -> int | None: ...
 
 
 class Actor(Protocol):
@@ -258,6 +278,27 @@ def qinqing_case_event(tenant: TenantContext, event: CaseEvent) -> Awaitable[Any
             if event.action == "resolve":
                 return enqueue("visits_plan_follow_up", case_id=event.case_id)
             return None
+    """
+
+
+@hookspec
+def qinqing_case_actions(tenant: TenantContext, user: CurrentUser, case: CaseRecord) -> list[CaseAction]:
+    """Return ``CaseAction``s: links the plugin offers on the page of ``case`` (a ``Case`` the user
+    may see), each to the plugin's own page for that case.
+
+    The core lists them in the case's action panel, below its own steps, for users who hold the
+    action's ``permission``; an action with ``shown`` appears only when ``await shown(case)`` is
+    true (read in the tenant's scope).  The linked page checks the user's rights again.
+
+    Example::
+
+        async def has_company(case):
+            return case.company is not None
+
+        @hookimpl
+        def qinqing_case_actions(tenant, user, case):
+            return [CaseAction("visits.plan", N_("Plan a visit"), f"visits/new?case={case.id}",
+                               permission="visits.record", shown=has_company)]
     """
 
 

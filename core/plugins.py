@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import pluggy
 
 from core import hookspecs
-from core.contrib import NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
+from core.contrib import CaseAction, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget
 
 ENTRY_POINT_GROUP = "qinqing.plugins"
 BUNDLED = ("plugins.mediation", "plugins.liaison", "plugins.cadre")
@@ -100,6 +100,17 @@ class PluginManager:
             if item.permission is None or (user is not None and user.can(item.permission))
         ]
         return sorted(items, key=lambda w: (w.order, w.key))
+
+    def case_actions(self, tenant, user, case) -> list[CaseAction]:
+        """The links the tenant's enabled plugins offer on `case`'s page to `user`, by permission
+        (each action's own `shown(case)` is for the caller to await), in order."""
+        items = [
+            item
+            for _, item in self._merged("qinqing_case_actions", self.enabled_for(tenant), tenant=tenant, user=user,
+                                        case=case)
+            if item.permission is None or (user is not None and user.can(item.permission))
+        ]
+        return sorted(items, key=lambda a: (a.order, a.key))
 
     def public_sections(self, tenant) -> list[Widget]:
         """The sections the tenant's enabled plugins add to its public page, in order."""

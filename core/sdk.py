@@ -29,7 +29,17 @@ from core.cases.inputs import parse
 from core.cases.lifecycle import submit
 from core.cases.tables import Case, Company, ImportJob, Refusal, Review
 from core.clock import local_date, now, today
-from core.contrib import CaseEvent, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, WorkQueue
+from core.contrib import (
+    CaseAction,
+    CaseEvent,
+    NavItem,
+    PluginInfo,
+    RoleDef,
+    ScheduledJob,
+    SettingDef,
+    Widget,
+    WorkQueue,
+)
 from core.errors import UserError
 from core.export_cells import xlsx_row
 from core.formats import yuan
@@ -45,6 +55,7 @@ from core.plugins import get_plugin_manager
 from core.roles import role_fits
 from core.schema import indexes_step
 from core.spreadsheets import ImportFileError, data_rows, header_key, read_table
+from core.storage import get_file, put_file
 from core.tables import Category, Department, Membership, User, tenant_fk
 from core.tenant_settings import tenant_setting
 from core.users import CurrentUser
@@ -55,7 +66,7 @@ T = TypeVar("T", bound=Table)
 __all__ = [
     # the contract
     "hookimpl", "PluginInfo", "NavItem", "RoleDef", "Widget", "WorkQueue", "CaseEvent", "ScheduledJob",
-    "SettingDef", "templates_of", "plugin_info", "enabled_roles",
+    "CaseAction", "SettingDef", "templates_of", "plugin_info", "enabled_roles",
     # tenant data
     "scoped", "tenant_fk", "current_tenant", "tenant_setting", "TenantContext", "indexes_step",
     # errors, translation, time
@@ -68,6 +79,7 @@ __all__ = [
     "submit_case", "append_event", "exempt_inspection", "notify", "enqueue", "actor", "parse",
     # files in and out
     "import_jobs", "job_view", "read_table", "data_rows", "header_key", "ImportFileError", "xlsx_row",
+    "put_file", "get_file",
     # pages and API routes
     "CurrentUser", "current_user", "login_required", "requires", "page", "READ_ERRORS", "WRITE_ERRORS",
     "upload_limit", "uploaded_file", "page_window",
@@ -77,6 +89,8 @@ __all__ = [
     "linked_tenants", "link_active", "tenant_by_slug", "in_tenant_scope", "register_company",
     # the hierarchy (a district and its townships)
     "child_tenants",
+    # a case's attachments, for a module that passes some on (a referral)
+    "case_attachments", "read_case_attachment", "download_disposition",
 ]
 
 
@@ -192,3 +206,33 @@ async def register_company(credit_code: str, name: str, **details: Any) -> tuple
     from core.cases.companies import register_company as register
 
     return await register(credit_code, name, **details)
+
+
+# -- a case's attachments --------------------------------------------------------------------------
+
+async def case_attachments(case_id: int) -> list[dict[str, Any]]:
+    """The attachments (附件) of case `case_id` of the tenant in scope, oldest first: id, filename,
+    kind, mime, size (bytes) and sha256.  Call it only for a case the user may see."""
+    from core.cases.tables import Attachment
+
+    return await scoped(Attachment).select(
+        Attachment.id, Attachment.filename, Attachment.kind, Attachment.mime, Attachment.size, Attachment.sha256,
+    ).where(Attachment.case == case_id).order_by(Attachment.id)
+
+
+async def read_case_attachment(case_id: int, attachment_id: int) -> tuple[dict[str, Any], bytes]:
+    """One attachment of case `case_id` (its row, as :func:`case_attachments` gives it) and its
+    content; 404 when the case has no such attachment in the tenant in scope."""
+    from core.cases.attachments import read
+
+    case = await scoped(Case).objects().where(Case.id == case_id).first()
+    if case is None:
+        raise UserError(404, "Not found.")
+    return await read(case, attachment_id)
+
+
+def download_disposition(filename: str) -> str:
+    """The ``Content-Disposition`` header of a download named `filename` (any characters, safely)."""
+    from core.cases.attachments import disposition
+
+    return disposition(filename)

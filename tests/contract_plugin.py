@@ -5,6 +5,7 @@ from pathlib import Path
 from litestar import Request, get
 
 from core.sdk import (
+    CaseAction,
     NavItem,
     PluginInfo,
     RoleDef,
@@ -104,6 +105,11 @@ def qinqing_screen_widgets(tenant):
 @hookimpl
 def qinqing_case_event(tenant, event):
     EVENTS.append((tenant.slug, event.action))
+
+
+@hookimpl
+def qinqing_case_actions(tenant, user, case):
+    return [CaseAction("contract.look", "Contract", f"contract/?case={case.id}", permission="contract.view")]
 
 
 @hookimpl

@@ -37,6 +37,7 @@ EXERCISED = {
     "qinqing_public_sections": "test_contributions_reach_the_app",
     "qinqing_screen_widgets": "test_contributions_reach_the_app",
     "qinqing_case_event": "test_case_events_reach_only_enabled_plugins",
+    "qinqing_case_actions": "tests/test_courts_handover.py::test_the_case_page_offers_a_referral_only_where_one_can_be_made",
     "qinqing_actors": "test_actors_and_settings",
     "qinqing_event_labels": "test_actors_and_settings",
     "qinqing_scheduled_jobs": "tests/test_scheduler.py::test_tick_runs_the_jobs_plugins_contribute",

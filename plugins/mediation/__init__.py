@@ -5,7 +5,18 @@ Pages under ``/t/<slug>/mediation/``, JSON API under ``/t/<slug>/api/v1/mediatio
 dashboard widget, a daily repayment sweep and demo disputes for the demo tenants.
 """
 
-from core.sdk import N_, NavItem, PluginInfo, RoleDef, ScheduledJob, SettingDef, Widget, hookimpl, templates_of
+from core.sdk import (
+    N_,
+    CaseAction,
+    NavItem,
+    PluginInfo,
+    RoleDef,
+    ScheduledJob,
+    SettingDef,
+    Widget,
+    hookimpl,
+    templates_of,
+)
 
 NAME = "mediation"
 COURT = frozenset({"mediation.view", "mediation.manage"})
@@ -35,6 +46,20 @@ def qinqing_navigation(tenant, user):
     if tenant.kind != "court":  # a district refers cases to the court(s) serving it
         return [NavItem(N_("Court referrals"), f"{NAME}/", permission="case.dispatch", order=50)]
     return [NavItem(N_("Mediation"), f"{NAME}/", order=50)]
+
+
+async def _referable(case) -> bool:
+    from plugins.mediation.referrals import referable
+
+    return await referable(case)
+
+
+@hookimpl
+def qinqing_case_actions(tenant, user, case):
+    if tenant.kind == "court":  # a district refers its cases; a court has none to refer
+        return []
+    return [CaseAction("mediation.refer", N_("Refer to court mediation"), f"{NAME}/refer?case={case.id}",
+                       permission="case.dispatch", shown=_referable, order=50)]
 
 
 @hookimpl

@@ -33,7 +33,7 @@ def _plain(row: dict) -> dict:
 
 def _out(row: dict) -> dict:
     out = _plain({k: v for k, v in row.items() if not isinstance(v, list) and not isinstance(v, dict)})
-    for key in ("parties", "measures", "sessions", "instalments", "payments", "events"):
+    for key in ("parties", "measures", "sessions", "instalments", "payments", "events", "files"):
         if key in row:
             out[key] = [_plain(r) for r in row[key]]
     if row.get("agreement") is not None:
@@ -50,8 +50,9 @@ def _district_reader(request: Request) -> None:
 
 
 def _referral_out(row: dict) -> dict:
-    out = _plain({k: v for k, v in row.items() if k != "milestones"})
+    out = _plain({k: v for k, v in row.items() if k not in ("milestones", "files")})
     out["milestones"] = [_plain(m) for m in row.get("milestones", [])]
+    out["files"] = row.get("files", [])
     return out
 
 

@@ -92,6 +92,7 @@ class ReferralIn(msgspec.Struct, forbid_unknown_fields=True):
     creditor: Short
     principal_fen: int
     summary: Annotated[str, msgspec.Meta(max_length=5000)]
+    attachments: Annotated[list[Id], msgspec.Meta(max_length=50)] = []  # ids of the case's files to send along
 
 
 def as_form(body: msgspec.Struct) -> dict[str, Any]:

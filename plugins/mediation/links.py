@@ -16,9 +16,11 @@ MILESTONES = {"accept": "accepted", "decline": "declined", "session": "session_h
               "confirm": "confirmed", "overdue": "overdue", "default": "defaulted", "cure": "cured",
               "enforce": "enforcement", "complete": "completed", "conclude": "enforced"}
 
-async def _send(partner, kind: str, referral_key: str, body: dict, case: int | None = None) -> str:
+async def _send(partner, kind: str, referral_key: str, body: dict, case: int | None = None,
+                content: str | None = None) -> str:
     """Send one message to `partner` (a tenant): stored on this side, on this side's record, and in
-    the outbox addressed to the partner — all in the caller's transaction."""
+    the outbox addressed to the partner — all in the caller's transaction.  A file's `content`
+    (base64) travels in the message only: neither side's message row nor record keeps it."""
     tenant = current_tenant()
     key = f"{kind}:{referral_key}:{body.get('milestone', '')}:{uuid.uuid4().hex[:12]}"
     await scoped(LinkMessage).add(key=key, direction="out", partner=partner.slug, kind=kind,
@@ -27,7 +29,7 @@ async def _send(partner, kind: str, referral_key: str, body: dict, case: int | N
                        data={"key": key, "to": partner.slug, "kind": kind, "referral": referral_key,
                              **({"milestone": body["milestone"]} if "milestone" in body else {})})
     await enqueue(ACTOR, tenant_id=partner.id, key=key, sender=tenant.slug, sender_name=tenant.name_zh, kind=kind,
-                  referral_key=referral_key, body=body)
+                  referral_key=referral_key, body=body if content is None else {**body, "content": content})
     return key
 
 

@@ -12,8 +12,10 @@ from core.sdk import (
     Case,
     Company,
     UserError,
+    case_attachments,
     current_tenant,
     current_user,
+    download_disposition,
     login_required,
     page,
     page_window,
@@ -22,7 +24,7 @@ from core.sdk import (
     scoped,
     yuan,
 )
-from plugins.mediation import queries, referrals, service, sweeping
+from plugins.mediation import files, queries, referrals, service, sweeping
 from plugins.mediation.api import run_step
 from plugins.mediation.tables import (
     ASSET_LABELS,
@@ -136,18 +138,29 @@ class MediationPages(Controller):
     async def refer_form(self, request: Request) -> object:
         user = _referrer(request)
         case = request.query_params.get("case", "")
-        found = None
+        found, attached = None, []
         if case.isdigit():
             found = await scoped(Case).select(Case.id, Case.number, Case.title, Case.company.name.as_alias(
                 "company_name")).where(Case.id == int(case)).first()
+            attached = await case_attachments(found["id"]) if found else []
         return page(request, "mediation/refer.html", courts=await referrals.courts(), case=found,
-                    can_refer=referrals.can_refer(user), **LABELS)
+                    attachments=attached, can_refer=referrals.can_refer(user), **LABELS)
 
     @post("/referrals", name="mediation_referral_create")
-    async def refer(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+    async def refer(self, request: Request) -> Redirect:
         _referrer(request)
-        referral = await referrals.refer(current_user(request), {k: v for k, v in data.items() if k != "_csrf_token"})
+        form = await request.form()
+        data = {k: v for k, v in form.items() if k not in ("_csrf_token", "attachments")}
+        data["attachments"] = form.getall("attachments") if "attachments" in form else []
+        referral = await referrals.refer(current_user(request), data)
         return Redirect(path=f"{_root(request)}referrals/{referral.id}", status_code=303)
+
+    @get("/disputes/{dispute_id:int}/files/{file_id:int}", name="mediation_dispute_file")
+    async def dispute_file(self, request: Request, dispute_id: FromPath[int], file_id: FromPath[int]) -> Response:
+        row, data = await files.download(current_user(request), dispute_id, file_id)
+        return Response(data, media_type=row["mime"] or "application/octet-stream",
+                        headers={"Content-Disposition": download_disposition(row["filename"]),
+                                 "Content-Security-Policy": "default-src 'none'; sandbox"})
 
     @get("/referrals/{referral_id:int}", name="mediation_referral")
     async def referral(self, request: Request, referral_id: FromPath[int]) -> object:

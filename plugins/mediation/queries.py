@@ -10,6 +10,7 @@ import json
 from openpyxl import Workbook
 
 from core.sdk import N_, gettext, page_window, scoped, xlsx_row, yuan
+from plugins.mediation import files
 from plugins.mediation.service import load, visible_ids
 from plugins.mediation.tables import (
     STATUS_LABELS,
@@ -28,7 +29,8 @@ COLUMNS = (Dispute.id, Dispute.number, Dispute.title, Dispute.status, Dispute.pr
            Dispute.version, Dispute.enforcement_outcome, Dispute.enforcement_recovered_fen, Dispute.debtor,
            Dispute.debtor.name.as_alias("debtor_name"), Dispute.mediator.display_name.as_alias("mediator_name"),
            Dispute.judge.display_name.as_alias("judge_name"), Dispute.case.number.as_alias("case_number"),
-           Dispute.referred_from, Dispute.referred_from_name, Dispute.summary, Dispute.referral_key)
+           Dispute.referred_from, Dispute.referred_from_name, Dispute.summary, Dispute.referral_key,
+           Dispute.former_number)
 OPEN = ("referred", "mediating", "settled", "repaying", "defaulted", "enforcing")
 
 
@@ -89,6 +91,7 @@ async def detail(user, dispute_id: int) -> dict:
         e["data"] = json.loads(e["data"] or "{}")
     row["events"] = events
     row["paid_fen"] = sum(p["amount_fen"] for p in row["payments"])
+    row["files"] = await files.of_dispute(row) if user.can("mediation.view") else []  # the court's staff only
     return row
 
 

@@ -23,6 +23,7 @@ from core.sdk import (
     UserError,
     actor,
     append_event,
+    case_attachments,
     current_tenant,
     link_active,
     linked_tenants,
@@ -32,11 +33,14 @@ from core.sdk import (
     tenant_by_slug,
     today,
 )
+from plugins.mediation import files
 from plugins.mediation.links import ACTOR, MILESTONES, _send
 from plugins.mediation.service import money, next_number, record, text
 from plugins.mediation.tables import Dispute, LinkMessage, Party, Referral
 
 EVENT_LABELS = {"mediation_sent": N_("Message sent across the court link"),
+                "mediation_moved": N_("Dispute moved to the court's own records"),
+                "mediation_moved_in": N_("Dispute received from a district's records"),
                 "mediation_received": N_("Message received across the court link"),
                 **{f"mediation_{m}": label for m, label in {
                     "accepted": N_("Court: referral accepted"), "declined": N_("Court: referral declined"),
@@ -55,6 +59,11 @@ def can_refer(user) -> bool:
 async def courts() -> list:
     """The courts the district in scope has an active link with."""
     return await linked_tenants("court")
+
+
+async def referable(case) -> bool:
+    """Whether `case` can be referred now: it names a company and a court serves this district."""
+    return case.company is not None and bool(await courts())
 
 
 # -- the district's side ---------------------------------------------------------------------------
@@ -84,7 +93,28 @@ async def refer(user, data: dict) -> Referral:
             "debtor_code": company["credit_code"], "debtor_name": company["name"],
             "principal_fen": money(data, "principal", positive=True),
             "summary": text(data, "summary", required=True, limit=5000)}
-    return await send_referral(court, case["id"], body, user.id)
+    chosen = await _chosen_files(case["id"], data.get("attachments"))
+    referral = await send_referral(court, case["id"], body, user.id)
+    for attachment_id in chosen:  # each chosen file in a message of its own, with its hash
+        meta, encoded = await files.outgoing(case["id"], attachment_id)
+        await _send(court, "attachment", referral.key, meta, case=case["id"], content=encoded)
+    return referral
+
+
+async def _chosen_files(case_id: int, raw) -> list[int]:
+    """The ids of the case's attachments the referrer ticked (in the case's order); 400 naming the
+    field for anything that is not one of them."""
+    if raw in (None, "", []):
+        return []
+    values = raw if isinstance(raw, list) else [raw]
+    try:
+        wanted = {int(v) for v in values}
+    except (TypeError, ValueError):
+        wanted = {-1}
+    own = [a["id"] for a in await case_attachments(case_id)]
+    if not wanted <= set(own):
+        raise UserError(400, "The field %(field)s is missing or not valid.", code="invalid", field="attachments")
+    return [a for a in own if a in wanted]
 
 
 async def send_referral(court, case_id: int, body: dict, actor_id: int | None) -> Referral:
@@ -138,11 +168,14 @@ async def receive(key: str, sender: str, sender_name: str, kind: str, referral_k
     """Apply a message from a linked tenant, once: its key is stored in the same transaction."""
     if await scoped(LinkMessage).exists().where((LinkMessage.key == key) & (LinkMessage.direction == "in")):
         return  # delivered again: applied already
+    kept = {k: v for k, v in body.items() if k != "content"}  # a file's content goes to the store, not here
     await scoped(LinkMessage).add(key=key, direction="in", partner=sender, kind=kind, referral_key=referral_key,
-                                  body=json.dumps(body, ensure_ascii=False, default=str))
+                                  body=json.dumps(kept, ensure_ascii=False, default=str))
     case = None
     if kind == "referral" and current_tenant().kind == "court":
         await _apply_referral(sender, sender_name, referral_key, body)
+    elif kind == "attachment" and current_tenant().kind == "court":
+        await files.receive_file(key, referral_key, body)
     elif kind == "milestone":
         await _apply_milestone(sender, referral_key, body)
         row = await scoped(Referral).select(Referral.case).where(Referral.key == referral_key).first()
@@ -167,13 +200,17 @@ async def referral_detail(referral_id: int) -> dict:
     messages = await scoped(LinkMessage).select(LinkMessage.direction, LinkMessage.kind, LinkMessage.body,
                                                 LinkMessage.created_at).where(
         LinkMessage.referral_key == row["key"]).order_by(LinkMessage.id)
-    milestones = []
+    milestones, sent_files = [], []
     for m in messages:
-        if m["direction"] == "in" or m["kind"] == "referral":
+        if m["direction"] == "out" and m["kind"] == "attachment":  # the files that went with it
+            body = json.loads(m["body"])
+            sent_files.append({k: body.get(k) for k in ("filename", "size", "sha256")})
+        elif m["direction"] == "in" or m["kind"] == "referral":
             body = json.loads(m["body"])
             milestones.append({"milestone": body.get("milestone", "sent"),
                                "at": _moment(body.get("at")) or m["created_at"]})
     row["milestones"] = sorted(milestones, key=lambda m: m["at"])  # as they happened, not as they arrived
+    row["files"] = sent_files
     return row
 
 

@@ -47,6 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--on", default="", help="the day, YYYY-MM-DD (the court's today by default)")
     p.add_argument("--dry-run", action="store_true", help="list what would change, change nothing")
     p.set_defaults(func=cli_sweep)
+    from plugins.mediation.moving import register as register_move
+
+    register_move(msub)
 
 
 def cli_sweep(args) -> None:

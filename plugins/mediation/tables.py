@@ -43,6 +43,7 @@ class Dispute(Table, tablename="mediation_dispute"):
     referred_from = Varchar(length=63, default="")
     referred_from_name = Varchar(length=200, default="")
     summary = Text(default="")
+    former_number = Varchar(length=30, default="")  # its number in the district, before it moved here
 
 
 class Party(Table, tablename="mediation_party"):
@@ -168,6 +169,23 @@ class LinkMessage(Table, tablename="mediation_link_message"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class DisputeFile(Table, tablename="mediation_file"):
+    """A file that came with a referral (随案材料): one the referrer chose among the case's
+    attachments, carried in its own message, kept in the court's file store and found by the
+    referral's key (so it may arrive before or after the referral itself)."""
+
+    tenant_id = tenant_fk()
+    referral_key = Varchar(length=36)
+    message_key = Varchar(length=80)  # unique with tenant_id: a message delivered twice keeps one file
+    filename = Varchar(length=255)
+    kind = Varchar(length=20)
+    mime = Varchar(length=100)
+    size = Integer(default=0)
+    sha256 = Varchar(length=64)
+    storage_key = Varchar(length=100)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class DisputeEvent(Table, tablename="mediation_event"):
     """The plugin's record: one row per step of a dispute."""
 
@@ -198,7 +216,8 @@ STEP_LABELS = {"intake": N_("Dispute taken in"), "referral": N_("Referred from a
                "due": N_("Instalment due"), "overdue": N_("Instalment overdue"), "default": N_("Default"),
                "complete": N_("Fully repaid"), "enforce": N_("Enforcement applied for"),
                "conclude": N_("Enforcement concluded"), "cure": N_("Default cured"),
-               "party": N_("Party added"), "accept": N_("Referral accepted"), "decline": N_("Referral declined")}
+               "party": N_("Party added"), "accept": N_("Referral accepted"), "decline": N_("Referral declined"),
+               "moved": N_("Moved from the district's records to the court")}
 SWEEP_LABELS = {"remind": N_("Reminder to the parties"), "due": N_("Instalment due"), "overdue": N_("Instalment overdue"),
                 "default": N_("Default")}
 # The milestones a court reports to the referring district (the district's referral status).
@@ -209,4 +228,4 @@ MILESTONE_LABELS = {"sent": N_("Sent to the court"), "accepted": N_("Accepted by
                     "enforcement": N_("Enforcement applied for"), "completed": N_("Completed"),
                     "enforced": N_("Enforcement concluded")}
 TABLES = [Dispute, Party, Measure, Session, Agreement, Instalment, Payment, DisputeEvent, DisputeCounter, Referral,
-          LinkMessage]
+          LinkMessage, DisputeFile]

@@ -26,7 +26,7 @@ from core.plugins import get_plugin_manager
 from core.prepared import Read, together
 from core.tables import Category
 from core.workdays import load_calendar
-from tenants.scope import scoped
+from tenants.scope import current_tenant, scoped
 from web.rendering import current_user, login_required, page
 
 REVIEWS_PER_PAGE = 50
@@ -257,13 +257,15 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False, don
         Read.value(None) if company_view else open311_intake(case.id))
     actions = await lifecycle.available_actions(user, case)
     primary, secondary = split_steps(actions)
+    module_actions = [a for a in get_plugin_manager().case_actions(current_tenant(), user, case)
+                      if a.shown is None or await a.shown(case)]
     context = dict(
         case=row, timeline=timeline, actions=actions, primary=primary, secondary=secondary, step_verbs=STEP_VERBS,
         done=done if done in ACTIONS else None, next_text=NEXT.get(case.status, ""),
         submitted_notice=await _submitted_notice(case) if notice == "submitted" else None, refusals=refusals,
         reviews=reviews, files=files, statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
         level_labels=S.LEVEL_LABELS, ratings=S.RATINGS, verdicts=S.VERDICTS, **choices,
-        intake=intake,
+        intake=intake, module_actions=module_actions,
     )
     context["lead_department"], context["co_departments"] = queries.dispatch_choice(row, choices["departments"])
     if fragment:
