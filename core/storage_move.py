@@ -52,21 +52,29 @@ async def move_files(tenant: TenantContext, target: str, progress: Callable[[str
     report.found = len(keys)
     for key in keys:
         try:
-            expected = await source.sha256(tenant, key)
-        except FileMissing:  # removed meanwhile (another run moved it)
+            expected = await _move(tenant, key, source, to, recorded, report)
+        except FileMissing:  # gone from the source meanwhile: another run moved it
             continue
-        if recorded.get(key, expected) != expected:
-            report.problems.append(f"{key}: the {source.name} copy does not match its recorded SHA-256; left there")
-            continue
-        if await to.exists(tenant, key) and await to.sha256(tenant, key) == expected:
-            report.already += 1
-        else:
-            await to.put(tenant, key, await source.get(tenant, key))
-            if await to.sha256(tenant, key) != expected:  # read back from the target, not the copy's own count
-                await to.delete(tenant, key)
-                report.problems.append(f"{key}: the copy in the {to.name} store did not verify; left in {source.name}")
-                continue
-            report.copied += 1
-        await source.delete(tenant, key)
-        progress(f"  {key}  {expected}")
+        if expected:
+            progress(f"  {key}  {expected}")
     return report
+
+
+async def _move(tenant: TenantContext, key: str, source: FileStore, to: FileStore, recorded: dict[str, str],
+                report: MoveReport) -> str | None:
+    """Move one file; its SHA-256 when moved, None (with a problem reported) when left in the source."""
+    expected = await source.sha256(tenant, key)
+    if recorded.get(key, expected) != expected:
+        report.problems.append(f"{key}: the {source.name} copy does not match its recorded SHA-256; left there")
+        return None
+    if await to.exists(tenant, key) and await to.sha256(tenant, key) == expected:
+        report.already += 1
+    else:
+        await to.put(tenant, key, await source.get(tenant, key))
+        if await to.sha256(tenant, key) != expected:  # read back from the target, not the copy's own count
+            await to.delete(tenant, key)
+            report.problems.append(f"{key}: the copy in the {to.name} store did not verify; left in {source.name}")
+            return None
+        report.copied += 1
+    await source.delete(tenant, key)
+    return expected
