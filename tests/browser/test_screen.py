@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import SHOTS
 from tests.browser.test_case_flow import submit_case
-from tests.browser.test_layout import DOCS, WRAPPED
+from tests.browser.test_layout import AXE, AXE_RUN, DOCS, WRAPPED
 from tests.helpers import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -120,6 +120,9 @@ async def test_the_screen_fits_a_wall_display(server, chromium, locale, size):
             re.compile(r"^15\s*→\s*1"))
         for chart in MODULE_CHARTS.values():
             await expect(page.locator(f"figure:has(#{chart}) figcaption")).to_have_text(re.compile(r"\S+.*[(（].+[)）]"))
+        if size == "1920x1080":  # axe-core on the module cells: no serious or critical violation
+            await page.evaluate(AXE)
+            assert await page.evaluate(AXE_RUN, ["#modules"]) == []
         assert await page.evaluate(WRAPPED, ".tile .value, .rate .value, .townships td, .townships th, .panel h2, "
                                             ".widget .value, .widget figcaption") == []
         below = await page.evaluate("""(height) => [...document.querySelectorAll(
