@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from datetime import date
 from types import SimpleNamespace
 
@@ -197,8 +198,7 @@ async def _old_dispute(case_id: int | None, status: str = "repaying") -> dict:
             Company.id).first()
         judge = await User.select(User.id).where(User.username == f"mediation_judge@{COURT}").first()
         stranger = await User.select(User.id).where(User.username == "dispatcher@luqiao").first()
-        count = await scoped(Dispute).count()
-        number = f"HH2025-{count + 40:04d}"
+        number = f"HH2025-{uuid.uuid4().hex[:6]}"  # the old sequence's number, distinct across runs
         d = await scoped(Dispute).add(number=number, title=f"老案 {number}", debtor=company["id"], case=case_id,
                                       principal_fen=100_000_00, settled_fen=100_000_00, court="路桥法院",
                                       judge=judge["id"], mediator=stranger["id"], status=status,
@@ -307,3 +307,16 @@ def test_qinqing_mediation_move_to_court_is_a_command_of_the_cli():
     refused = subprocess.run([sys.executable, "-m", "cli", "mediation", "move-to-court", "--from", "luqiao",
                               "--court", "jiaojiang"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "jiaojiang" in refused.stderr
+
+
+async def test_two_moves_at_once_move_each_dispute_once(district):
+    import asyncio
+
+    olds = [await _old_dispute(None) for _ in range(3)]
+    first, second = await asyncio.gather(move_to_court("luqiao", COURT), move_to_court("luqiao", COURT))
+    moved = [r["former_number"] for r in first + second]
+    assert sorted(moved) == sorted(o["number"] for o in olds)  # each once, by one run or the other
+    async with in_tenant(COURT):
+        for old in olds:
+            assert await scoped(Dispute).count().where(Dispute.former_number == old["number"]) == 1
+    assert await _district_disputes() == 0

@@ -31,7 +31,7 @@ from plugins.enforcement.tables import (
     ListItem as EnforcementItem,
 )
 from plugins.liaison.tables import Consultation, FollowUp, Message, Need, Person, Salon, Visit
-from plugins.mediation.tables import Dispute, Referral
+from plugins.mediation.tables import Dispute, DisputeFile, Referral
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
 from web.identity import CurrentUser
@@ -48,7 +48,7 @@ RESOURCES.update({"cadre_id": Cadre, "campaign_id": CadreCampaign, "application_
                   "publicity_id": CadrePublicity, "objection_id": CadreObjection})
 RESOURCES.update({"company_inspection_id": CompanyInspection, "finding_id": EnforcementFinding,
                   "item_id": EnforcementItem})
-RESOURCES.update({"dispute_id": Dispute, "referral_id": Referral})
+RESOURCES.update({"dispute_id": Dispute, "referral_id": Referral, "file_id": DisputeFile})
 RESOURCES.update({"batch_id": RedispatchBatch})  # a bulk re-dispatch (二次交办)
 RESOURCES.update({"project_id": Project, "filing_id": ApprovalFiling, "bundle_id": Bundle,
                   "bundle_filing_id": BundleFiling})
@@ -104,13 +104,16 @@ async def luqiao_ids():
         liaison = await _liaison_rows(user["id"], case.company)
         cadre = await _cadre_rows(user["id"])
         enforcement = await _enforcement_rows(case.company, user["id"])
-        dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company)
+        dispute = await scoped(Dispute).add(number=f"ISO-{uuid.uuid4().hex[:8]}", title="isolation", debtor=case.company,
+                                            referral_key=str(uuid.uuid4()))
+        dispute_file = await scoped(DisputeFile).add(referral_key=dispute.referral_key, message_key=str(uuid.uuid4()),
+                                                     filename="isolation.pdf", sha256="0" * 64, storage_key="isolation")
         referral = await scoped(Referral).add(key=str(uuid.uuid4()), case=case.id, court="luqiao-court")
         approvals = await _approvals_rows(case.company)
         redispatch = {"batch_id": (await scoped(RedispatchBatch).add(
             key=f"isolation-{uuid.uuid4().hex}", reason="isolation", created_by=user["id"])).id}
     return {"run_id": run.id, "job_id": job.id, "token_id": token["id"], "notification_id": note["id"], "case_id": case.id, "attachment_id": attachment.id,
-            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id, **approvals, **redispatch,
+            "inspection_id": inspection.id, **liaison, **cadre, **enforcement, "dispute_id": dispute.id, "referral_id": referral.id, "file_id": dispute_file.id, **approvals, **redispatch,
             "request_ref": f"{case.id}.json", "token_ref": f"{case.number}.xml",
             "case_before": before}
 

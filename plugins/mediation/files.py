@@ -71,14 +71,13 @@ async def of_dispute(dispute: dict) -> list[dict]:
 
 async def download(user, dispute_id: int, file_id: int) -> tuple[dict, bytes]:
     """A file of a dispute for the court's staff (mediation.view): its row and content; 404 when the
-    dispute has no such file, 403 for anyone else (a bank, a company)."""
-    if not user.can("mediation.view"):
-        raise UserError(403, "You are not allowed to do this.")
+    tenant's dispute has no such file, 403 for anyone else of the court (a bank, a company)."""
     dispute = await scoped(Dispute).select(Dispute.referral_key).where(Dispute.id == dispute_id).first()
-    if dispute is None or not dispute["referral_key"]:
-        raise UserError(404, "Not found.")
     row = await scoped(DisputeFile).select().where(
-        (DisputeFile.id == file_id) & (DisputeFile.referral_key == dispute["referral_key"])).first()
+        (DisputeFile.id == file_id) & (DisputeFile.referral_key == dispute["referral_key"])).first() if (
+        dispute and dispute["referral_key"]) else None
     if row is None:
         raise UserError(404, "Not found.")
+    if not user.can("mediation.view"):
+        raise UserError(403, "You are not allowed to do this.")
     return row, await content(row["storage_key"])
