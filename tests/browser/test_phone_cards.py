@@ -1,9 +1,11 @@
 """On a phone (390×844) the case console is a stack of cards, one a case, each line a column's
 header and its value — no table to scroll sideways — in Chinese and English; the cards stay
 reachable by keyboard and clean under axe-core.  The side navigation shows beside the console the
-count of cases waiting to be dispatched, the home page's number."""
+count of cases waiting to be dispatched, the home page's number, and a step lowers it in place."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.async_api import expect
@@ -79,3 +81,15 @@ async def test_the_console_is_a_stack_of_cards_on_a_phone(people, locale):
         await expect(badge).to_be_visible()
     await page.wait_for_timeout(400)
     await dispatcher.shot("menu")
+
+    # Dispatching a case in place (htmx) lowers the count in the menu without reloading the page.
+    if waiting and locale == "zh":
+        await dispatcher.visit("cases/?queue=to_dispatch", "to-dispatch")
+        await page.locator("#case-list tr[data-case] a").first.click()
+        await page.wait_for_url(re.compile(r"/cases/\d+$"))
+        await expect(badge).to_have_attribute("data-nav-count", str(waiting))
+        await dispatcher.step("dispatch")
+        if waiting > 1:
+            await expect(badge).to_have_attribute("data-nav-count", str(waiting - 1))
+        else:
+            await expect(badge).to_have_count(0)

@@ -36,17 +36,19 @@ document.addEventListener("DOMContentLoaded", function () {
     .catch(function () {});
 });
 // The side navigation's counts: what waits behind each item, the work queue's own count (as on
-// the home page), asked once the page is shown. The number is for the eye; the words, for screen readers.
-document.addEventListener("DOMContentLoaded", function () {
+// the home page), asked once the page is shown and again after each step sent through htmx.
+// The number is for the eye; the words, for screen readers.
+function qqNavCounts() {
   var nav = document.querySelector("[data-nav-counts-url]");
   if (!nav || !window.fetch) { return; }
   fetch(nav.getAttribute("data-nav-counts-url"), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
     .then(function (r) { return r.ok ? r.json() : null; })
     .then(function (data) {
       if (!data || !data.items) { return; }
+      nav.querySelectorAll("[data-nav-count], [data-nav-count-words]").forEach(function (el) { el.remove(); });
       data.items.forEach(function (item) {
         nav.querySelectorAll("a[data-nav]").forEach(function (link) {
-          if (link.getAttribute("data-nav") !== item.href || link.querySelector("[data-nav-count]")) { return; }
+          if (link.getAttribute("data-nav") !== item.href) { return; }
           var badge = document.createElement("span");
           badge.className = "badge rounded-pill nav-count";
           badge.setAttribute("aria-hidden", "true");
@@ -56,6 +58,7 @@ document.addEventListener("DOMContentLoaded", function () {
           badge.textContent = item.shown;
           var words = document.createElement("span");
           words.className = "visually-hidden";
+          words.setAttribute("data-nav-count-words", "");
           words.textContent = item.text;
           link.appendChild(badge);
           link.appendChild(words);
@@ -63,6 +66,11 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     })
     .catch(function () {});
+}
+document.addEventListener("DOMContentLoaded", qqNavCounts);
+document.addEventListener("htmx:afterRequest", function (event) {
+  var verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "";
+  if (event.detail.successful && verb && verb.toLowerCase() !== "get") { qqNavCounts(); }
 });
 // On a phone a list's table shows each row as a card (app.css, .table-cards): every cell is
 // labelled with its column's header. Tables with one header row only; data-cards="off" opts out.
