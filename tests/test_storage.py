@@ -109,3 +109,31 @@ async def test_raw_sql_on_the_chunks_sees_and_writes_only_the_tenant_in_scope():
         assert await conn.fetchval("DELETE FROM file_chunk WHERE key = $1 RETURNING 1", key) is None
     async with in_tenant("luqiao") as luqiao:
         assert await store.read(luqiao, key) == b"luqiao's file"
+
+
+async def test_a_download_finds_the_file_in_either_store_and_is_404_in_neither(app):
+    from types import SimpleNamespace
+
+    from core.cases import attachments
+    from core.cases.tables import Case, CompanyMember
+    from tenants.scope import scoped
+    from tests.helpers import Browser
+
+    content = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    async with in_tenant("luqiao") as tenant:
+        member = await scoped(CompanyMember).select().order_by(CompanyMember.id).first()
+        case = await scoped(Case).objects().where(Case.company == member["company"]).order_by(Case.id).first()
+        row = await attachments.store(case, SimpleNamespace(id=member["user"], roles={"company"}), "两处.pdf", content)
+        configured = file_store()
+        other = next(file_store(name) for name in STORES if name != configured.name)
+        await other.put(tenant, row.storage_key, await configured.get(tenant, row.storage_key))
+        await configured.delete(tenant, row.storage_key)  # as while a move is under way
+    company = Browser(app)
+    await company.login("company@luqiao", "luqiao")
+    url = f"/t/luqiao/cases/{row.case}/attachments/{row.id}"
+    found = await company.client.get(url)
+    assert found.status_code == 200 and found.content == content
+    async with in_tenant("luqiao") as tenant:
+        await other.delete(tenant, row.storage_key)
+    assert (await company.client.get(url)).status_code == 404
+    await company.close()
