@@ -20,6 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 
 from core.errors import UserError, too_large
+from core.i18n import N_
 from core.users import CurrentUser
 
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Any]
@@ -61,15 +62,19 @@ async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> Non
     _check_login(connection)
 
 
-def requires(*permissions: str, roles: tuple[str, ...] = ()) -> Guard:
+NOT_ALLOWED = N_("You are not allowed to do this.")
+
+
+def requires(*permissions: str, roles: tuple[str, ...] = (), message: str = NOT_ALLOWED) -> Guard:
     """A guard: the user must be logged in here and hold one of `permissions` — or one of `roles`
-    (e.g. ``requires("case.submit_on_behalf", roles=("company",))``) — 403 otherwise."""
+    (e.g. ``requires("case.submit_on_behalf", roles=("company",))``) — 403 otherwise, saying
+    `message` (an `N_` msgid; "You are not allowed to do this." unless the page says better)."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         _check_login(connection)
         user = current_user(connection)
         if user is None or not (any(user.can(p) for p in permissions) or user.has_role(*roles)):
-            raise UserError(403, "You are not allowed to do this.")
+            raise UserError(403, message)
 
     guard.__name__ = "requires_" + "_or_".join(p.replace(".", "_") for p in (*permissions, *roles))
     return guard

@@ -44,3 +44,13 @@ def user_with_roles(user: dict, memberships: list[dict], via: str, session_id: i
         roles=roles, permissions=permissions, department_ids=departments, via=via, session_id=session_id,
         system_admin=bool(user.get("is_system_admin")),
     )
+
+
+async def is_member(user_id: int) -> bool:
+    """Whether the user holds a role in the tenant in scope (may log in here)."""
+    return await scoped(Membership).exists().where(Membership.user == user_id)
+
+
+async def role_holders() -> list[dict]:
+    """Every role held in the tenant in scope: ``{"role", "username"}``, one per membership."""
+    return await scoped(Membership).select(Membership.role, Membership.user.username.as_alias("username"))

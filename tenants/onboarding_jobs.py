@@ -122,3 +122,27 @@ async def onboard_tenant(job_id: int, step: str, offset: int = 0) -> None:
 
 
 ACTORS = [onboard_tenant]
+
+
+async def recent_jobs(limit: int = 10, slug: str = "") -> list[dict]:
+    """The onboarding jobs started last (of one tenant's slug, when given), newest first: id, slug,
+    status and start."""
+    query = OnboardingJob.select(OnboardingJob.id, OnboardingJob.slug, OnboardingJob.status, OnboardingJob.created_at)
+    if slug:
+        query = query.where(OnboardingJob.slug == slug)
+    return await query.order_by(OnboardingJob.id, ascending=False).limit(limit)
+
+
+async def job_progress(job_id: int) -> dict | None:
+    """One onboarding job as its page shows it, with who started it (``starter_name``)."""
+    return await OnboardingJob.select(
+        OnboardingJob.id, OnboardingJob.slug, OnboardingJob.status, OnboardingJob.step, OnboardingJob.done_units,
+        OnboardingJob.total_units, OnboardingJob.created, OnboardingJob.problems, OnboardingJob.passwords,
+        OnboardingJob.created_by, OnboardingJob.created_at, OnboardingJob.finished_at,
+        OnboardingJob.created_by.display_name.as_alias("starter_name"),
+    ).where(OnboardingJob.id == job_id).first()
+
+
+async def forget_passwords(job_id: int) -> None:
+    """Drop the new users' generated passwords once the page has shown them."""
+    await OnboardingJob.update({OnboardingJob.passwords: "{}"}).where(OnboardingJob.id == job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.cases.search import contains
 from core.cases.tables import Company, CompanyMember
 from core.errors import UserError
 from core.scope import scoped
@@ -39,3 +40,18 @@ async def add_member(company_id: int, user_id: int, liaison: bool = False) -> No
     elif row.is_liaison != liaison:
         row.is_liaison = liaison
         await row.save([CompanyMember.is_liaison])
+
+
+REGISTRY_COLUMNS = (Company.id, Company.name, Company.credit_code, Company.industry, Company.township,
+                    Company.contact_name, Company.liaison_name)
+
+
+async def registry_page(q: str = "", page_no: int = 1, per_page: int = 50) -> tuple[list[dict], int]:
+    """A page of the registry (名录) in id order, and how many companies match: `q` matches the name,
+    or the credit code exactly."""
+    query, count = scoped(Company).select(*REGISTRY_COLUMNS), scoped(Company).count()
+    if q:
+        clause = contains(Company.name, q[:50]) | (Company.credit_code == q.strip().upper()[:18])
+        query, count = query.where(clause), count.where(clause)
+    rows = await query.order_by(Company.id).limit(per_page).offset((page_no - 1) * per_page)
+    return rows, await count

@@ -16,6 +16,7 @@ from core.cases.companies import register_company
 from core.cases.tables import ImportJob
 from core.company_import import MAX_ROWS, company_rows
 from core.jobs import actor
+from core.scope import scoped
 
 KIND = "companies"
 MAX_BYTES = 20 * 1024 * 1024
@@ -56,3 +57,14 @@ async def import_companies(job_id: int, offset: int) -> None:
 
 
 ACTORS = [import_companies]
+
+
+async def recent_imports(limit: int = 5) -> list[dict]:
+    """The company imports started last, newest first."""
+    return await scoped(ImportJob).select().where(ImportJob.kind == KIND).order_by(
+        ImportJob.id, ascending=False).limit(limit)
+
+
+async def company_import(job_id: int) -> dict | None:
+    """One company import (None when there is no such import in the tenant)."""
+    return await scoped(ImportJob).select().where((ImportJob.id == job_id) & (ImportJob.kind == KIND)).first()

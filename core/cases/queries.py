@@ -304,3 +304,38 @@ async def companies_for(user, q: str = "", page: int = 1, per_page: int = 50) ->
         query = query.where(contains(Company.name, q[:50]) | (Company.credit_code == q.upper()[:18]))
     page, per_page = window(page, per_page)
     return await query.order_by(Company.id).limit(per_page).offset((page - 1) * per_page)
+
+
+async def visible_titles(user, case_ids: list[int]) -> dict[int, str]:
+    """The titles of those of `case_ids` that `user` may see, by id."""
+    if not case_ids:
+        return {}
+    query = scoped(Case).select(Case.id, Case.title).where(Case.id.is_in(sorted(case_ids)))
+    visible = await visibility(user)
+    return {r["id"]: r["title"] for r in await (query.where(visible) if visible is not None else query)}
+
+
+async def own_companies(user_id: int) -> list[dict]:
+    """The companies `user_id` acts for (id, name, credit code): whom a case can be submitted for."""
+    own = await company_ids_of(user_id)
+    if not own:
+        return []
+    return await scoped(Company).select(Company.id, Company.name, Company.credit_code).where(Company.id.is_in(own))
+
+
+async def pending_refusals(case_ids: list[int]) -> list[dict]:
+    """The refusals (不能办) of `case_ids` waiting for a sign-off, with their case's number and title
+    and who filed them, oldest first: the sign-off inbox."""
+    if not case_ids:
+        return []
+    return await scoped(Refusal).select(
+        Refusal.id, Refusal.stage, Refusal.reason, Refusal.basis, Refusal.created_at,
+        Refusal.case.id.as_alias("case_id"), Refusal.case.number.as_alias("number"),
+        Refusal.case.title.as_alias("title"), Refusal.filed_by.display_name.as_alias("filed_by_name"),
+    ).where((Refusal.status == "pending") & Refusal.case.is_in(case_ids)).order_by(Refusal.id)
+
+
+async def deadline_days(category_id: int | None) -> int | None:
+    """The working days a case of the category has (None when there is no such category)."""
+    row = await scoped(Category).select(Category.deadline_days).where(Category.id == category_id).first()
+    return row["deadline_days"] if row else None

@@ -57,6 +57,27 @@ async def list_inspections(status: str = "", rule: str = "", page: int = 1, per_
     return [_decoded(r) for r in rows], await count
 
 
+async def inspections_to_export(status: str = "", rule: str = "", limit: int = 100_000) -> list[dict[str, Any]]:
+    """The export's rows (导出): number, rule, status, conclusion and opening time of this tenant's
+    inspections, newest first, with exactly the given status and rule (when given)."""
+    query = scoped(Inspection).select(Inspection.id, Inspection.rule, Inspection.status, Inspection.conclusion,
+                                      Inspection.opened_at)
+    if status:
+        query = query.where(Inspection.status == status)
+    if rule:
+        query = query.where(Inspection.rule == rule)
+    return await query.order_by(Inspection.id, ascending=False).limit(limit)
+
+
+async def month_counts(month: str) -> dict[str, int]:
+    """The inspections opened in `month` (``2026-03``): how many, how many are concluded, how many
+    found a violation (the monthly report's lines)."""
+    rows = await scoped(Inspection).select(Inspection.status, Inspection.conclusion, Inspection.opened_at)
+    in_month = [r for r in rows if str(r["opened_at"])[:7] == month]
+    return {"opened": len(in_month), "concluded": sum(1 for r in in_month if r["status"] == "concluded"),
+            "violations": sum(1 for r in in_month if r["conclusion"] == "violation")}
+
+
 async def detail(inspection_id: int) -> dict:
     row = await scoped(Inspection).select(*COLUMNS, Inspection.evidence, Inspection.notes).where(
         Inspection.id == inspection_id).first()

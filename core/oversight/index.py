@@ -152,3 +152,19 @@ async def monthly_history() -> list[dict]:
         history.append({"month": month, "score": result["score"], "closeness": result["closeness"],
                         "cleanness": result["cleanness"]})
     return history
+
+
+async def tenant_history() -> list[dict[str, Any]]:
+    """The tenant's stored monthly index (snapshots without a department), oldest first."""
+    return await scoped(IndexSnapshot).select().where(IndexSnapshot.department.is_null()).order_by(
+        IndexSnapshot.month)
+
+
+async def latest_surveys(limit: int = 20) -> list[dict[str, Any]]:
+    """The survey scores (满意度调查) entered last, newest first."""
+    return await scoped(SurveyInput).select().order_by(SurveyInput.id, ascending=False).limit(limit)
+
+
+async def enter_survey(period: str, value: float, note: str, entered_by: int) -> None:
+    """Enter a survey score (0–100) for a year or a month (``2026`` or ``2026-03``)."""
+    await scoped(SurveyInput).add(period=period, indicator="survey", value=value, note=note, entered_by=entered_by)

@@ -75,6 +75,11 @@ async def create_policy(run_id: int, label: int, title: str, department: str, st
     return policy
 
 
+async def latest_run() -> dict | None:
+    """The clustering run (高频共性问题) started last, whatever its status (None before the first)."""
+    return await scoped(ClusterRun).select().order_by(ClusterRun.id, ascending=False).first()
+
+
 async def policies() -> list[dict]:
     rows = await scoped(Policy).select(Policy.all_columns(), Policy.department.name_zh.as_alias("department_name"),
                                        Policy.department.name_en.as_alias("department_name_en")

@@ -15,8 +15,8 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from core.i18n import normalize_locale
-from core.tables import Membership, User
-from tenants.scope import current_tenant, scoped
+from core.user_roles import is_member, role_holders
+from tenants.scope import current_tenant
 from web.identity import LoginRefused, check_login, end_session, session_cookie_name, start_session
 from web.rendering import current_user, page
 from web.tenancy import keep_changes
@@ -42,7 +42,7 @@ async def demo_hint() -> dict | None:
     from core.plugins import get_plugin_manager
 
     slug = current_tenant().slug
-    rows = await scoped(Membership).select(Membership.role, Membership.user.username.as_alias("username"))
+    rows = await role_holders()
     held = {r["username"]: r["role"] for r in rows if r["username"].endswith(f"@{slug}")}
     manager = get_plugin_manager()
     order = list(manager.roles)
@@ -91,11 +91,8 @@ class AuthController(Controller):
             return page(request, "login.html", status_code=status, next=data.next, expired=False,
                         error=message, username=username, demo=await demo_hint())
 
-        async def member_here(user: User) -> bool:
-            return await scoped(Membership).exists().where(Membership.user == user.id)
-
         try:
-            user = await check_login(username, data.password, member_here)
+            user = await check_login(username, data.password, lambda user: is_member(user.id))
         except LoginRefused as refused:
             return await fail(refused.message, refused.status)
         key = await start_session(user.id)

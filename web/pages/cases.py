@@ -12,10 +12,9 @@ from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Stream
 
 from core.cases import attachments, lifecycle, queries, redispatch, states as S
-from core.cases.access import company_ids_of, load_visible_case
+from core.cases.access import load_visible_case
 from core.cases.actions import ACTIONS
 from core.cases.queues import CASE_QUEUES, signable_case_ids
-from core.cases.tables import Company, Refusal
 from core.cases.work_queue import REVIEW_QUEUES, review_query
 from core.clock import today
 from core.errors import UserError
@@ -24,12 +23,12 @@ from core.open311 import intake as open311_intake
 from core.paging import window
 from core.plugins import get_plugin_manager
 from core.prepared import Read, together
-from core.tables import Category
 from core.workdays import load_calendar
-from tenants.scope import current_tenant, scoped
-from web.rendering import current_user, login_required, page
+from tenants.scope import current_tenant
+from web.rendering import current_user, login_required, page, requires
 
 REVIEWS_PER_PAGE = 50
+NOT_A_SUBMITTER = N_("Only a company, or an assistant on its behalf, can submit a case.")
 NOTICE = "qq_notice"  # a short-lived cookie: what the case page confirms after a redirect (submitted, a step)
 
 # Buttons are verbs (interface.md, Words); the timeline keeps the past tense of ACTION_LABELS.
@@ -130,14 +129,11 @@ class CasePages(Controller):
         return page(request, "cases/redispatch.html", fragment="cases/_redispatch.html", batch=batch,
                     notes=redispatch.NOTES)
 
-    @get("/cases/new", name="case_new")
+    @get("/cases/new", name="case_new", guards=[requires("case.submit_on_behalf", roles=("company",),
+                                                          message=NOT_A_SUBMITTER)])
     async def new(self, request: Request) -> object:
         user = current_user(request)
-        if not (user.has_role("company") or user.can("case.submit_on_behalf")):
-            raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
-        own = await company_ids_of(user.id)
-        companies = await scoped(Company).select(Company.id, Company.name, Company.credit_code).where(
-            Company.id.is_in(own)) if own else []
+        companies = await queries.own_companies(user.id)
         return page(request, "cases/new.html", companies=companies, on_behalf=not user.has_role("company"),
                     values={}, **await queries.choices())
 
@@ -198,18 +194,11 @@ class CasePages(Controller):
     async def signoffs(self, request: Request) -> object:
         user = current_user(request)
         ids = await signable_case_ids(user)  # the same cases as the work queue's "to sign"
-        rows = await scoped(Refusal).select(
-            Refusal.id, Refusal.stage, Refusal.reason, Refusal.basis, Refusal.created_at,
-            Refusal.case.id.as_alias("case_id"), Refusal.case.number.as_alias("number"),
-            Refusal.case.title.as_alias("title"), Refusal.filed_by.display_name.as_alias("filed_by_name"),
-        ).where((Refusal.status == "pending") & Refusal.case.is_in(ids)).order_by(Refusal.id) if ids else []
+        rows = await queries.pending_refusals(ids)
         return page(request, "cases/signoffs.html", rows=rows)
 
-    @get("/reviews", name="reviews")
+    @get("/reviews", name="reviews", guards=[requires("review.rule")])
     async def reviews(self, request: Request) -> object:
-        user = current_user(request)
-        if not user.can("review.rule"):
-            raise UserError(403, "You are not allowed to do this.")
         status = request.query_params.get("status", "")
         status = status if status in (*REVIEW_QUEUES, "ruled") else ""
         try:
@@ -238,8 +227,8 @@ def split_steps(actions: list[str]) -> tuple[str | None, list[str]]:
 
 async def _submitted_notice(case) -> dict:
     """The deadline the confirmation names: the category's working days, counted from dispatch."""
-    row = await scoped(Category).select(Category.deadline_days).where(Category.id == case.category).first()
-    days = row["deadline_days"] if row else 5
+    days = await queries.deadline_days(case.category)
+    days = 5 if days is None else days
     return {"days": days, "estimate": (await load_calendar()).add_working_days(today(), days).date}
 
 

@@ -9,14 +9,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Redirect
 
-from core.cases.company_jobs import KIND, MAX_BYTES, start_import
+from core.cases.companies import registry_page
+from core.cases.company_jobs import MAX_BYTES, company_import, recent_imports, start_import
 from core.cases.import_jobs import job_view
-from core.cases.search import contains
-from core.cases.tables import Company, ImportJob
 from core.errors import UserError
 from core.http import upload_limit, uploaded_file
 from core.paging import window
-from tenants.scope import scoped
 from web.rendering import current_user, page, requires
 
 
@@ -27,17 +25,10 @@ class CompanyPages(Controller):
 
     @get("/", name="companies")
     async def index(self, request: Request, q: FromQuery[str] = "", page_no: FromQuery[int] = 1) -> object:
-        query = scoped(Company).select(Company.id, Company.name, Company.credit_code, Company.industry,
-                                       Company.township, Company.contact_name, Company.liaison_name)
-        count = scoped(Company).count()
-        if q:
-            clause = contains(Company.name, q[:50]) | (Company.credit_code == q.strip().upper()[:18])
-            query, count = query.where(clause), count.where(clause)
         page_no, _ = window(page_no, 50)
-        rows = await query.order_by(Company.id).limit(50).offset((page_no - 1) * 50)
-        jobs = await scoped(ImportJob).select().where(ImportJob.kind == KIND).order_by(
-            ImportJob.id, ascending=False).limit(5)
-        return page(request, "companies/index.html", rows=rows, total=await count, q=q, page_no=page_no, jobs=jobs)
+        rows, total = await registry_page(q, page_no, 50)
+        return page(request, "companies/index.html", rows=rows, total=total, q=q, page_no=page_no,
+                    jobs=await recent_imports(5))
 
     @post("/import", name="companies_import", **upload_limit(MAX_BYTES))
     async def upload(self, request: Request,
@@ -49,7 +40,7 @@ class CompanyPages(Controller):
 
     @get("/imports/{job_id:int}", name="companies_import_job")
     async def job(self, request: Request, job_id: FromPath[int]) -> object:
-        job = await scoped(ImportJob).select().where((ImportJob.id == job_id) & (ImportJob.kind == KIND)).first()
+        job = await company_import(job_id)
         if job is None:
             raise UserError(404, "Not found.")
         job = job_view(job)

@@ -20,7 +20,7 @@ from core.i18n import N_, gettext
 from core.names import localized
 from core.oversight.levels import payload
 from web.pages.cases import _filter_from
-from web.rendering import current_user, login_required, tenant_of
+from web.rendering import current_user, login_required, requires, tenant_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CASE_COLUMNS = [("number", N_("Number")), ("title", N_("Title")), ("company_name", N_("Company")),
@@ -93,33 +93,26 @@ class ExportPages(Controller):
     include_in_schema = False  # pages; the OpenAPI schema documents the JSON API
     guards = [login_required]
 
-    @get(["/cases.xlsx", "/cases.csv"], name="export_cases")
+    @get(["/cases.xlsx", "/cases.csv"], name="export_cases", guards=[requires("console.view", "screen.view")])
     async def cases(self, request: Request) -> Response:
         kind = request.url.path.rsplit(".", 1)[-1]
-        user = current_user(request)
-        if not (user.can("console.view") or user.can("screen.view")):
-            raise UserError(403, "You are not allowed to do this.")
-        rows = await queries.all_cases(user, _filter_from(request))
+        rows = await queries.all_cases(current_user(request), _filter_from(request))
         header, body = _table(CASE_COLUMNS, rows, CASE_YES_NO)
         return _respond(kind, "cases", header, body)
 
-    @get(["/ranking.xlsx", "/ranking.csv"], name="export_ranking")
+    @get(["/ranking.xlsx", "/ranking.csv"], name="export_ranking", guards=[requires("screen.view")])
     async def ranking(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> Response:
         kind = request.url.path.rsplit(".", 1)[-1]
-        if not current_user(request).can("screen.view"):
-            raise UserError(403, "You are not allowed to do this.")
         data = await payload(tenant_of(request), area)
         header, body = _table(RANKING_COLUMNS, data["ranking"])
         return _respond(kind, "ranking", header, body)
 
 
-    @get(["/index.xlsx", "/index.csv"], name="export_index")
+    @get(["/index.xlsx", "/index.csv"], name="export_index", guards=[requires("screen.view")])
     async def index(self, request: Request) -> Response:
         from core.oversight.figures import tenant_figures
         from core.oversight.index import compute
 
-        if not current_user(request).can("screen.view"):
-            raise UserError(403, "You are not allowed to do this.")
         kind = request.url.path.rsplit(".", 1)[-1]
         result = await compute(await tenant_figures())
         rows = [{**c, "label": gettext(c["label"]), "side": gettext(N_("Closeness (亲)") if c["side"] == "closeness"
@@ -130,21 +123,12 @@ class ExportPages(Controller):
         header, body = _table(INDEX_COLUMNS, rows)
         return _respond(kind, "index", header, body)
 
-    @get(["/inspections.xlsx", "/inspections.csv"], name="export_inspections")
+    @get(["/inspections.xlsx", "/inspections.csv"], name="export_inspections", guards=[requires("inspection.view")])
     async def inspections(self, request: Request) -> Response:
-        from core.inspections.tables import Inspection
-        from tenants.scope import scoped
+        from core.inspections.api import inspections_to_export
 
-        if not current_user(request).can("inspection.view"):
-            raise UserError(403, "You are not allowed to do this.")
         kind = request.url.path.rsplit(".", 1)[-1]
         q = request.query_params
-        query = scoped(Inspection).select(Inspection.id, Inspection.rule, Inspection.status, Inspection.conclusion,
-                                          Inspection.opened_at)
-        if q.get("status"):
-            query = query.where(Inspection.status == q["status"])
-        if q.get("rule"):
-            query = query.where(Inspection.rule == q["rule"])
-        rows = await query.order_by(Inspection.id, ascending=False).limit(100_000)
+        rows = await inspections_to_export(status=q.get("status", ""), rule=q.get("rule", ""))
         header, body = _table(INSPECTION_COLUMNS, rows)
         return _respond(kind, "inspections", header, body)

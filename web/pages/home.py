@@ -8,24 +8,18 @@ import re
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
-from piccolo.querystring import QueryString
 
+from core import inbox
 from core.cases import escalation, queries, states as S
-from core.cases.access import visibility
-from core.cases.tables import Case
 from core.cases.work_queue import categories_without_lead, departments_short, work_queue
-from core.clock import now
 from core.i18n import gettext
 from core.paging import window
 from core.plugins import get_plugin_manager
-from core.tables import Notification
-from tenants.scope import scoped
 from web.errors import UserError
 from web.filters import number_filter
-from web.rendering import current_user, login_required, nav_counts, page, tenant_of
+from web.rendering import current_user, login_required, nav_counts, page, requires, tenant_of
 
 PER_PAGE = 50
-UNREAD_FIRST = QueryString('"notification"."read_at" IS NOT NULL')  # false (unread) sorts first on both engines
 
 
 def q_key(href: str) -> str:
@@ -35,11 +29,7 @@ def q_key(href: str) -> str:
 async def _case_titles(user, rows: list[dict]) -> dict[str, str]:
     """The titles of the cases the notifications link to (that the user may still see), by link."""
     ids = {int(r["link"].split("/")[1]) for r in rows if re.fullmatch(r"cases/\d+", r["link"] or "")}
-    if not ids:
-        return {}
-    query = scoped(Case).select(Case.id, Case.title).where(Case.id.is_in(sorted(ids)))
-    visible = await visibility(user)
-    return {f"cases/{r['id']}": r["title"] for r in await (query.where(visible) if visible is not None else query)}
+    return {f"cases/{case_id}": title for case_id, title in (await queries.visible_titles(user, sorted(ids))).items()}
 
 
 class HomeController(Controller):
@@ -67,12 +57,9 @@ class HomeController(Controller):
                     waiting=sum(q.count for q in queues if q.mine), first=first, oldest=oldest,
                     statuses=S.STATUS_LABELS)
 
-    @get("/setup", name="setup_health", guards=[login_required])
+    @get("/setup", name="setup_health", guards=[requires("tenant.admin")])
     async def setup(self, request: Request) -> object:
         """Set-up health (配置检查): departments that cannot staff their chain, categories without a lead."""
-        user = current_user(request)
-        if not user.can("tenant.admin"):
-            raise UserError(403, "You are not allowed to do this.")
         show = request.query_params.get("show", "")
         departments = await departments_short() if show in ("", "departments") else None
         categories = await categories_without_lead() if show in ("", "categories") else None
@@ -88,25 +75,16 @@ class HomeController(Controller):
         except ValueError:
             number = 1
         number, per_page = window(number, PER_PAGE)
-        mine = Notification.user == user.id
         unread_only = request.query_params.get("unread") == "1"
-        where = mine & Notification.read_at.is_null() if unread_only else mine
-        # Unread first, then newest first.
-        rows = await scoped(Notification).select().where(where).order_by(UNREAD_FIRST).order_by(
-            Notification.id, ascending=False).limit(per_page).offset((number - 1) * per_page)
-        total = await scoped(Notification).count().where(where)
-        unread = await scoped(Notification).count().where(mine & Notification.read_at.is_null())
-        return page(request, "notifications.html", notifications=rows, unread=unread, total=total, page_no=number,
-                    pages=max(1, -(-total // per_page)), unread_only=unread_only,
-                    case_titles=await _case_titles(user, rows))
+        listed = await inbox.inbox_page(user.id, number, per_page, unread_only)
+        return page(request, "notifications.html", notifications=listed.rows, unread=listed.unread,
+                    total=listed.total, page_no=number, pages=max(1, -(-listed.total // per_page)),
+                    unread_only=unread_only, case_titles=await _case_titles(user, listed.rows))
 
     @get("/notifications/unread", name="notifications_unread", guards=[login_required])
     async def unread(self, request: Request) -> dict:
         """The top bar's badge (app.js asks after the page loaded, so no page waits for it)."""
-        user = current_user(request)
-        count = await scoped(Notification).count().where(
-            (Notification.user == user.id) & Notification.read_at.is_null())
-        return {"unread": count}
+        return {"unread": await inbox.unread_count(current_user(request).id)}
 
     @get("/nav/counts", name="nav_counts", guards=[login_required])
     async def nav_counts(self, request: Request) -> dict:
@@ -123,19 +101,12 @@ class HomeController(Controller):
 
     @post("/notifications/read-all", name="notifications_read_all", guards=[login_required])
     async def mark_all_read(self, request: Request) -> object:
-        user = current_user(request)
-        await scoped(Notification).update({Notification.read_at: now()}).where(
-            (Notification.user == user.id) & Notification.read_at.is_null())
+        await inbox.mark_all_read(current_user(request).id)
         return Redirect(path=f"{request.scope['state'].get('tenant_root') or '/'}notifications/", status_code=303)
 
     @post("/notifications/{notification_id:int}/read", name="notification_read", guards=[login_required])
     async def mark_read(self, request: Request, notification_id: FromPath[int]) -> object:
-        user = current_user(request)
-        row = await scoped(Notification).objects().where(
-            (Notification.id == notification_id) & (Notification.user == user.id)
-        ).first()
+        row = await inbox.mark_read(current_user(request).id, notification_id)
         if row is None:
             raise UserError(404, "Not found.")
-        row.read_at = now()
-        await row.save([Notification.read_at])
-        return page(request, "notifications.html", fragment="_notification.html", n=row.to_dict())
+        return page(request, "notifications.html", fragment="_notification.html", n=row)

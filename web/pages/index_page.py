@@ -13,10 +13,17 @@ from litestar.response import Redirect
 from core.cases.inputs import parse
 from core.errors import UserError
 from core.oversight.figures import tenant_figures
-from core.oversight.index import DEFAULT_WEIGHTS, INDICATORS, compute, monthly_history
-from core.oversight.tables import IndexSnapshot, SurveyInput
+from core.oversight.index import (
+    DEFAULT_WEIGHTS,
+    INDICATORS,
+    compute,
+    enter_survey,
+    latest_surveys,
+    monthly_history,
+    tenant_history,
+)
 from tenants.onboarding import update_settings
-from tenants.scope import _current, scoped
+from tenants.scope import _current
 from web.rendering import current_user, page, requires, tenant_of
 
 
@@ -24,6 +31,9 @@ class SurveyForm(msgspec.Struct):
     period: Annotated[str, msgspec.Meta(pattern=r"^\d{4}(-\d{2})?$")]
     value: Annotated[float, msgspec.Meta(ge=0, le=100)]
     note: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+ADMIN = requires("tenant.admin")  # the weights, the surveys and the history (the page is the screen readers')
 
 
 class IndexPages(Controller):
@@ -34,19 +44,12 @@ class IndexPages(Controller):
     @get("/", name="qinqing_index")
     async def index(self, request: Request) -> object:
         result = await compute(await tenant_figures())
-        history = await scoped(IndexSnapshot).select().where(IndexSnapshot.department.is_null()).order_by(
-            IndexSnapshot.month)
-        surveys = await scoped(SurveyInput).select().order_by(SurveyInput.id, ascending=False).limit(20)
+        history, surveys = await tenant_history(), await latest_surveys()
         return page(request, "oversight/index.html", result=result, history=history, surveys=surveys,
                     indicators=INDICATORS)
 
-    def _admin(self, request: Request) -> None:
-        if not current_user(request).can("tenant.admin"):
-            raise UserError(403, "You are not allowed to do this.")
-
-    @post("/weights", name="index_weights")
+    @post("/weights", name="index_weights", guards=[ADMIN])
     async def set_weights(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
-        self._admin(request)
         weights = {}
         for key in DEFAULT_WEIGHTS:
             try:
@@ -62,17 +65,14 @@ class IndexPages(Controller):
         _current.set(tenant)
         return Redirect(path=f"{request.scope['state']['tenant_root']}index/", status_code=303)
 
-    @post("/surveys", name="index_survey")
+    @post("/surveys", name="index_survey", guards=[ADMIN])
     async def add_survey(self, request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
-        self._admin(request)
         form = parse(SurveyForm, data)
-        await scoped(SurveyInput).add(period=form.period, indicator="survey", value=form.value, note=form.note,
-                                      entered_by=current_user(request).id)
+        await enter_survey(form.period, form.value, form.note, current_user(request).id)
         return Redirect(path=f"{request.scope['state']['tenant_root']}index/", status_code=303)
 
-    @post("/history", name="index_history")
+    @post("/history", name="index_history", guards=[ADMIN])
     async def recompute(self, request: Request) -> Redirect:
-        self._admin(request)
         await monthly_history()
         return Redirect(path=f"{request.scope['state']['tenant_root']}index/", status_code=303)
 

@@ -10,9 +10,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
 from core.cases.queries import choices
-from core.oversight.policies import POLICY_STATUSES, create_policy, policies, start_clustering
-from core.oversight.tables import ClusterRun
-from tenants.scope import scoped
+from core.oversight.policies import POLICY_STATUSES, create_policy, latest_run, policies, start_clustering
 from web.rendering import current_user, page, requires
 
 
@@ -23,7 +21,7 @@ class PolicyPages(Controller):
 
     @get("/", name="policies")
     async def index(self, request: Request) -> object:
-        run = await scoped(ClusterRun).select().order_by(ClusterRun.id, ascending=False).first()
+        run = await latest_run()
         groups = json.loads(run["groups"]) if run and run["status"] == "done" else []
         return page(request, "oversight/policies.html", run=run, groups=groups, policies=await policies(),
                     statuses=POLICY_STATUSES, **await choices())

@@ -38,10 +38,6 @@ class ReportPages(Controller):
 
 
 async def _inspections(month: str) -> dict:
-    from core.inspections.tables import Inspection
-    from tenants.scope import scoped
+    from core.inspections.api import month_counts
 
-    rows = await scoped(Inspection).select(Inspection.status, Inspection.conclusion, Inspection.opened_at)
-    in_month = [r for r in rows if str(r["opened_at"])[:7] == month]
-    return {"opened": len(in_month), "concluded": sum(1 for r in in_month if r["status"] == "concluded"),
-            "violations": sum(1 for r in in_month if r["conclusion"] == "violation")}
+    return await month_counts(month)

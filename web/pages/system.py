@@ -20,10 +20,10 @@ from litestar.response import Redirect, Template
 from core.errors import UserError
 from core.i18n import gettext, normalize_locale
 from core.plugins import get_plugin_manager
-from core.tables import OnboardingJob
 from core.tenant_links import links_of
 from tenants.manifest import ManifestError
 from tenants.onboarding import set_active, set_link, set_plugin
+from tenants.onboarding_jobs import recent_jobs
 from tenants.overview import tenant_figures
 from tenants.registry import all_tenants, load_tenant
 from web.identity import SESSION_HOURS, LoginRefused, check_login
@@ -145,8 +145,7 @@ class TenantConsole(Controller):
         parent = next((t for t in await all_tenants() if t.id == tenant.parent_id), None)
         plugins = [{"info": manager.infos[name], "enabled": manager.is_enabled(tenant, name)}
                    for name in manager.optional_names()]
-        jobs = await OnboardingJob.select(OnboardingJob.id, OnboardingJob.status, OnboardingJob.created_at).where(
-            OnboardingJob.slug == tenant.slug).order_by(OnboardingJob.id, ascending=False).limit(5)
+        jobs = await recent_jobs(5, slug=tenant.slug)
         return console_page(request, "system/tenant.html", tenant=tenant, parent=parent, plugins=plugins,
                             figures=await tenant_figures(tenant), jobs=jobs, links=await links_of(tenant),
                             can_link=tenant.kind in ("court", "district"))

@@ -16,10 +16,9 @@ from litestar.response import Redirect, Template
 
 from core.errors import UserError
 from core.i18n import gettext
-from core.tables import OnboardingJob, User
 from tenants.manifest import ManifestError
 from tenants.onboarding import validate
-from tenants.onboarding_jobs import STEPS, percent, start_onboarding
+from tenants.onboarding_jobs import STEPS, forget_passwords, job_progress, percent, recent_jobs, start_onboarding
 from tenants.registry import load_tenant
 from web.pages.console import console_page
 from web.system_auth import SYSTEM_ROOT, system_admin_required, system_user
@@ -70,8 +69,7 @@ class OnboardingConsole(Controller):
         return await self._form(request)
 
     async def _form(self, request: Request, status_code: int = 200, **context) -> Template:
-        jobs = await OnboardingJob.select(OnboardingJob.id, OnboardingJob.slug, OnboardingJob.status,
-                                          OnboardingJob.created_at).order_by(OnboardingJob.id, ascending=False).limit(10)
+        jobs = await recent_jobs(10)
         context.setdefault("text", "")
         return console_page(request, "system/onboarding.html", status_code=status_code, jobs=jobs, **context)
 
@@ -94,19 +92,14 @@ class OnboardingConsole(Controller):
 
     @get("/{job_id:int}", name="system_onboarding_job")
     async def job(self, request: Request, job_id: FromPath[int]) -> Template:
-        job = await OnboardingJob.select(
-            OnboardingJob.id, OnboardingJob.slug, OnboardingJob.status, OnboardingJob.step, OnboardingJob.done_units,
-            OnboardingJob.total_units, OnboardingJob.created, OnboardingJob.problems, OnboardingJob.passwords,
-            OnboardingJob.created_by, OnboardingJob.created_at, OnboardingJob.finished_at,
-        ).where(OnboardingJob.id == job_id).first()
+        job = await job_progress(job_id)
         if job is None:
             raise UserError(404, "Not found.")
         passwords = {}
         if job["status"] == "done" and job["created_by"] == system_user(request).id:
             passwords = json.loads(job["passwords"] or "{}")
             if passwords:  # shown this once, then gone
-                await OnboardingJob.update({OnboardingJob.passwords: "{}"}).where(OnboardingJob.id == job_id)
-        starter = await User.select(User.display_name).where(User.id == job["created_by"]).first()
+                await forget_passwords(job_id)
         steps = list(STEPS)
         current = steps.index(job["step"]) if job["step"] in STEPS else 0
         step_states = [{"label": STEPS[key], "state": "done" if job["status"] == "done" or i < current else
@@ -117,4 +110,4 @@ class OnboardingConsole(Controller):
                             percent=percent(job), steps=step_states, passwords=passwords,
                             problems=problems if job["status"] == "failed" else [],
                             shortfalls=problems if job["status"] == "done" else [],
-                            starter=starter["display_name"] if starter else "")
+                            starter=job["starter_name"] or "")
