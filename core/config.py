@@ -58,6 +58,11 @@ class Settings:
     base_url: str = ""
     app_role: str = "qinqing_app"
     owner_database: DatabaseURL | None = None  # DATABASE_OWNER_URL: the schema owner's login (migrate)
+    database_pooler: str = "none"  # DATABASE_POOLER: none | transaction (PgBouncer's transaction pooling)
+    direct_database: DatabaseURL | None = None  # DATABASE_DIRECT_URL: past the pooler, for session locks
+    replica_databases: tuple[DatabaseURL, ...] = ()  # DATABASE_REPLICA_URLS: streaming replicas (只读副本)
+    replica_max_lag_seconds: float = 10.0  # REPLICA_MAX_LAG_SECONDS: a replica further behind is skipped
+    read_your_writes_seconds: int = 10  # READ_YOUR_WRITES_SECONDS: after a write, its user reads the primary
     max_body_bytes: int = 25 * 1024 * 1024
     log_format: str = "json"  # LOG_FORMAT: json | text
     log_level: str = "INFO"
@@ -152,6 +157,37 @@ def _under(root: Path, value: str | None) -> Path | None:
     return path if path.is_absolute() else root / path
 
 
+def _seconds(env: dict, name: str, default: float) -> float:
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, f"must be a number of seconds, got {value!r}") from None
+    if not 0 <= number <= 86400:
+        raise ConfigError(name, f"out of range: {number}")
+    return number
+
+
+def _deployment(env: dict, var_dir: Path, database: DatabaseURL) -> dict:
+    """The settings for running past one machine: the pooler, the direct URL, the replicas."""
+    pooler = _choice(env, "DATABASE_POOLER", ("none", "transaction"))
+    direct_url = env.get("DATABASE_DIRECT_URL") or None
+    direct = parse_database_url(direct_url, var_dir, "DATABASE_DIRECT_URL") if direct_url else None
+    replicas = tuple(parse_database_url(url.strip(), var_dir, "DATABASE_REPLICA_URLS")
+                     for url in (env.get("DATABASE_REPLICA_URLS") or "").split(",") if url.strip())
+    for name, value in (("DATABASE_POOLER", pooler != "none"), ("DATABASE_DIRECT_URL", direct),
+                        ("DATABASE_REPLICA_URLS", replicas)):
+        if value and database.engine != "postgres":
+            raise ConfigError(name, "applies to PostgreSQL only (DATABASE_URL names SQLite)")
+    if any(replica.engine != "postgres" for replica in replicas):
+        raise ConfigError("DATABASE_REPLICA_URLS", "each replica is a postgresql:// URL")
+    return {"database_pooler": pooler, "direct_database": direct, "replica_databases": replicas,
+            "replica_max_lag_seconds": _seconds(env, "REPLICA_MAX_LAG_SECONDS", 10.0),
+            "read_your_writes_seconds": int(_seconds(env, "READ_YOUR_WRITES_SECONDS", 10))}
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read settings; `env` defaults to the process environment plus `.env`."""
     if env is None:
@@ -190,6 +226,7 @@ def load_settings(env: dict | None = None) -> Settings:
         demo_password=env.get("DEMO_PASSWORD") or None,
         app_role=app_role,
         owner_database=owner_database,
+        **_deployment(env, var_dir, database),
         log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
         log_level=_choice(env, "LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
         template_reload=_choice(env, "TEMPLATE_RELOAD", ("off", "on")) == "on",

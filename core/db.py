@@ -4,20 +4,26 @@ On PostgreSQL the application logs in as the application role, which is no super
 nothing and is a member of no other role, so row-level security applies to it and `RESET ROLE`
 returns to it; only `qinqing migrate` (and `tenant export`) log in as the owner (`core.pg_logins`).
 On SQLite every connection gets a busy timeout and the file runs in WAL mode.
+
+Past one machine (README, "Deployment past one machine"): behind PgBouncer in transaction
+pooling (`DATABASE_POOLER=transaction`) asyncpg's statement cache is off; with
+`DATABASE_REPLICA_URLS` reads that tolerate lag go to a streaming replica (`core.read_routing`).
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from core import piccolo_speedups
-from core.config import ConfigError, Settings, get_settings
+from core.config import ConfigError, DatabaseURL, Settings, get_settings
 from core.piccolo_private import run_in_new_connection
+from core.read_routing import Replica, RoutedEngine, primary_only
 
 piccolo_speedups.install()
 
@@ -40,8 +46,46 @@ def make_engine(settings: Settings | None = None, owner: bool | None = None) -> 
         return SQLiteEngine(path=str(db.path), timeout=SQLITE_BUSY_SECONDS)
     from core.pg_logins import app_login, owner_login
 
-    login = owner_login(settings) if owner else app_login(settings)
-    return PostgresEngine(config=login.asyncpg_config(), log_queries=False)
+    if owner:
+        return PostgresEngine(config=connection_config(settings, owner_login(settings)), log_queries=False)
+    login = app_login(settings)
+    return RoutedEngine(config=connection_config(settings, login), replicas=replicas_of(settings, login),
+                        max_lag=settings.replica_max_lag_seconds, log_queries=False)
+
+
+def connection_config(settings: Settings, login: DatabaseURL) -> dict:
+    """asyncpg's arguments for `login`.  Behind a pooler in transaction pooling (PgBouncer 1.18,
+    Debian's, keeps no prepared statement from one transaction to the next) asyncpg's statement
+    cache is off: every statement is parsed unnamed, in the transaction that runs it."""
+    config = login.asyncpg_config()
+    if settings.database_pooler == "transaction":
+        config["statement_cache_size"] = 0
+    return config
+
+
+def replicas_of(settings: Settings, login: DatabaseURL) -> list[Replica]:
+    """The replicas of `DATABASE_REPLICA_URLS`, logged into as the application (its role and
+    password; the replica's own URL gives host, port and database, and the password if it names
+    the application role)."""
+    replicas = []
+    for url in settings.replica_databases:
+        same_role = url.user == login.user and url.password
+        replica = replace(login, host=url.host, port=url.port, database=url.database,
+                          password=url.password if same_role else login.password)
+        replicas.append(Replica(name=f"{url.host}:{url.port}/{url.database}",
+                                config=connection_config(settings, replica)))
+    return replicas
+
+
+def session_config(engine: PostgresEngine) -> dict:
+    """asyncpg's arguments for a connection that holds session state (the scheduler's advisory
+    lock): past the pooler when `DATABASE_DIRECT_URL` is set, since a transaction-pooled
+    connection is a different server session from one transaction to the next."""
+    settings = get_settings()
+    if settings.direct_database is None or as_owner():
+        return dict(engine.config)
+    direct = settings.direct_database
+    return {**engine.config, "host": direct.host, "port": direct.port, "database": direct.database}
 
 
 def is_postgres(engine: Engine | None = None) -> bool:
@@ -115,8 +159,9 @@ async def write_transaction():
                 engine.transaction(transaction_type=TransactionType.immediate) as tx:
             yield tx
     else:
-        async with engine.transaction() as tx:
-            yield tx
+        with primary_only():
+            async with engine.transaction() as tx:
+                yield tx
 
 
 def in_transaction() -> bool:

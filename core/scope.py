@@ -9,7 +9,7 @@ No handler filters by tenant by hand.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any, Generic, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
@@ -18,6 +18,7 @@ from piccolo.table import Table
 
 from core.db import SQLITE_BUSY_SECONDS, current_engine
 from core.piccolo_private import SimpleProtocolTransaction, exists_in_db
+from core.read_routing import primary_only
 from core.sqlite_turn import write_turn
 from core.tenant_context import NoTenant, TenantContext, _current, current_tenant, current_tenant_or_none
 
@@ -35,6 +36,8 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
     outer = _current.get()
     token = _current.set(tenant)
     engine = current_engine()
+    primary = primary_only() if write else nullcontext()  # a writing scope never reads a replica
+    primary.__enter__()
     try:
         if isinstance(engine, SQLiteEngine) and write:
             async with write_turn(engine, SQLITE_BUSY_SECONDS), \
@@ -56,6 +59,7 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
                 if outer is not None and outer.id != tenant.id and engine.current_transaction.get() is not None:
                     await _set_pg_tenant(engine, outer.id)
     finally:
+        primary.__exit__(None, None, None)
         _current.reset(token)
 
 

@@ -45,6 +45,7 @@ from web.pages.profile import ProfileController
 from web.pages.report import ReportPages
 from web.pages.screen import PublicPage, ScreenPages, screen_stream
 from web.pages.system import system_router
+from web.read_routing import ReadRouting
 from web.tenancy import HostRewrite, TenantMiddleware
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
         ],
         plugins=[PluginBridge(manager), HTMXPlugin()],
         # Last in the list, so innermost: where Litestar's own CSRF check (csrf_config) would sit.
-        middleware=[metrics.RouteLabel(), TenantMiddleware, DefineMiddleware(SessionCSRFMiddleware, config=CSRFConfig(
+        middleware=[metrics.RouteLabel(), ReadRouting, TenantMiddleware, DefineMiddleware(SessionCSRFMiddleware, config=CSRFConfig(
             secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=True, header_name="x-csrftoken",
             exclude=[r"/t/[^/]+/api/", r"^(/t/[^/]+)?/open311/v2/"]))],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager, settings.template_reload))),

@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from core.clock import now
 from core.config import get_settings
 from core.contrib import ScheduledJob
-from core.db import current_engine, database_unavailable, write_transaction
+from core.db import current_engine, database_unavailable, session_config, write_transaction
 from core.plugins import get_plugin_manager
 from core.tables import SchedulerRun
 from tenants.registry import all_tenants
@@ -48,7 +48,7 @@ class Leadership:
                 self._conn = None
             try:
                 if self._conn is None:
-                    config = {k: v for k, v in engine.config.items()}
+                    config = session_config(engine)  # past a transaction pooler: the lock is a session's
                     self._conn = await asyncpg.connect(**config, timeout=10)
                 return bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY))
             except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
