@@ -33,7 +33,7 @@ from plugins.mediation.tables import (
 from tenants.scope import scoped
 from tests.cases_helpers import Api
 from tests.helpers import Browser, in_tenant, process_background
-from tests.test_courts import COURT, call, court_dispute, refer
+from tests.test_courts import COURT, call, chain, court_dispute, messages_out, refer
 
 REFER = 'data-module-action="mediation.refer"'
 
@@ -148,6 +148,11 @@ async def test_the_chosen_attachments_and_only_those_reach_the_court(app, distri
     payloads = " ".join(r["payload"] for r in await OutboxMessage.select(OutboxMessage.payload).where(
         OutboxMessage.tenant_id == tenant.id))
     assert left["sha256"] not in payloads and base64.b64encode(left["content"]).decode() not in payloads
+    # each file crossed as a message of its own, on both tenants' hash-chained records
+    sent = await messages_out("luqiao", mine["key"])
+    assert len([k for k in sent if k.startswith("attachment:")]) == 2 and len(sent) == 3
+    for key in sent:
+        assert await chain("luqiao", key) == ["mediation_sent"] and await chain(COURT, key) == ["mediation_received"]
     # the content crossed in the message only: neither side's message rows keep it
     async with in_tenant("luqiao"):
         out = " ".join(r["body"] for r in await scoped(LinkMessage).select(LinkMessage.body).where(
