@@ -8,6 +8,7 @@ from tests.helpers import Browser
 T = "/t/luqiao"
 NOT_ALLOWED = "您无权执行此操作。"
 NOT_A_SUBMITTER = "只有企业或代办的助企员可以提交诉求。"
+ONLY_COMPANIES = "只有企业可以在此举报。"
 
 
 async def signed_in(app, role: str) -> Browser:
@@ -28,6 +29,7 @@ GETS = [
     ("cases/new", "handler", "company", NOT_A_SUBMITTER),
     ("cases/new", "reviewer", "dispatcher", NOT_A_SUBMITTER),  # on a company's behalf
     ("reviews/", "handler", "reviewer", NOT_ALLOWED),
+    ("inspections/report", "dispatcher", "company", ONLY_COMPANIES),  # 吃拿卡要举报
 ]
 
 
@@ -41,7 +43,7 @@ async def test_a_page_refuses_who_lacks_its_permission_and_opens_for_who_has_it(
 
 async def test_a_logged_out_visitor_is_sent_to_log_in_before_any_permission(app):
     visitor = Browser(app)
-    for url in ("exports/cases.csv", "setup/", "cases/new", "reviews/"):
+    for url in ("exports/cases.csv", "setup/", "cases/new", "reviews/", "inspections/report"):
         response = await visitor.client.get(f"{T}/{url}")
         assert response.status_code == 303 and "/login" in response.headers["location"], url
 

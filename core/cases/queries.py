@@ -339,3 +339,12 @@ async def deadline_days(category_id: int | None) -> int | None:
     """The working days a case of the category has (None when there is no such category)."""
     row = await scoped(Category).select(Category.deadline_days).where(Category.id == category_id).first()
     return row["deadline_days"] if row else None
+
+
+async def own_companies_cases(user_id: int, limit: int = 100) -> list[dict]:
+    """The latest cases (id, number, title) of the companies `user_id` acts for, newest first."""
+    companies = await company_ids_of(user_id)
+    if not companies:
+        return []
+    return await scoped(Case).select(Case.id, Case.number, Case.title).where(
+        Case.company.is_in(companies)).order_by(Case.id, ascending=False).limit(limit)

@@ -10,15 +10,15 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from core.cases.access import company_ids_of
-from core.cases.tables import Case
+from core.cases.queries import own_companies_cases
 from core.errors import UserError
 from core.http import login_required, page, requires, signed_in_user
+from core.i18n import N_
 from core.inspections import rules, service
 from core.inspections.api import detail, file_report, list_inspections, reports_of
 from core.inspections.tables import CONCLUSION_LABELS, KIND_LABELS, REPORT_KINDS, STATUS_LABELS, STEP_LABELS
-from core.scope import scoped
 
+ONLY_COMPANIES = N_("Only a company can report misconduct here.")
 LABELS: dict[str, Any] = dict(statuses=STATUS_LABELS, conclusions=CONCLUSION_LABELS, steps=STEP_LABELS, kinds=KIND_LABELS)
 
 
@@ -97,14 +97,10 @@ class InspectionPages(Controller):
 
     # -- a company's report of misconduct -------------------------------------------------------------
 
-    @get("/report", name="inspection_report")
+    @get("/report", name="inspection_report", guards=[requires(roles=("company",), message=ONLY_COMPANIES)])
     async def report_page(self, request: Request) -> object:
         user = signed_in_user(request)
-        if not user.has_role("company"):
-            raise UserError(403, "Only a company can report misconduct here.")
-        companies = await company_ids_of(user.id)
-        cases = await scoped(Case).select(Case.id, Case.number, Case.title).where(
-            Case.company.is_in(companies)).order_by(Case.id, ascending=False).limit(100) if companies else []
+        cases = await own_companies_cases(user.id, limit=100)
         return page(request, "inspections/report.html", cases=cases, report_kinds=REPORT_KINDS,
                     reports=await reports_of(user), sent=request.query_params.get("sent") == "1", **LABELS)
 
