@@ -42,6 +42,7 @@ from core.contrib import (
 )
 from core.errors import UserError
 from core.export_cells import xlsx_row
+from core.filetypes import MAX_ATTACHMENT_BYTES as _MAX_ATTACHMENT_BYTES
 from core.formats import yuan
 from core.http import current_user, login_required, page, requires, upload_limit, uploaded_file
 from core.i18n import N_, gettext
@@ -79,7 +80,7 @@ __all__ = [
     "submit_case", "append_event", "exempt_inspection", "notify", "enqueue", "actor", "parse",
     # files in and out
     "import_jobs", "job_view", "read_table", "data_rows", "header_key", "ImportFileError", "xlsx_row",
-    "put_file", "get_file",
+    "put_file", "get_file", "MAX_ATTACHMENT_BYTES",
     # pages and API routes
     "CurrentUser", "current_user", "login_required", "requires", "page", "READ_ERRORS", "WRITE_ERRORS",
     "upload_limit", "uploaded_file", "page_window",
@@ -107,6 +108,9 @@ READ_ERRORS = _http.READ_ERRORS
 
 WRITE_ERRORS = _http.WRITE_ERRORS
 """``responses=`` of a writing API route: the read errors plus 409 and 413."""
+
+MAX_ATTACHMENT_BYTES = _MAX_ATTACHMENT_BYTES
+"""The largest file (bytes) a case takes as an attachment and :func:`put_file` keeps (20 MB)."""
 
 
 def templates_of(module_file: str) -> Path:

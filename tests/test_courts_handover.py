@@ -175,7 +175,8 @@ async def test_a_file_not_of_the_case_is_refused_and_nothing_is_sent(district):
     assert await OutboxMessage.count() == outbox
 
 
-async def test_a_file_delivered_twice_is_kept_once_and_a_damaged_one_not_at_all(district, court):
+async def test_a_file_delivered_twice_is_kept_once_and_a_damaged_one_not_at_all(district, court, monkeypatch):
+    from plugins.mediation import files as court_files
     from plugins.mediation.referrals import receive
 
     case, files = await _case_with_files(district, n=1)
@@ -189,6 +190,9 @@ async def test_a_file_delivered_twice_is_kept_once_and_a_damaged_one_not_at_all(
         await receive.fn("twice-" + referral["key"], "luqiao", "路桥区", "attachment", referral["key"], body)
         damaged = {**body, "sha256": "0" * 64}
         await receive.fn("damaged-" + referral["key"], "luqiao", "路桥区", "attachment", referral["key"], damaged)
+        # past the attachment limit (the core's, unchanged): not kept either
+        monkeypatch.setattr(court_files, "MAX_ATTACHMENT_BYTES", len(files[0]["content"]) - 1)
+        await receive.fn("big-" + referral["key"], "luqiao", "路桥区", "attachment", referral["key"], body)
         assert await scoped(DisputeFile).count().where(DisputeFile.referral_key == referral["key"]) == before + 1
     assert before == 1
 

@@ -11,11 +11,10 @@ import binascii
 import hashlib
 import logging
 
-from core.sdk import UserError, get_file, put_file, read_case_attachment, scoped
+from core.sdk import MAX_ATTACHMENT_BYTES, UserError, get_file, put_file, read_case_attachment, scoped
 from plugins.mediation.tables import Dispute, DisputeFile
 
 log = logging.getLogger("qinqing.mediation")
-MAX_FILE_BYTES = 20 * 1024 * 1024  # a case's attachment is at most this (the core's limit); so is what crosses
 
 
 # -- the store ---------------------------------------------------------------------------------------
@@ -50,7 +49,7 @@ async def receive_file(message_key: str, referral_key: str, body: dict) -> bool:
     except (binascii.Error, ValueError):
         data = b""
     digest = str(body.get("sha256") or "")
-    if not data or len(data) > MAX_FILE_BYTES or hashlib.sha256(data).hexdigest() != digest:
+    if not data or len(data) > MAX_ATTACHMENT_BYTES or hashlib.sha256(data).hexdigest() != digest:
         log.warning("file of referral %s not kept: empty, too large or not matching its hash", referral_key)
         return False
     await scoped(DisputeFile).add(referral_key=referral_key, message_key=message_key,
