@@ -262,6 +262,8 @@ class RoutedEngine(PostgresEngine):
             route.replica, route.chosen = await self.replica_set.pick(), True
             if route.replica is None:
                 self.fell_back()
+        elif route.replica is not None:  # a long context (the screen's stream): its replica checked again
+            await self.replica_set.check(route.replica)
         if route.replica is not None and not route.replica.usable(self.replica_set.max_lag):
             route.replica = None  # went down or fell behind since: the rest of this context reads the primary
         return route.replica
