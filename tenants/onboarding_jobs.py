@@ -143,6 +143,13 @@ async def job_progress(job_id: int) -> dict | None:
     ).where(OnboardingJob.id == job_id).first()
 
 
-async def forget_passwords(job_id: int) -> None:
-    """Drop the new users' generated passwords once the page has shown them."""
-    await OnboardingJob.update({OnboardingJob.passwords: "{}"}).where(OnboardingJob.id == job_id)
+async def take_passwords(job_id: int, user_id: int) -> dict[str, str]:
+    """The new users' generated passwords, for the job's starter, once: read, then cleared only if
+    still the same, so two pages opened at once show them on one of them."""
+    row = await OnboardingJob.select(OnboardingJob.passwords).where(
+        (OnboardingJob.id == job_id) & (OnboardingJob.status == "done") & (OnboardingJob.created_by == user_id)).first()
+    if row is None or row["passwords"] in (None, "", "{}"):
+        return {}
+    claimed = await OnboardingJob.update({OnboardingJob.passwords: "{}"}).where(
+        (OnboardingJob.id == job_id) & (OnboardingJob.passwords == row["passwords"])).returning(OnboardingJob.id)
+    return json.loads(row["passwords"]) if claimed else {}

@@ -18,7 +18,7 @@ from core.errors import UserError
 from core.i18n import gettext
 from tenants.manifest import ManifestError
 from tenants.onboarding import validate
-from tenants.onboarding_jobs import STEPS, forget_passwords, job_progress, percent, recent_jobs, start_onboarding
+from tenants.onboarding_jobs import STEPS, job_progress, percent, recent_jobs, start_onboarding, take_passwords
 from tenants.registry import load_tenant
 from web.pages.console import console_page
 from web.system_auth import SYSTEM_ROOT, system_admin_required, system_user
@@ -95,11 +95,7 @@ class OnboardingConsole(Controller):
         job = await job_progress(job_id)
         if job is None:
             raise UserError(404, "Not found.")
-        passwords = {}
-        if job["status"] == "done" and job["created_by"] == system_user(request).id:
-            passwords = json.loads(job["passwords"] or "{}")
-            if passwords:  # shown this once, then gone
-                await forget_passwords(job_id)
+        passwords = await take_passwords(job_id, system_user(request).id)  # shown this once, then gone
         steps = list(STEPS)
         current = steps.index(job["step"]) if job["step"] in STEPS else 0
         step_states = [{"label": STEPS[key], "state": "done" if job["status"] == "done" or i < current else
