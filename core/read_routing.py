@@ -135,8 +135,17 @@ class ReplicaSet:
                     replica.pool = await asyncpg.create_pool(**replica.config, min_size=1, max_size=10,
                                                              reset=_keep_session, timeout=CONNECT_SECONDS)
                 if replica.pool is not None:
-                    async with replica.pool.acquire(timeout=CONNECT_SECONDS) as connection:
+                    try:
+                        connection = await replica.pool.acquire(timeout=CONNECT_SECONDS)
+                    except asyncio.TimeoutError:
+                        if not _saturated(replica.pool):
+                            raise
+                        replica.checked_at = time.monotonic()  # every connection busy with reads: it answers
+                        return
+                    try:
                         standby, paused, lag = await _lag_of(connection)
+                    finally:
+                        await replica.pool.release(connection)
                 else:
                     connection = await asyncpg.connect(**replica.config, timeout=CONNECT_SECONDS)
                     try:
@@ -171,6 +180,11 @@ class ReplicaSet:
                 await pool.close()
 
 
+def _saturated(pool) -> bool:
+    """Every connection of `pool` open and in use: a wait for one says nothing of the server."""
+    return pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
+
+
 async def _keep_session(connection) -> None:
     """No reset query on release (see `core.db._keep_session`)."""
 
@@ -192,8 +206,9 @@ class _RoutedPool:
         if replica is not None and replica.pool is not None:
             try:
                 connection = await replica.pool.acquire(timeout=CONNECT_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - the replica went away since its check
-                replica.mark_down(exc)
+            except Exception as exc:  # noqa: BLE001 - the replica went away since its check, or is busy
+                if not (isinstance(exc, asyncio.TimeoutError) and _saturated(replica.pool)):
+                    replica.mark_down(exc)
                 engine.fell_back()
             else:
                 self.owners[id(connection)] = replica.pool

@@ -244,6 +244,17 @@ async def test_with_the_connection_pools_running_reads_go_to_the_replica_pool(ap
         assert (await b.post("/t/luqiao/login", {"username": "dispatcher@luqiao",
                                                  "password": "demo-Pass-2026"})).status_code == 303
         assert current_engine().replica_set.replicas[0].pool.get_idle_size() >= 1
+        # every replica connection busy: the read waits a moment, then the primary answers; not "down"
+        held = [await replica.pool.acquire() for _ in range(replica.pool.get_max_size())]
+        try:
+            fallbacks = current_engine().replica_set.fallbacks
+            b.client.cookies.delete("qinqing_wrote")
+            assert (await b.get("/t/luqiao/exports/cases.csv")).status_code == 200
+            await current_engine().replica_set.check(replica, force=True)
+            assert current_engine().replica_set.fallbacks > fallbacks and replica.state == "up"
+        finally:
+            for connection in held:
+                await replica.pool.release(connection)
     finally:
         await close_pool()
     assert replica.pool is None
