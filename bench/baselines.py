@@ -1,12 +1,20 @@
 """Raw SQL baselines (asyncpg): for each measured endpoint, hand-written queries that fetch the
 same answer, with the tenant named explicitly (connected as the database owner, so without the
-row-level-security check the app pays).  They show what the database alone needs for the page."""
+row-level-security check the app pays).  They show what the database alone needs for the page.
+
+On SQLite (the embedded default) the same functions run through `SqlitePool`: aiosqlite
+connections that answer asyncpg's calls, `$n` read as `?n` and `= ANY($n::type[])` as a JSON list;
+the one query SQLite cannot say (DISTINCT ON) has its own text."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import sqlite3
 import uuid
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 OPEN = ["submitted", "dispatched", "in_progress", "refusal_pending", "refused", "under_review"]
@@ -21,6 +29,11 @@ WHERE c.tenant_id = $1 {where} ORDER BY {order} LIMIT 20"""
 COUNT = "SELECT count(*) FROM case_file c WHERE c.tenant_id = $1 {where}"
 FEEDBACK = """SELECT DISTINCT ON (e."case") e."case", e.action, e.reason, e.created_at FROM case_event e
 WHERE e.tenant_id = $1 AND e."case" = ANY($2::int[]) ORDER BY e."case", e.seq DESC"""
+
+# SQLite has no DISTINCT ON; with max() the bare columns come from the row of the highest seq
+FEEDBACK_SQLITE = """SELECT e."case", e.action, e.reason, e.created_at, max(e.seq) AS seq FROM case_event e
+WHERE e.tenant_id = $1 AND e."case" = ANY($2::int[]) GROUP BY e."case"
+"""
 
 FIGURES = """SELECT c.department, to_char(c.submitted_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month,
   co.township, count(*) AS reported, count(*) FILTER (WHERE c.status = 'closed') AS completed,
@@ -63,12 +76,14 @@ class Context:
     department_id: int
     case_ids: list[int]
     search: str  # the LIKE pattern of the Chinese query
+    numbers: list[str] = field(default_factory=list)  # case numbers (受理编号) to look up, as typed
 
 
 async def console(conn, ctx: Context, where: str = "", order: str = "c.id DESC", args: tuple = ()) -> int:
     rows = await conn.fetch(LIST.format(where=where, order=order), ctx.tenant_id, *args)
     await conn.fetchval(COUNT.format(where=where), ctx.tenant_id, *args)
-    await conn.fetch(FEEDBACK, ctx.tenant_id, [r["id"] for r in rows])
+    await conn.fetch(FEEDBACK_SQLITE if getattr(conn, "dialect", "") == "sqlite" else FEEDBACK, ctx.tenant_id,
+                     [r["id"] for r in rows])
     return 200
 
 
@@ -79,6 +94,22 @@ async def console_filtered(conn, ctx: Context) -> int:
 
 async def console_search(conn, ctx: Context) -> int:
     return await console(conn, ctx, "AND c.search_text LIKE $2", "c.id DESC", (ctx.search,))
+
+
+NUMBER_WHERE = "AND ((c.number >= $2 AND c.number < $3) OR c.search_text LIKE $4)"
+
+
+def number_args(number: str) -> tuple[str, str, str]:
+    """NUMBER_WHERE's arguments for a case number as typed: its index range, or the text (as the app)."""
+    from core.cases.search import _successor, number_prefix
+
+    prefix = number_prefix(number) or ""
+    return prefix, _successor(prefix) or "~", like_pattern(prefix)
+
+
+async def console_number(conn, ctx: Context, i: int) -> int:
+    """The console searched by a case number (受理编号)."""
+    return await console(conn, ctx, NUMBER_WHERE, "c.id DESC", number_args(ctx.numbers[i % len(ctx.numbers)]))
 
 
 async def figures(conn, ctx: Context) -> int:
@@ -137,3 +168,91 @@ def like_pattern(query: str) -> str:
     from core.cases.search import query_terms
 
     return "%" + "%".join(f" {t} " for t in query_terms(query)) + "%"
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+
+_ANY = re.compile(r"= ANY\(\$(\d+)::\w+\[\]\)")
+_PARAM = re.compile(r"\$(\d+)")
+
+
+def sqlite_sql(sql: str, args: tuple) -> tuple[str, tuple]:
+    """asyncpg's statement and arguments as SQLite takes them: `$n` → `?n`, a list → JSON."""
+    sql = _PARAM.sub(r"?\1", _ANY.sub(r"IN (SELECT value FROM json_each($\1))", sql))
+    return sql, tuple(json.dumps(a) if isinstance(a, list) else a for a in args)
+
+
+class SqliteConnection:
+    """One aiosqlite connection answering the asyncpg calls the baselines make."""
+
+    dialect = "sqlite"
+
+    def __init__(self, db):
+        self.db = db
+
+    @classmethod
+    async def open(cls, path: str, busy_seconds: float = 60) -> "SqliteConnection":
+        import aiosqlite
+        import piccolo.engine.sqlite  # noqa: F401 - registers the adapters Piccolo stores values with
+
+        db = await aiosqlite.connect(path, timeout=busy_seconds, isolation_level=None,
+                                     detect_types=sqlite3.PARSE_DECLTYPES)
+        db.row_factory = sqlite3.Row
+        return cls(db)
+
+    async def fetch(self, sql: str, *args) -> list:
+        async with self.db.execute(*sqlite_sql(sql, args)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchrow(self, sql: str, *args):
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args):
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args) -> None:
+        await self.fetch(sql, *args)
+
+    @asynccontextmanager
+    async def transaction(self):
+        """A write transaction, begun IMMEDIATE (as the app's): the lock first, then the reads."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+class SqlitePool:
+    """`size` SqliteConnections to one file, handed out as asyncpg's pool does."""
+
+    def __init__(self, path: str, size: int):
+        self.path, self.size = path, size
+        self.idle: asyncio.Queue = asyncio.Queue()
+        self.all: list[SqliteConnection] = []
+
+    async def open(self) -> "SqlitePool":
+        for _ in range(self.size):
+            conn = await SqliteConnection.open(self.path)
+            self.all.append(conn)
+            self.idle.put_nowait(conn)
+        return self
+
+    @asynccontextmanager
+    async def acquire(self):
+        conn = await self.idle.get()
+        try:
+            yield conn
+        finally:
+            self.idle.put_nowait(conn)
+
+    async def close(self) -> None:
+        for conn in self.all:
+            await conn.close()
