@@ -87,7 +87,7 @@ __all__ = [
     # demo data
     "load_demo_cases",
     # tenant links (a court and the districts it serves)
-    "linked_tenants", "link_active", "tenant_by_slug", "in_tenant_scope", "register_company",
+    "linked_tenants", "link_active", "has_linked_tenant", "tenant_by_slug", "in_tenant_scope", "register_company",
     # the hierarchy (a district and its townships)
     "child_tenants",
     # a case's attachments, for a module that passes some on (a referral)
@@ -171,6 +171,15 @@ async def linked_tenants(kind: str | None = None) -> list[TenantContext]:
     from core.tenant_links import active_partners
 
     return await active_partners(current_tenant(), kind)
+
+
+async def has_linked_tenant(kind: str) -> bool:
+    """Whether the tenant in scope has an active link with a tenant of `kind` ("court"), as of a few
+    seconds ago: for deciding what a page shows (a link to a form), never what a user may do —
+    the action itself checks with :func:`link_active`."""
+    from core.tenant_links import shows_partner
+
+    return await shows_partner(current_tenant(), kind)
 
 
 async def link_active(partner: str) -> bool:

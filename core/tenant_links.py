@@ -14,6 +14,8 @@ without its partner — and is inactive until the partner is there and declares 
 
 from __future__ import annotations
 
+import time
+
 from piccolo.columns import ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -34,9 +36,17 @@ class TenantLink(Table, tablename="tenant_link"):
     ended_at = Timestamptz(null=True, default=None)
 
 
+# Whether a tenant has an active link of a kind, for showing a link on a page (never for allowing
+# anything: a referral checks its link itself), remembered in this process for SHOWN_FOR seconds and
+# forgotten at once when a declaration is made or ended here; a page asks it on every view.
+SHOWN_FOR = 30.0
+_shown: dict[tuple[int, str], tuple[float, bool]] = {}
+
+
 async def declare(tenant_id: int, partner: str) -> bool:
     """Declare (or declare again, after an end) `tenant_id`'s link to `partner`; True if it changed.
     Runs inside the caller's transaction."""
+    _shown.clear()
     row = await TenantLink.select(TenantLink.id, TenantLink.ended_at).where(
         (TenantLink.tenant == tenant_id) & (TenantLink.partner == partner)).first()
     if row is None:
@@ -52,6 +62,7 @@ async def declare(tenant_id: int, partner: str) -> bool:
 async def end(tenant_id: int, partner: str) -> bool:
     """End `tenant_id`'s declaration of its link to `partner`: no new referral crosses it; what
     crossed stays.  True if a standing declaration was ended."""
+    _shown.clear()
     rows = await TenantLink.update({TenantLink.ended_at: now()}).where(
         (TenantLink.tenant == tenant_id) & (TenantLink.partner == partner) & TenantLink.ended_at.is_null()
     ).returning(TenantLink.id)
@@ -91,6 +102,17 @@ async def active_partners(tenant: TenantContext, kind: str | None = None) -> lis
         return []
     rows = await Tenant.select().where(Tenant.slug.is_in(slugs)).order_by(Tenant.id)
     return [TenantContext.from_row(r) for r in rows]
+
+
+async def shows_partner(tenant: TenantContext, kind: str) -> bool:
+    """Whether `tenant` has an active link with a tenant of `kind`, as of at most SHOWN_FOR seconds
+    ago (this process's own declarations and ends are seen at once): for what a page shows only."""
+    key, at = (tenant.id, kind), time.monotonic()
+    hit = _shown.get(key)
+    if hit is None or hit[0] <= at:
+        hit = _shown[key] = (at + SHOWN_FOR, any(
+            link["active"] and link["kind"] == kind for link in await links_of(tenant)))
+    return hit[1]
 
 
 async def is_active(tenant: TenantContext, partner: str) -> bool:

@@ -25,6 +25,7 @@ from core.sdk import (
     append_event,
     case_attachments,
     current_tenant,
+    has_linked_tenant,
     link_active,
     linked_tenants,
     now,
@@ -62,8 +63,9 @@ async def courts() -> list:
 
 
 async def referable(case) -> bool:
-    """Whether `case` can be referred now: it names a company and a court serves this district."""
-    return case.company is not None and bool(await courts())
+    """Whether the case page offers the referral: the case names a company and a court serves this
+    district (the link as of a few seconds ago; the referral itself checks it again)."""
+    return case.company is not None and await has_linked_tenant("court")
 
 
 # -- the district's side ---------------------------------------------------------------------------
