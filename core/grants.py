@@ -40,9 +40,9 @@ GLOBAL_TABLES: dict[str, Grant] = {
     "tenant_link": Grant(("SELECT", "INSERT", "UPDATE"),
                          "links between tenants (a court and the districts it serves): each side's declaration "
                          "names the other by slug; read before either tenant is in scope; ended, never deleted"),
-    "outbox_message": Grant(("SELECT", "INSERT", "UPDATE"),
-                            "ids and routing only; written in each change's transaction and relayed across "
-                            "tenants; kept (never deleted)"),
+    "outbox_message": Grant(("SELECT", "INSERT", "UPDATE", "DELETE"),
+                            "ids and routing (and a referral's chosen files); written in each change's "
+                            "transaction and relayed across tenants; deleted a week after it was sent"),
     "processed_message": Grant(("SELECT", "INSERT"), "message ids an actor has applied: written once, read to "
                                "skip a redelivery"),
     "failed_message": Grant(("SELECT", "INSERT", "DELETE"), "messages that failed for good, shown and retried "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Iterable
 
-from core.db import in_transaction
+from core.clock import now
+from core.db import in_transaction, write_transaction
 from core.observability import REQUEST_ID_KEY, request_id
 from core.scope import current_tenant_or_none
 from core.tables import OutboxMessage
@@ -47,3 +49,22 @@ async def enqueue_many(actor_name: str, payloads: Iterable[dict], tenant_id: int
     for start in range(0, len(rows), BATCH):
         await OutboxMessage.insert(*rows[start:start + BATCH])
     return ids
+
+
+KEEP_SENT = timedelta(days=7)  # a sent message stays this long (the console's view), then goes
+
+
+async def purge_sent(batch: int = 5000) -> int:
+    """Delete messages sent more than a week ago (发件箱清理): the broker has them, each actor's
+    applied ids keep a redelivery from acting twice, and a failed one keeps its own copy to retry.
+    Returns how many went; a batch per transaction so a long backlog never holds one lock."""
+    gone, cutoff = 0, now() - KEEP_SENT
+    while True:
+        async with write_transaction():
+            ids = [r["id"] for r in await OutboxMessage.select(OutboxMessage.id).where(
+                OutboxMessage.sent_at < cutoff).limit(batch)]
+            if ids:
+                await OutboxMessage.delete().where(OutboxMessage.id.is_in(ids))
+        gone += len(ids)
+        if len(ids) < batch:
+            return gone

@@ -1,5 +1,5 @@
-"""The core's scheduled jobs (定时任务): housekeeping, the deadline sweep, the index history and the
-daily signature of every chain head.  Declared here, run by the scheduler (`workers.scheduler`)."""
+"""The core's scheduled jobs (定时任务): housekeeping (sessions, sent messages), the deadline sweep,
+the index history and the daily signature of every chain head.  Declared here, run by the scheduler (`workers.scheduler`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ async def purge_expired_sessions() -> None:
         async with tenant_scope(tenant):
             await scoped(Session).delete().where(Session.expires_at < now())
     await SystemSession.delete().where(SystemSession.expires_at < now())  # the system console's
+
+
+async def purge_sent_messages() -> None:
+    """Delete the outbox's messages sent over a week ago."""
+    from core.outbox import purge_sent
+
+    await purge_sent()
 
 
 async def case_deadlines() -> None:
@@ -40,6 +47,7 @@ async def audit_anchors() -> None:
 
 
 JOBS = [ScheduledJob("purge_expired_sessions", 3600, purge_expired_sessions),
+        ScheduledJob("purge_sent_messages", 86400, purge_sent_messages),
         ScheduledJob("case_deadlines", 3600, case_deadlines, per_tenant=True),
         ScheduledJob("index_history", 86400, index_history, per_tenant=True),
         ScheduledJob("audit_anchors", 86400, audit_anchors, per_tenant=True)]
