@@ -364,10 +364,10 @@ def sqlite_lines(results: dict, pg: dict | None = None) -> list[str]:
              "queries to the database's own processes, while the embedded default answers them in its one "
              "process, so its share is lower by design; the move is judged by how the share falls as the cases "
              "grow, and by the errors.", "",
-             "| data | target | measured | met | share of hello | PostgreSQL's share | keeps up |",
+             "| data | target | measured | met | share of hello | PostgreSQL's share | at or above it |",
              "| --- | --- | --- | --- | ---: | ---: | --- |"]
     for row in sqlite_targets(results, pg):
-        keeps = "—" if row["keeps_up"] is None else "yes" if row["keeps_up"] else "**no**"
+        keeps = "—" if row["keeps_up"] is None else "yes" if row["keeps_up"] else "no"
         lines.append(f"| {row['size']} | {row['target']} | {row['measured']} | {verdict(row['met'])} | "
                      f"{_pct(row['share'])} | {_pct(row['pg_share'])} | {keeps} |")
     lines += ["", f"**When to move to PostgreSQL.** {move_point(results)}",
