@@ -404,7 +404,7 @@ async def generate(url: str, tenants: int, cases: int, seed, open_share: float =
     """Generate into the (migrated) database at `url`, which must also be the app's database
     (`DATABASE_URL`) of this process; returns the totals and timings."""
     from core.clock import now, today
-    from web.identity import hash_password
+    from core.users import hash_password
 
     started = time.monotonic()
     until = until or today()

@@ -362,11 +362,11 @@ def apply_tenants(slugs: list[str], env: dict, work_dir: Path, jobs: int = 3) ->
 async def _provision(slugs: list[str], companies: int) -> dict:
     from core.cases.companies import add_member, register_company
     from core.db import start_pool
+    from core.identity import create_token
     from core.tables import User
     from tenants.onboarding import ensure_membership, ensure_user
     from tenants.registry import load_tenant
     from tenants.scope import tenant_scope
-    from web.identity import create_token
     from workers.broker import setup_broker
 
     await start_pool()

@@ -84,7 +84,7 @@ def cmd_user(args) -> None:
                 if created and not args.password:
                     print(f"password: {password}")
             else:
-                from web.identity import create_token
+                from core.identity import create_token
 
                 row = await User.select(User.id).where(User.username == args.username).first()
                 if row is None:

@@ -198,7 +198,7 @@ class SystemSession(Table, tablename="system_session"):
 class LoginThrottle(Table, tablename="login_throttle"):
     """Failed logins in a row per username, known or not (so the answers do not tell which), and
     the lock they set.  Global like `app_user`, holding no tenant's data; written only by single
-    atomic statements (`web.identity`).  `app_user.failed_logins`/`locked_until` are no longer used."""
+    atomic statements (`core.identity`).  `app_user.failed_logins`/`locked_until` are no longer used."""
 
     id: Serial
     username = Varchar(length=150, unique=True)

@@ -85,8 +85,8 @@ async def in_tenant(slug: str):
 
 
 async def token_for(username: str, slug: str) -> str:
+    from core.identity import create_token
     from core.tables import User
-    from web.identity import create_token
 
     async with in_tenant(slug):
         user = await User.select(User.id).where(User.username == username).first()

@@ -170,13 +170,13 @@ def _error(response) -> str:
 
 @pytest.mark.parametrize("where", sorted(LOGINS))
 async def test_an_unknown_username_gets_the_same_answers_as_a_known_one(app, where, monkeypatch):
-    import web.identity
+    import core.identity
 
     page, target, _, _ = LOGINS[where]
     known, unknown = "reviewer@luqiao", f"nobody-{where}@luqiao"
     verified = []
-    real_verify = web.identity.verify_password
-    monkeypatch.setattr(web.identity, "verify_password", lambda h, p: verified.append(h) or real_verify(h, p))
+    real_verify = core.identity.verify_password
+    monkeypatch.setattr(core.identity, "verify_password", lambda h, p: verified.append(h) or real_verify(h, p))
     answers = {}
     for username in (known, unknown):
         await _reset_lock(username)

@@ -17,6 +17,7 @@ from core.inspections.tables import Inspection
 from core.oversight.tables import ClusterRun
 from core.plugins import get_plugin_manager
 from core.tables import ApiToken, Department, Notification, User
+from core.users import CurrentUser
 from plugins.approvals.tables import Bundle, BundleFiling, Filing as ApprovalFiling, Item as ApprovalItem, Project
 from plugins.cadre.tables import (
     Application as CadreApplication,
@@ -34,7 +35,6 @@ from plugins.liaison.tables import Consultation, FollowUp, Message, Need, Person
 from plugins.mediation.tables import Dispute, DisputeFile, Referral
 from tenants.scope import scoped
 from tests.helpers import Browser, in_tenant, token_for
-from web.identity import CurrentUser
 from workers.actors import run_actor
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")

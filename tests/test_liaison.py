@@ -19,6 +19,7 @@ from core.clock import today
 from core.errors import UserError
 from core.plugins import get_plugin_manager
 from core.tables import Notification, User
+from core.user_roles import load_user
 from plugins.liaison import pairing, pairing_import, salons, work
 from plugins.liaison.demo import load_demo
 from plugins.liaison.tables import FollowUp, Pairing, PairingChange, Salon, SalonSeat
@@ -26,7 +27,6 @@ from tenants.onboarding import ensure_membership, ensure_user
 from tenants.scope import scoped
 from tests.cases_helpers import Api
 from tests.helpers import DEMO_PASSWORD, Browser, in_tenant, process_background, token_for
-from web.identity import load_user
 from workers.scheduler import run_job
 
 SLUG = "pengjie"

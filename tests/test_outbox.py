@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from core.clock import now
 from core.db import write_transaction
+from core.identity import create_token
 from core.outbox import enqueue
 from core.tables import Notification, OutboxMessage, User
 from tenants.scope import scoped
 from tests.helpers import in_tenant
-from web.identity import create_token
 from workers import broker as broker_mod
 from workers.actors import run_actor
 from workers.relay import relay_once

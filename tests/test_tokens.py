@@ -81,9 +81,9 @@ async def test_last_used_is_kept_to_five_minutes_without_a_write_per_request(cli
     from datetime import timedelta
 
     from core.clock import now
+    from core.identity import digest
     from core.tables import ApiToken
     from tests.helpers import in_tenant
-    from web.identity import digest
 
     token = await token_for("inspector@luqiao", "luqiao")
     auth = {"Authorization": f"Bearer {token}"}
@@ -109,9 +109,9 @@ async def test_last_used_is_kept_to_five_minutes_without_a_write_per_request(cli
 async def test_a_token_whose_requests_fail_is_still_seen_used(client):
     """Its use is written after the request, in a transaction of its own: a 4xx (rolled back)
     does not undo it, and a read request never writes inside its own transaction."""
+    from core.identity import digest
     from core.tables import ApiToken
     from tests.helpers import in_tenant
-    from web.identity import digest
 
     token = await token_for("inspector@luqiao", "luqiao")
     response = await client.get("/t/luqiao/api/v1/cases/999999999", headers={"Authorization": f"Bearer {token}"})

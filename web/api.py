@@ -12,8 +12,8 @@ from litestar.params import FromPath, JSONBody
 from core.api_tokens import revoke_token, tokens_of
 from core.errors import UserError
 from core.http import READ_ERRORS, WRITE_ERRORS, ApiError, api_errors, current_user, login_required  # noqa: F401
+from core.identity import create_token
 from tenants.scope import current_tenant
-from web.identity import create_token
 
 # Every API route wants `Authorization: Bearer <token>` (an API token of the tenant).
 COMPONENTS = Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")})

@@ -31,7 +31,7 @@ from litestar.types import Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 SYSTEM_PREFIX = "/system/"
-SYSTEM_COOKIE = "qqs__system"  # web.system_auth.SYSTEM_COOKIE (not imported: no cycle through web.identity)
+SYSTEM_COOKIE = "qqs__system"  # web.system_auth.SYSTEM_COOKIE (not imported: csrf stays free of the console)
 
 
 def session_cookie_for(scope: Scope) -> str | None:

@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from core import open311
 from core.errors import UserError
 from core.i18n import N_, gettext
-from web.identity import user_from_token
+from core.identity import user_from_token
 from web.rendering import tenant_of
 
 PREFIX = "/open311/v2/"

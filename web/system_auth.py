@@ -21,8 +21,8 @@ from litestar.response import Redirect
 from core.clock import as_utc, now
 from core.db import write_transaction
 from core.errors import UserError
+from core.identity import SESSION_HOURS, digest
 from core.tables import SystemSession, User
-from web.identity import SESSION_HOURS, digest
 
 SYSTEM_COOKIE = "qqs__system"  # a tenant slug cannot start with "_", so no tenant's cookie is named so
 SYSTEM_ROOT = "/system/"

@@ -18,15 +18,20 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from core.db import database_unavailable
 from core.errors import UserError
 from core.i18n import accepted_locale, current_locale, normalize_locale
+from core.identity import user_from_session, user_from_token, write_upkeep
 from core.plugins import get_plugin_manager
 from tenants.registry import load_tenant
 from tenants.scope import TenantContext, _current, tenant_scope
 from web import idempotency
 from web.errors import exception_handler, unavailable_response
-from web.identity import session_cookie_name, user_from_session, user_from_token, write_upkeep
 
 UNSCOPED_PREFIXES = ("/t/", "/static/", "/healthz", "/readyz", "/metrics", "/schema", "/system/", "/favicon")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def session_cookie_name(slug: str) -> str:
+    """The cookie holding a tenant's session key (each tenant its own, so logins do not cross)."""
+    return f"qqs_{slug}"
 
 
 def keep_changes(scope_or_request) -> None:

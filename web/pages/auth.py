@@ -15,11 +15,11 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from core.i18n import normalize_locale
+from core.identity import LoginRefused, check_login, end_session, start_session
 from core.user_roles import is_member, role_holders
 from tenants.scope import current_tenant
-from web.identity import LoginRefused, check_login, end_session, session_cookie_name, start_session
 from web.rendering import current_user, page
-from web.tenancy import keep_changes
+from web.tenancy import keep_changes, session_cookie_name
 
 
 class LoginForm(msgspec.Struct):

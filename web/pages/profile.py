@@ -10,8 +10,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 
 from core.api_tokens import revoke_token, tokens_of
+from core.identity import create_token
 from web.errors import UserError
-from web.identity import create_token
 from web.rendering import current_user, login_required, page
 
 

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from core.errors import UserError
 from core.i18n import gettext, normalize_locale
+from core.identity import SESSION_HOURS, LoginRefused, check_login
 from core.plugins import get_plugin_manager
 from core.tenant_links import links_of
 from tenants.manifest import ManifestError
@@ -26,7 +27,6 @@ from tenants.onboarding import set_active, set_link, set_plugin
 from tenants.onboarding_jobs import recent_jobs
 from tenants.overview import tenant_figures
 from tenants.registry import all_tenants, load_tenant
-from web.identity import SESSION_HOURS, LoginRefused, check_login
 from web.pages.console import console_page
 from web.system_auth import (
     SYSTEM_COOKIE,

@@ -1,4 +1,5 @@
-"""Who is asking: the current user of a request, from a session cookie or an API token."""
+"""Identity (身份): who is asking — logins with their throttle and lock, sessions, API tokens, and
+the user behind a session key or a token.  The web shell reads the cookie or header and calls here."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from core.db import is_postgres
 from core.i18n import N_, gettext
 from core.passwords import user_for_login
 from core.prepared import Prepared, together
+from core.scope import TenantContext, current_tenant, scoped, tenant_scope
 from core.tables import ApiToken, LoginThrottle, Membership, Session, User
-from core.user_roles import MEMBERSHIP_COLUMNS, USER_FIELDS, load_user, user_with_roles  # noqa: F401
-from core.users import CurrentUser, hash_password, verify_password  # noqa: F401  (re-exported)
-from tenants.scope import current_tenant, scoped
+from core.user_roles import MEMBERSHIP_COLUMNS, USER_FIELDS, user_with_roles
+from core.users import CurrentUser, hash_password, verify_password
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +155,6 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def session_cookie_name(slug: str) -> str:
-    return f"qqs_{slug}"
-
-
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how finely a token's "last used" is kept
 
 
@@ -210,7 +207,7 @@ async def user_from_token(token: str) -> CurrentUser | None:
 # written after the request, in a transaction of its own: a read request never writes (on SQLite
 # a write inside a read transaction fails with "database is locked" under concurrency), and a
 # request that ends in an error does not undo it.
-_upkeep: dict[int, tuple[object, dict[tuple[str, int], object]]] = {}  # tenant id → (tenant, notes)
+_upkeep: dict[int, tuple[TenantContext, dict[tuple[str, int], object]]] = {}  # tenant id → (tenant, notes)
 
 
 def _note_upkeep(kind: str, row_id: int, value) -> None:
@@ -221,8 +218,6 @@ def _note_upkeep(kind: str, row_id: int, value) -> None:
 async def write_upkeep() -> None:
     """Write what `user_from_token`/`user_from_session` noted; best effort (a lost "last used"
     time is noted again on the token's next use), never raised to the caller."""
-    from tenants.scope import tenant_scope
-
     while _upkeep:
         _, (tenant, notes) = _upkeep.popitem()
         try:
