@@ -21,6 +21,7 @@ from core.errors import UserError
 from core.i18n import gettext, normalize_locale
 from core.identity import SESSION_HOURS, LoginRefused, check_login
 from core.plugins import get_plugin_manager
+from core.system_sessions import end_system_session, start_system_session, system_user_from_session
 from core.tenant_links import links_of
 from tenants.manifest import ManifestError
 from tenants.onboarding import set_active, set_link, set_plugin
@@ -28,15 +29,7 @@ from tenants.onboarding_jobs import recent_jobs
 from tenants.overview import tenant_figures
 from tenants.registry import all_tenants, load_tenant
 from web.pages.console import console_page
-from web.system_auth import (
-    SYSTEM_COOKIE,
-    SYSTEM_ROOT,
-    end_system_session,
-    login_redirect,
-    start_system_session,
-    system_admin_required,
-    system_user_from_cookie,
-)
+from web.system_auth import SYSTEM_COOKIE, SYSTEM_ROOT, login_redirect, system_admin_required
 
 
 def safe_next(target: str) -> str:
@@ -95,7 +88,7 @@ class SystemLogin(Controller):
     @post("/logout", name="system_logout")
     async def logout(self, request: Request) -> Redirect:
         try:
-            user = await system_user_from_cookie(request.cookies.get(SYSTEM_COOKIE))
+            user = await system_user_from_session(request.cookies.get(SYSTEM_COOKIE))
         except UserError:  # no longer an administrator: the session goes all the same
             user = None
         if user is not None:
