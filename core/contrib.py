@@ -85,13 +85,16 @@ class ScheduledJob:
 
     With `per_tenant=True` the scheduler runs `run()` once inside the scope of every active tenant
     that enabled the declaring plugin (the core's are always on); a tenant that fails is logged and
-    does not stop the others, and the run is recorded as failed.
+    does not stop the others, and the run is recorded as failed.  With `in_steps=True` too, `run()`
+    gets the tenant named but no transaction, and opens its own scopes: a long job then never holds
+    the tenant's one SQLite writer for its whole run.
     """
 
     name: str
     interval_seconds: int
     run: Callable[[], Awaitable[Any]]
     per_tenant: bool = False
+    in_steps: bool = False
 
 
 @dataclass(frozen=True)

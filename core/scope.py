@@ -9,7 +9,7 @@ No handler filters by tenant by hand.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from typing import Any, Generic, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
@@ -22,7 +22,7 @@ from core.read_routing import primary_only
 from core.sqlite_turn import write_turn
 from core.tenant_context import NoTenant, TenantContext, _current, current_tenant, current_tenant_or_none
 
-__all__ = ["NoTenant", "TenantContext", "current_tenant", "current_tenant_or_none", "tenant_scope",
+__all__ = ["NoTenant", "TenantContext", "current_tenant", "current_tenant_or_none", "tenant_scope", "tenant_named",
            "TenantTransaction", "is_tenant_owned", "Scoped", "scoped"]
 
 
@@ -60,6 +60,17 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
                     await _set_pg_tenant(engine, outer.id)
     finally:
         primary.__exit__(None, None, None)
+        _current.reset(token)
+
+
+@contextmanager
+def tenant_named(tenant: TenantContext):
+    """Name `tenant` as current without opening a transaction: for long work that opens its own
+    `tenant_scope`s a step at a time (no query runs in the tenant outside one)."""
+    token = _current.set(tenant)
+    try:
+        yield tenant
+    finally:
         _current.reset(token)
 
 

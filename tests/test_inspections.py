@@ -5,6 +5,7 @@ re-run nightly, still one inspection) and one where it does not.  Then the handl
 403/409 answers, exemption, the rules page, the company's report page, and the API's walls.
 """
 
+import asyncio
 import json
 import re
 import uuid
@@ -46,6 +47,28 @@ async def evaluate_again(case_id: int | None = None, slug: str = "luqiao") -> No
         await service.evaluate(case_id=case_id)
     job = next(j for j in get_plugin_manager().scheduled_jobs() if j.name == "inspections_nightly")
     await run_job(job)
+
+
+async def test_the_nightly_run_leaves_writers_free_while_its_rules_read(app, monkeypatch):
+    """On the embedded default one writer at a time: the nightly rules (minutes on a large tenant)
+    read outside the write lock, so a step taken meanwhile waits for nothing."""
+    real, reading = service.findings, asyncio.Event()
+
+    async def slow_findings(target=None):
+        reading.set()
+        await asyncio.sleep(1.5)  # the rules over a large tenant
+        return await real(target)
+
+    monkeypatch.setattr(service, "findings", slow_findings)
+    job = next(j for j in get_plugin_manager().scheduled_jobs() if j.name == "inspections_nightly")
+    nightly = asyncio.create_task(run_job(job))
+    await asyncio.wait_for(reading.wait(), 10)
+    started = asyncio.get_running_loop().time()
+    async with in_tenant("luqiao"):  # a write while the rules read
+        await scoped(Department).update({Department.name_zh: Department.name_zh}).where(Department.code == "zgj")
+    waited = asyncio.get_running_loop().time() - started
+    await nightly
+    assert waited < 1.0, waited
 
 
 async def zgj_id(slug: str = "luqiao") -> int:

@@ -21,7 +21,7 @@ from core.db import current_engine, database_unavailable, session_config, write_
 from core.plugins import get_plugin_manager
 from core.tables import SchedulerRun
 from tenants.registry import all_tenants
-from tenants.scope import tenant_scope
+from tenants.scope import tenant_named, tenant_scope
 
 log = logging.getLogger("qinqing.scheduler")
 ADVISORY_KEY = 7_118_718_700
@@ -84,8 +84,12 @@ async def run_for_tenants(job: ScheduledJob, plugin: str | None) -> None:
         if not tenant.active or (plugin is not None and not manager.is_enabled(tenant, plugin)):
             continue
         try:
-            async with tenant_scope(tenant):
-                await job.run()
+            if job.in_steps:
+                with tenant_named(tenant):
+                    await job.run()
+            else:
+                async with tenant_scope(tenant):
+                    await job.run()
         except Exception:  # noqa: BLE001 - one tenant's failure must not stop the others
             log.exception("scheduled job %s failed for tenant %s", job.name, tenant.slug)
             failed.append(tenant.slug)
