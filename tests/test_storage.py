@@ -136,4 +136,7 @@ async def test_a_download_finds_the_file_in_either_store_and_is_404_in_neither(a
     async with in_tenant("luqiao") as tenant:
         await other.delete(tenant, row.storage_key)
     assert (await company.client.get(url)).status_code == 404
+    async with in_tenant("luqiao") as tenant:  # put back: the tenant's files stay whole for later tests
+        await configured.put(tenant, row.storage_key, content)
+    assert (await company.client.get(url)).content == content
     await company.close()

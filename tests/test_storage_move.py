@@ -41,6 +41,7 @@ async def _keys() -> dict[str, set[str]]:
 
 
 async def test_files_move_to_the_database_and_back_verified_and_downloadable(app):
+    move("luqiao", "local")  # start with every file of the tenant on disk (other tests may have used the database)
     row = await _arrange()  # stored in the local store, the default
     async with in_tenant("jiaojiang") as jiaojiang:
         other = new_key()
