@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from abc import ABC, abstractmethod
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,30 +106,35 @@ async def _chunks(source: Source, max_bytes: int | None) -> AsyncIterator[bytes]
             yield counted(bytes(buffer))
 
 
-class FileStore:
+class FileStore(ABC):
     """put / get (a stream of chunks) / delete / exists / keys of one tenant's files."""
 
     name = ""
 
+    @abstractmethod
     async def put(self, tenant: TenantContext, key: str, source: Source, max_bytes: int | None = None) -> StoredFile:
         """Store `source` (bytes, a binary file or an async iterable of bytes) under `key`, replacing
         what was there; FileTooLarge (nothing kept) past `max_bytes`."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def get(self, tenant: TenantContext, key: str) -> AsyncIterator[bytes]:
         """The file's content as chunks of at most CHUNK_BYTES; FileMissing when there is none."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def delete(self, tenant: TenantContext, key: str) -> bool:
         """Remove the file; False when there was none."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def exists(self, tenant: TenantContext, key: str) -> bool:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def keys(self, tenant: TenantContext) -> list[str]:
         """Every key the tenant has in this store, sorted."""
-        raise NotImplementedError
+        ...
 
     async def read(self, tenant: TenantContext, key: str) -> bytes:
         """The whole content (for small files and tests; downloads stream :meth:`get`)."""
