@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Stream
+from markupsafe import Markup
 
 from core.cases import attachments, lifecycle, queries, redispatch, states as S
 from core.cases.access import load_visible_case
@@ -18,13 +19,14 @@ from core.cases.queues import CASE_QUEUES, signable_case_ids
 from core.cases.work_queue import REVIEW_QUEUES, review_query
 from core.clock import today
 from core.errors import UserError
-from core.i18n import N_
+from core.i18n import N_, current_locale
 from core.open311 import intake as open311_intake
 from core.paging import window
 from core.plugins import get_plugin_manager
 from core.prepared import Read, together
 from core.workdays import load_calendar
 from tenants.scope import current_tenant
+from web.filters import status_badge
 from web.rendering import current_user, login_required, page, requires
 
 REVIEWS_PER_PAGE = 50
@@ -75,6 +77,19 @@ def _filter_from(request: Request) -> queries.CaseFilter:
     ).normalized()
 
 
+_BADGES: dict[str, dict[str, Markup]] = {}
+
+
+def _status_badges() -> dict[str, Markup]:
+    """Each case status's badge in the reader's language, made once per language: a console
+    page shows twenty of them."""
+    locale = current_locale.get()
+    badges = _BADGES.get(locale)
+    if badges is None:
+        badges = _BADGES[locale] = {key: status_badge(key, label) for key, label in S.STATUS_LABELS.items()}
+    return badges
+
+
 def _query_of(f: queries.CaseFilter) -> dict[str, str]:
     """The filter as query parameters (without the page), for pagination links."""
     values = {"q": f.q, "status": f.status, "department": f.department, "category": f.category, "queue": f.queue,
@@ -107,7 +122,7 @@ class CasePages(Controller):
         feedback = await queries.latest_feedback([r["id"] for r in rows])
         bulk = redispatch.may_redispatch(user) and (f.status == S.REFUSED or f.refused)
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
-                    redispatch_key=uuid.uuid4().hex if bulk else "",
+                    redispatch_key=uuid.uuid4().hex if bulk else "", badges=_status_badges(),
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
                     filter_query=_query_of(f), count_oob=htmx, queue_label=CASE_QUEUES[f.queue][0] if f.queue else "",
                     actions=get_plugin_manager().event_labels, **await queries.choices())
