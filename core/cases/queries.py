@@ -15,7 +15,7 @@ from core.cases.queues import CASE_QUEUES, case_clause
 from core.cases.search import contains, matches, number_matches
 from core.cases.tables import Case, Company, Event, Refusal, Review, SignOff
 from core.paging import window
-from core.prepared import Prepared, Read
+from core.prepared import Prepared, Read, together
 from core.scope import scoped
 from core.tables import Category, Department, User
 
@@ -120,7 +120,8 @@ async def _count(user, f: CaseFilter, query) -> int:
     return await _counts.get(key, lambda: query.run())
 
 
-async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
+async def _page_ids(user, f: CaseFilter):
+    """The ids of the page's cases, in the console's order, and the query counting all of them."""
     f.normalized()
     clauses = await _where(user, f)
     page = scoped(Case).select(Case.id)
@@ -133,11 +134,42 @@ async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     # company, department and handler before the LIMIT would join every matching case.
     ids = [r["id"] for r in await page.order_by(column, ascending=ascending).order_by(
         Case.id, ascending=False).limit(f.per_page).offset((f.page - 1) * f.per_page)]
-    if not ids:
-        return [], await _count(user, f, count)
+    return ids, count
+
+
+# The page's rows and their latest events, by the number of ids (a page holds at most PER_PAGE_MAX).
+_ROWS = Prepared(lambda *ids: scoped(Case).select(*LIST_COLUMNS).where(Case.id.is_in(list(ids))))
+_EVENTS = Prepared(lambda *ids: scoped(Event).select(Event.case, Event.action, Event.reason, Event.created_at).where(
+    Event.case.is_in(list(ids))).order_by(Event.seq, ascending=False))
+
+
+def _rows_of(ids: list[int]) -> Read:
     position = {case_id: i for i, case_id in enumerate(ids)}
-    rows = await scoped(Case).select(*LIST_COLUMNS).where(Case.id.is_in(ids))
-    return sorted(rows, key=lambda row: position[row["id"]]), await _count(user, f, count)
+    return _ROWS.bind(*ids).then(lambda rows: sorted(rows, key=lambda row: position[row["id"]]))
+
+
+def _latest(rows: list[dict]) -> dict[int, dict]:
+    latest: dict[int, dict] = {}
+    for row in rows:
+        latest.setdefault(row["case"], row)
+    return latest
+
+
+async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
+    ids, count = await _page_ids(user, f)
+    rows = await _rows_of(ids) if ids else []
+    return rows, await _count(user, f, count)
+
+
+async def list_page(user, f: CaseFilter, also: Read) -> tuple[list[dict], int, dict[int, dict], object]:
+    """What the console shows: `list_cases`'s rows and total, each row's latest event
+    (`latest_feedback`), and `also`'s answer; the rows, their events and `also` in one round trip."""
+    ids, count = await _page_ids(user, f)
+    if ids:
+        rows, feedback, extra = await together(_rows_of(ids), _EVENTS.bind(*ids).then(_latest), also)
+    else:
+        rows, feedback, extra = [], {}, await also
+    return rows, await _count(user, f, count), feedback, extra
 
 
 async def count_cases(user, f: CaseFilter) -> int:
@@ -177,12 +209,7 @@ async def latest_feedback(case_ids: list[int]) -> dict[int, dict]:
     """The latest event of each case (the console's "latest feedback" column)."""
     if not case_ids:
         return {}
-    rows = await scoped(Event).select(Event.case, Event.action, Event.reason, Event.created_at).where(
-        Event.case.is_in(case_ids)).order_by(Event.seq, ascending=False)
-    latest: dict[int, dict] = {}
-    for row in rows:
-        latest.setdefault(row["case"], row)
-    return latest
+    return await _EVENTS.bind(*sorted(set(case_ids))).then(_latest)
 
 
 # Records a company never sees on its own case: a discipline inspection (纪检核查) is internal.
@@ -201,6 +228,15 @@ _CASE_PAGE_ROW = Prepared(lambda case_id: scoped(Case).select(
     Case.category._.lead_department.code.as_alias("lead_department_code"),
     Case.category.co_departments.as_alias("co_departments"),
 ).where(Case.id == case_id), first=True)
+
+
+_CASE_OBJECT = Prepared(lambda case_id: scoped(Case).objects().where(Case.id == case_id), first=True)
+
+
+def case_object(case_id: int) -> Read:
+    """The case itself (a `Case`), or None: what `load_visible_case` reads for a viewer who sees
+    every case of the tenant, as a read to run with the page's others."""
+    return _CASE_OBJECT.bind(case_id)
 
 
 def case_row(case_id: int) -> Read:

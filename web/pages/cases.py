@@ -118,14 +118,13 @@ class CasePages(Controller):
             case_id = await queries.visible_case_number(user, f.q)
             if case_id is not None:
                 return Redirect(path=f"{request.scope['state']['tenant_root']}cases/{case_id}", status_code=303)
-        rows, total = await queries.list_cases(user, f)
-        feedback = await queries.latest_feedback([r["id"] for r in rows])
+        rows, total, feedback, choices = await queries.list_page(user, f, queries.choices())
         bulk = redispatch.may_redispatch(user) and (f.status == S.REFUSED or f.refused)
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
                     redispatch_key=uuid.uuid4().hex if bulk else "", badges=_status_badges(),
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
                     filter_query=_query_of(f), count_oob=htmx, queue_label=CASE_QUEUES[f.queue][0] if f.queue else "",
-                    actions=get_plugin_manager().event_labels, **await queries.choices())
+                    actions=get_plugin_manager().event_labels, **choices)
 
     @post("/cases/redispatch", name="cases_redispatch")
     async def redispatch(self, request: Request) -> object:
@@ -249,16 +248,22 @@ async def _submitted_notice(case) -> dict:
 
 async def _case_page(request: Request, case_id: int, fragment: bool = False, done: str | None = None) -> object:
     user = current_user(request)
-    case = await load_visible_case(user, case_id)
+    # A viewer who sees every case reads the case with its page, in one round trip; others first
+    # learn whether they may see it.
+    sees_all = user.can("case.view_all")
+    case = None if sees_all else await load_visible_case(user, case_id)
     notice = None if fragment else request.cookies.get(NOTICE)
     if notice in ACTIONS:
         done = notice
     company_view = queries.is_company_view(user)
-    row, timeline, refusals, reviews, files, choices, intake = await together(
-        queries.case_page_row(case.id), queries.timeline(case.id, company_view),
-        queries.refusals_of(case.id, final_only=company_view), queries.reviews_of(case.id),
-        attachments.list_for(case.id), queries.choices(),
-        Read.value(None) if company_view else open311_intake(case.id))
+    found, row, timeline, refusals, reviews, files, choices, intake = await together(
+        queries.case_object(case_id) if sees_all else Read.value(case), queries.case_page_row(case_id),
+        queries.timeline(case_id, company_view), queries.refusals_of(case_id, final_only=company_view),
+        queries.reviews_of(case_id), attachments.list_for(case_id), queries.choices(),
+        Read.value(None) if company_view else open311_intake(case_id))
+    if found is None:
+        raise UserError(404, "Not found.")
+    case = found
     actions = await lifecycle.available_actions(user, case)
     primary, secondary = split_steps(actions)
     module_actions = [a for a in get_plugin_manager().case_actions(current_tenant(), user, case)
