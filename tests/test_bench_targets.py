@@ -1,0 +1,55 @@
+"""The benchmark's targets are ratios to the same run's baselines, and full runs are kept in a row
+so that "three consecutive runs" can be read off RESULTS.md (issue 23)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from bench import report
+
+RESULTS = json.loads((Path(__file__).parents[1] / "bench" / "results.json").read_text(encoding="utf-8"))
+
+
+def _passing() -> dict:
+    """The committed full run, with every ratio moved just inside its target."""
+    results = copy.deepcopy(RESULTS)
+    top = results["sizes"][-1]
+    for key in ("console", "console_filtered", "console_search"):
+        top["endpoints"][key]["app"]["p95"] = top["endpoints"][key]["sql"]["p95"] * 1.9
+    top["endpoints"]["case_page"]["app"]["rps"] = top["hello"]["rps"] * 0.41
+    top["submit"]["app"]["rps"] = top["submit"]["sql"]["rps"] * 0.31
+    results["sweep"]["first"]["seconds"] = results["sweep"]["sql_seconds"] * 14
+    return results
+
+
+def by_key(results: dict) -> dict:
+    return {row["key"]: row for row in report.targets(results)}
+
+
+def test_each_ratio_target_is_judged_against_the_same_runs_baseline():
+    rows = by_key(_passing())
+    assert all(rows[k]["met"] for k in ("console", "console_filtered", "console_search", "case_page_share",
+                                        "submit", "sweep"))
+    failing = _passing()
+    top = failing["sizes"][-1]
+    top["endpoints"]["console"]["app"]["p95"] = top["endpoints"]["console"]["sql"]["p95"] * 2.1
+    top["endpoints"]["case_page"]["app"]["rps"] = top["hello"]["rps"] * 0.39
+    top["submit"]["app"]["rps"] = top["submit"]["sql"]["rps"] * 0.29
+    failing["sweep"]["first"]["seconds"] = failing["sweep"]["sql_seconds"] * 16
+    rows = by_key(failing)
+    assert [k for k in ("console", "case_page_share", "submit", "sweep") if rows[k]["met"]] == []
+    assert rows["console_filtered"]["met"]  # one view failing does not fail the others
+
+
+def test_consecutive_runs_count_only_the_newest_unbroken_streak(tmp_path):
+    history = tmp_path / report.RUNS_FILE
+    report.record_run(_passing(), history)
+    report.record_run(RESULTS, history)  # the committed run misses some targets
+    report.record_run(_passing(), history)
+    runs = report.record_run(_passing(), history)
+    assert [run["met"] for run in runs] == [True, False, True, True]
+    text = "\n".join(report._runs_lines(runs))
+    assert "The newest 2 runs in a row met every target." in text
+    assert text.count("| **no** |") == 1
