@@ -13,6 +13,7 @@ pooling (`DATABASE_POOLER=transaction`) asyncpg's statement cache is off; with
 from __future__ import annotations
 
 import os
+import re
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -188,3 +189,17 @@ async def close_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+async def execute_many(sql: str, rows: list[tuple]) -> None:
+    """Run one statement (written with $1, $2, … placeholders) once per row of arguments, in the
+    current transaction, as one batch (asyncpg's pipelined executemany, or sqlite3's): for bulk
+    writes of thousands of rows without building a row object or a query per row."""
+    transaction = current_engine().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("execute_many() must run inside a transaction")
+    if not rows:
+        return
+    if current_engine().engine_type != "postgres":
+        sql = re.sub(r"\$\d+", "?", sql)
+    await transaction.connection.executemany(sql, rows)

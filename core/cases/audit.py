@@ -23,6 +23,7 @@ from datetime import datetime
 
 from core.cases.tables import AuditHead, Event
 from core.clock import as_utc, now
+from core.db import execute_many
 from core.prepared import Prepared, write_together
 from core.scope import current_tenant, scoped
 
@@ -86,6 +87,32 @@ async def append_events(entries: list[dict]) -> list[Event]:
             await batch
         await write_together(batches[-1], scoped(AuditHead).update({AuditHead.last_hash: prev}))
     return rows
+
+
+_INSERT_EVENT = ('INSERT INTO case_event (tenant_id, seq, "case", actor, actor_role, action, reason, before, after, '
+                 'data, created_at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)')
+
+
+async def append_many(entries: list[dict]) -> None:
+    """`append_events` for many entries at once (the deadline sweep): the same chain and rows, written
+    as one batch of plain tuples instead of an `Event` object and bound query per event."""
+    if not entries:
+        return
+    tenant_id = current_tenant().id
+    seq, prev = await _advance_head(len(entries))
+    rows = []
+    for entry in entries:
+        seq += 1
+        fields = {"case": entry.get("case"), "actor": entry.get("actor"), "actor_role": entry.get("actor_role", ""),
+                  "action": entry["action"], "reason": entry.get("reason", ""), "before": entry.get("before", ""),
+                  "after": entry.get("after", ""),
+                  "data": json.dumps(entry.get("data") or {}, ensure_ascii=False, sort_keys=True)}
+        created_at = as_utc(entry.get("created_at")) or now()
+        digest = event_hash(tenant_id, seq, fields, created_at, prev)
+        rows.append((tenant_id, seq, *fields.values(), created_at, prev, digest))
+        prev = digest
+    await execute_many(_INSERT_EVENT, rows)
+    await scoped(AuditHead).update({AuditHead.last_hash: prev})
 
 
 _HEAD = Prepared(lambda: scoped(AuditHead).select(AuditHead.last_seq, AuditHead.last_hash), first=True)
