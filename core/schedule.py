@@ -26,7 +26,7 @@ async def purge_sent_messages() -> None:
 
 
 async def case_deadlines() -> None:
-    """Remind, flag overdue and escalate the tenant's cases (per tenant)."""
+    """Remind, flag overdue and escalate the tenant's cases (per tenant, a transaction per step)."""
     from core.cases.deadlines import sweep_tenant
 
     await sweep_tenant()
@@ -48,6 +48,6 @@ async def audit_anchors() -> None:
 
 JOBS = [ScheduledJob("purge_expired_sessions", 3600, purge_expired_sessions),
         ScheduledJob("purge_sent_messages", 86400, purge_sent_messages),
-        ScheduledJob("case_deadlines", 3600, case_deadlines, per_tenant=True),
+        ScheduledJob("case_deadlines", 3600, case_deadlines, per_tenant=True, in_steps=True),
         ScheduledJob("index_history", 86400, index_history, per_tenant=True),
         ScheduledJob("audit_anchors", 86400, audit_anchors, per_tenant=True)]

@@ -267,3 +267,41 @@ async def test_extension_must_be_asked_a_working_day_before_the_deadline(app, mo
     await api.step("handler", case["id"], "extend", {"days": 2, "reason": "勘查"})
     case = await api.step("leader", case["id"], "decide-extension", {"decision": "approve"})
     assert case["due_date"] == "2025-10-11"  # Oct 10, then Saturday Oct 11 (adjusted workday)
+
+
+async def test_the_scheduled_sweep_writes_in_steps_with_the_same_record(app, behind_the_record, monkeypatch):
+    """As the scheduler runs it (the tenant named, no transaction: `in_steps`), a sweep writes a
+    few cases per transaction; the flags, the events in case order and the chain are as one
+    transaction's, and a rerun adds nothing."""
+    from core.cases import deadlines
+    from core.cases.audit import verify_tenant
+    from core.cases.tables import AuditHead
+    from core.schedule import JOBS
+    from tenants.registry import load_tenant
+    from tenants.scope import tenant_named
+
+    assert next(job for job in JOBS if job.name == "case_deadlines").in_steps
+    monkeypatch.setattr(deadlines, "STEP", 2)
+    api = Api(app)
+    ids = [(await api.in_progress())["id"] for _ in range(5)]
+    due = dict(zip(ids, [date(2025, 10, 15), date(2025, 10, 13), date(2025, 10, 9), date(2025, 10, 9),
+                         date(2025, 10, 20)]))
+    async with in_tenant("luqiao"):
+        for case_id, due_date in due.items():
+            await behind_the_record(case_id, {Case.due_date: due_date})
+        seq_before = (await scoped(AuditHead).select(AuditHead.last_seq).first())["last_seq"]
+    tenant = await load_tenant("luqiao")
+    with tenant_named(tenant):
+        first = await sweep_tenant(on=date(2025, 10, 14))
+        again = await sweep_tenant(on=date(2025, 10, 14))
+    async with in_tenant("luqiao"):
+        assert (await verify_tenant()).ok
+        events = await scoped(Event).select(Event.case, Event.action).where(
+            (Event.seq > seq_before) & Event.case.is_in(ids)).order_by(Event.seq)
+        rows = {r["id"]: r for r in await scoped(Case).select().where(Case.id.is_in(ids))}
+    assert first["reminded"] >= 1 and first["overdue"] >= 3 and first["escalated"] >= 2
+    assert again == {"reminded": 0, "overdue": 0, "escalated": 0}
+    assert [(e["case"], e["action"]) for e in events] == [
+        (ids[1], "overdue"), (ids[2], "overdue"), (ids[2], "escalate"), (ids[3], "overdue"), (ids[3], "escalate")]
+    assert rows[ids[0]]["reminded_for"] == date(2025, 10, 15) and rows[ids[3]]["escalated"]
+    assert not rows[ids[4]]["overdue"] and not rows[ids[1]]["escalated"]

@@ -95,6 +95,22 @@ async def reach(department_id: int | None, leaders: dict[int | None, list[int]] 
     return Reach([], "", passed, username)
 
 
+async def reach_many(department_ids: list[int | None]) -> dict[int | None, Reach]:
+    """`reach` for each of these departments (the deadline sweep's escalations): the leaders per
+    department, and the fallback past the first rung looked up once for all."""
+    found: dict[int | None, Reach] = {}
+    fallback: Reach | None = None
+    for department_id in sorted(set(department_ids), key=lambda d: (d is not None, d or 0)):
+        leaders = await _holders("leader", department_id) if department_id is not None else []
+        if leaders:
+            found[department_id] = Reach(leaders, "leader")
+            continue
+        if fallback is None:
+            fallback = await reach(None)
+        found[department_id] = fallback
+    return found
+
+
 async def warnings() -> list[dict]:
     """What keeps the fallback from reaching a person: each a dict with `key`, `message`, `params`."""
     found = []

@@ -8,14 +8,16 @@ a bulk load, or by `qinqing figures rebuild`).
 
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from core.cases import states as S
 from core.cases.tables import Case, Review
 from core.clock import local_date
+from core.db import current_engine
 from core.oversight.figures import COLUMNS, COUNTERS, clear_cache, tally_row
 from core.oversight.tables import CaseTally
-from core.scope import scoped
+from core.scope import current_tenant, scoped
 from core.workdays import load_calendar
 
 BATCH = 1000
@@ -36,6 +38,27 @@ async def refresh(case_ids: Iterable[int]) -> None:
         await scoped(CaseTally).delete().where(CaseTally.case.is_in(chunk))
         if rows:
             await scoped(CaseTally).insert(*[_tally_values(row, calendar, row["id"] in reviewed) for row in rows])
+
+
+async def flags_changed(case_ids: list[int]) -> None:
+    """`refresh` for cases whose only change is their overdue or escalated flag (the deadline
+    sweep): those two counters are set from the case rows in one UPDATE."""
+    if not case_ids:
+        return
+    clear_cache()
+    open_states = sorted(S.OPEN)
+    ids: object
+    states: object
+    if current_engine().engine_type == "postgres":
+        ids, states, in_ids, in_states = list(case_ids), open_states, "= ANY({}::integer[])", "= ANY({}::text[])"
+    else:
+        ids, states = json.dumps(list(case_ids)), json.dumps(open_states)
+        in_ids = in_states = "IN (SELECT value FROM json_each({}))"
+    await CaseTally.raw(
+        "UPDATE case_tally SET overdue = CASE WHEN c.overdue AND c.status " + in_states + " THEN 1 ELSE 0 END, "
+        "escalated = CASE WHEN c.escalated THEN 1 ELSE 0 END FROM case_file AS c "
+        'WHERE case_tally.tenant_id = {} AND c.tenant_id = {} AND case_tally."case" = c.id AND c.id ' + in_ids,
+        states, current_tenant().id, current_tenant().id, ids)
 
 
 async def add_new(case: Case, township: str | None) -> None:
