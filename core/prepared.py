@@ -164,7 +164,11 @@ async def together(*reads: Read) -> list:
     Each query becomes ``ARRAY(SELECT q FROM (<its SQL>) q)``: an array of anonymous records,
     which asyncpg decodes field by field with the same codecs as a query of its own, so the rows
     come back as the query alone would give them (its ORDER BY kept), and go through the same
-    Piccolo result processing.  On SQLite, which has no round trips, the queries run in turn."""
+    Piccolo result processing.  On SQLite, which has no round trips, the queries run in turn.
+
+    A write with RETURNING (an update that reserves something) may go along: it becomes a WITH
+    clause, run to completion whatever else the statement does; the reads beside it do not see its
+    effect (they see the database as the statement found it), so none may depend on it."""
     parts = [part for read in reads for part in read.parts]
     engine = current_engine()
     if len(parts) <= 1 or engine.engine_type != "postgres":
@@ -184,13 +188,17 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
     key = (tenant.id if tenant else None, tuple((id(prepared), len(values)) for prepared, values in parts))
     combined = _COMBINED.get(key)
     if combined is None:
-        selects, names, offset = [], [], 0
+        writes, selects, names, offset = [], [], [], 0
         for index, (_, sql, bound, _, _) in enumerate(bound_parts):
             names.append(await _column_names(engine, sql))
             shifted = _shifted(sql, offset)
-            selects.append(f"ARRAY(SELECT q FROM ({shifted}) q) AS r{index}")
+            if sql.lstrip()[:6].upper() in _WRITES:  # PostgreSQL takes a write only in a WITH clause
+                writes.append(f"w{index} AS ({shifted})")
+                selects.append(f"ARRAY(SELECT q FROM w{index} q) AS r{index}")
+            else:
+                selects.append(f"ARRAY(SELECT q FROM ({shifted}) q) AS r{index}")
             offset += len(bound)
-        combined = ("SELECT " + ", ".join(selects), names)
+        combined = (("WITH " + ", ".join(writes) + " " if writes else "") + "SELECT " + ", ".join(selects), names)
         _COMBINED[key] = combined
     sql, names = combined
     values = [value for part in bound_parts for value in part[2]]
@@ -200,6 +208,9 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
         columns = names[index]
         results.append(await process_results(query, [dict(zip(columns, record)) for record in row[index]]))
     return results
+
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
 def _shifted(sql: str, offset: int) -> str:
