@@ -219,11 +219,45 @@ def write_markdown(results: dict, path: Path, plot_name: str | None) -> None:
             run = sweep[key]
             lines.append(f"| {key} | {_fmt(run['seconds'])} | {run['reminded']} | {run['overdue']} | "
                          f"{run['escalated']} |")
+    lines += _replica_lines(results)
     lines += _runs_lines(read_runs(path.parent / RUNS_FILE) if results["meta"]["profile"] == "full" else [])
     lines += _plan_lines(results)
     lines += _sqlite_beside(path, results)
     lines += ["", "## Notes", ""] + [f"- {note}" for note in results.get("notes", [])]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _replica_lines(results: dict) -> list[str]:
+    """`bench/run --replica` (bench/replica.py): the figures read on a replica under submissions."""
+    rep = results.get("replica")
+    if not rep or "with_replica" not in rep:
+        return []
+    share, paths = rep.get("share", {}), rep["endpoints"]
+    lines = ["", "## Reads on a replica", "",
+             f"The big screen's figures at {rep['size']} (`{paths['figures']}` and `{paths['figures_rollup']}`, "
+             f"the screen's refresh: the routes that read a replica; `/api/v1/figures` is not among them) while "
+             f"submissions run at full rate on the primary (the submit driver above, {results['meta']['concurrency']} "
+             f"callers, beside the reads' {results['meta']['concurrency']}): once with "
+             f"`DATABASE_REPLICA_URLS` naming a streaming replica (`.ci/replica`, "
+             f"{'brought up for this run' if rep.get('brought_up') else 'already up'}), once without, same run.", "",
+             "| reads on | view | p50 ms | p95 ms | req/s | n | errors | submissions/s | max replay lag s |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for side, title in (("with_replica", "replica"), ("primary_only", "primary")):
+        entry = rep[side]
+        for key, summary in entry["endpoints"].items():
+            lines.append(f"| {title} | {LABELS.get(key, key)} | {_fmt(summary['p50'])} | {_fmt(summary['p95'])} | "
+                         f"{_fmt(summary['rps'])} | {summary['n']} | {summary['errors']} | "
+                         f"{_fmt(entry['submit']['per_second'])} | {_fmt(entry['lag'].get('max_replay_lag_s'))} |")
+    lag = rep["with_replica"]["lag"]
+    lines += ["", f"Replica lag while the reads ran on it: at most {_fmt(lag.get('max_replay_lag_s'))} s "
+                  f"(`pg_stat_replication.replay_lag`), {_fmt(lag.get('max_replay_age_s'))} s by "
+                  f"`pg_last_xact_replay_timestamp()` on the replica, {_fmt(lag.get('max_behind_kb'))} kB of WAL "
+                  f"behind; {lag.get('samples', 0)} samples. Share of the figures' reads the replica served: "
+                  f"{_pct(share.get('share'))} (at most {_pct(share.get('share_upper'))}) — its "
+                  f"{share.get('replica_xacts')} transactions, less at most {share.get('lag_checks_at_most')} lag "
+                  f"checks, over the {share.get('expected_xacts')} the same requests run on the primary "
+                  f"(`pg_stat_database`, calibrated without load)."]
+    return lines
 
 
 LARGE_ROWS = 10_000  # a table with more rows than this must not be read whole on a hot path
