@@ -14,7 +14,7 @@ from core.formats import reader_params
 from core.i18n import current_locale, format_params, gettext
 from core.jobs import actor, current_message_id
 from core.mail import send_mail
-from core.outbox import enqueue_many
+from core.outbox import enqueue_many, enqueue_writes
 from core.scope import current_tenant, scoped
 from core.tables import Notification, User
 
@@ -28,9 +28,17 @@ async def notify(user_id: int, kind: str, title: str, link: str = "", **params: 
 async def notify_many(notices: Iterable[dict]) -> list[str]:
     """Queue many notifications in one write; each a dict of `notify`'s arguments (user_id, kind,
     title, link, params)."""
-    return await enqueue_many("deliver_notification", (
-        {"user_id": n["user_id"], "kind": n["kind"], "title": n["title"], "link": n.get("link", ""),
-         "params": n.get("params") or {}} for n in notices))
+    return await enqueue_many("deliver_notification", _payloads(notices))
+
+
+def notify_writes(notices: Iterable[dict]) -> list:
+    """`notify_many`'s inserts, for the caller to run in its transaction (alone or with others)."""
+    return enqueue_writes("deliver_notification", _payloads(notices))[1]
+
+
+def _payloads(notices: Iterable[dict]) -> Iterable[dict]:
+    return ({"user_id": n["user_id"], "kind": n["kind"], "title": n["title"], "link": n.get("link", ""),
+             "params": n.get("params") or {}} for n in notices)
 
 
 @actor("deliver_notification")

@@ -29,9 +29,18 @@ BATCH = 1000  # rows per INSERT (bound parameters stay well under each engine's 
 async def enqueue_many(actor_name: str, payloads: Iterable[dict], tenant_id: int | None = None) -> list[str]:
     """Write one message for `actor_name` per payload (each as `enqueue` would), a batch per INSERT;
     returns their ids in order.  Nothing to write writes nothing."""
+    ids, writes = enqueue_writes(actor_name, payloads, tenant_id)
+    for write in writes:
+        await write
+    return ids
+
+
+def enqueue_writes(actor_name: str, payloads: Iterable[dict], tenant_id: int | None = None) -> tuple[list[str], list]:
+    """`enqueue_many` up to the writing: the messages' ids, and the inserts that store them, for
+    the caller to run in the same transaction (alone or with others of its own)."""
     payloads = [dict(p) for p in payloads]
     if not payloads:
-        return []
+        return [], []
     if tenant_id is None:
         tenant = current_tenant_or_none()
         tenant_id = tenant.id if tenant else None
@@ -46,9 +55,7 @@ async def enqueue_many(actor_name: str, payloads: Iterable[dict], tenant_id: int
         ids.append(message_id)
         rows.append(OutboxMessage(message_id=message_id, tenant_id=tenant_id, actor=actor_name,
                                   payload=json.dumps(kwargs)))
-    for start in range(0, len(rows), BATCH):
-        await OutboxMessage.insert(*rows[start:start + BATCH])
-    return ids
+    return ids, [OutboxMessage.insert(*rows[start:start + BATCH]) for start in range(0, len(rows), BATCH)]
 
 
 _INSERT_MESSAGE = ("INSERT INTO outbox_message (message_id, tenant_id, actor, payload, created_at, available_at, "

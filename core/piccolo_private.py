@@ -56,6 +56,11 @@ def exists_in_db(row: Table) -> bool:
     return row._exists_in_db
 
 
+def mark_saved(row: Table) -> None:
+    """Mark `row`, written by an insert of its own making, as saved: a later `save()` updates it."""
+    row._exists_in_db = True
+
+
 # -- transactions ------------------------------------------------------------------------------------
 
 

@@ -146,11 +146,11 @@ async def test_a_case_page_asks_postgresql_five_times(app, monkeypatch):
         await close_pool()
 
 
-async def test_a_submission_asks_postgresql_eleven_times(app, monkeypatch):
+async def test_a_submission_asks_postgresql_seven_times(app, monkeypatch):
     """The tenant; BEGIN with the tenant set; the token with its holder's memberships; the
-    category, the company, the new case's id and the dispatchers in one statement; the case; the
-    chain head's next numbers; the event with the head's new hash in one statement; the case's
-    tally row; its notices in the outbox; the case as the answer shows it; COMMIT."""
+    category, the company, the new case's id, the dispatchers and the chain head's next number in
+    one statement; the case, its event with the head's new hash, its tally row and its notices in
+    the outbox in one statement; the case as the answer shows it; COMMIT."""
     from core.db import close_pool, start_pool
     from tests.cases_helpers import Api
 
@@ -162,7 +162,7 @@ async def test_a_submission_asks_postgresql_eleven_times(app, monkeypatch):
             asked.clear()
             case = await api.submit()
         assert case["status"] == "submitted"
-        assert len(asked) == 11, "\n".join(q[:80] for q in asked)
+        assert len(asked) == 7, "\n".join(q[:80] for q in asked)
     finally:
         await close_pool()
 

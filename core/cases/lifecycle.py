@@ -9,7 +9,7 @@ in the caller's transaction.
 
 from __future__ import annotations
 
-from core.cases import advances, inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
+from core.cases import advances, audit, inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.actions import ACTIONS, Step, open_refusal, pending
 from core.cases.audit import append_event
@@ -20,8 +20,9 @@ from core.contrib import CaseEvent
 from core.db import is_postgres
 from core.errors import UserError
 from core.oversight import tally
+from core.piccolo_private import mark_saved
 from core.plugins import get_plugin_manager
-from core.prepared import Prepared, Read, reserve_id, together
+from core.prepared import Prepared, Read, reserve_id, together, write_together
 from core.scope import current_tenant, scoped
 from core.tables import Category
 
@@ -39,31 +40,47 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
     new = inputs.parse(inputs.NewCase, data)
     wants_company = not anonymous or bool(new.company)
     reads = company_reads(user, new.company) if wants_company else (Read.value([]), Read.value(None))
-    # One round trip: the category, the company, the new case's id and who is told of it.
-    category, own, company, case_id, dispatchers = await together(
-        _CATEGORY.bind(new.category), *reads, reserve_id(Case), members_with_role("dispatcher"))
-    if category is None and new.category.isdigit():
-        category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
-    if category is None:
-        raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
-    if wants_company:
-        check_company(new.company, company, own, on_behalf)
+    # One round trip: the category, the company, the new case's id, who is told of it and (PostgreSQL)
+    # the case's number on the tenant's record, the chain head held from here to the commit.
+    category, own, company, case_id, dispatchers, head = await together(
+        _CATEGORY.bind(new.category), *reads, reserve_id(Case), members_with_role("dispatcher"),
+        audit.head_advanced() if is_postgres() else Read.value(None))
+    try:
+        if category is None and new.category.isdigit():
+            category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
+        if category is None:
+            raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
+        if wants_company:
+            check_company(new.company, company, own, on_behalf)
+    except UserError:
+        if head is not None:  # no event after all: the number goes back, should the caller commit
+            await audit.head_retreated()
+        raise
     fields = dict(company=company.id if company else None, submitted_by=user.id, on_behalf=on_behalf,
                   category=category.id, title=new.title, description=new.description, status=S.SUBMITTED,
                   search_text=search_text(new.title, new.description, company.name if company else ""))
-    if case_id is not None:  # the number derives from the id: one write where a sequence exists
-        case = await scoped(Case).add(id=case_id, number=_case_number(case_id), **fields)
-    else:
-        case = await scoped(Case).add(number="", **fields)
-        case.number = _case_number(case.id)
-        await case.save([Case.number])
-    await _record(case, user, "company" if not on_behalf else _first_role(user), "submit", "", S.SUBMITTED, {
-        "category": category.code, "on_behalf": on_behalf})
-    await tally.add_new(case, company.township if company else None)
-    if company is None:
-        await notices.to_users(dispatchers, case, "New case %(number)s names no company: attach one, then dispatch it.")
-    else:
-        await notices.to_users(dispatchers, case, "New case %(number)s is waiting for dispatch.")
+    role = "company" if not on_behalf else _first_role(user)
+    event = dict(actor=user.id, actor_role=role, action="submit", reason="", before="", after=S.SUBMITTED,
+                 data={"category": category.code, "on_behalf": on_behalf})
+    message = ("New case %(number)s names no company: attach one, then dispatch it." if company is None
+               else "New case %(number)s is waiting for dispatch.")
+    township = company.township if company else None
+    if case_id is not None:
+        # The number derives from the id, taken from the sequence: the case, its event (with the
+        # chain head's new hash), its tally row and the dispatchers' notices go in one write.
+        case = scoped(Case).new(id=case_id, number=_case_number(case_id), **fields)
+        _, event_writes = await audit.event_writes([dict(event, case=case_id)], head)
+        await write_together(Case.insert(case), *event_writes, await tally.new_row(case, township),
+                             *notices.to_users_writes(dispatchers, case, message))
+        mark_saved(case)
+        await _tell_plugins(case, user, "submit", event["data"])
+        return case
+    case = await scoped(Case).add(number="", **fields)
+    case.number = _case_number(case.id)
+    await case.save([Case.number])
+    await _record(case, user, role, "submit", "", S.SUBMITTED, event["data"])
+    await tally.add_new(case, township)
+    await notices.to_users(dispatchers, case, message)
     return case
 
 
@@ -146,6 +163,10 @@ async def _check_scope(scope: str, case: Case, user, role: str) -> None:
 async def _record(case: Case, user, role: str, name: str, reason: str, after: str, data: dict, before: str = "") -> None:
     await append_event(case=case.id, actor=user.id, actor_role=role, action=name, reason=reason,
                        before=before, after=after, data=data)
+    await _tell_plugins(case, user, name, data)
+
+
+async def _tell_plugins(case: Case, user, name: str, data: dict) -> None:
     tenant = current_tenant()
     for follow_up in get_plugin_manager().emit_case_event(tenant, CaseEvent(tenant.id, case.id, name, user.id,
                                                                             dict(data))):

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from core.cases.access import company_users, members_with_role
 from core.cases.tables import Case
-from core.notifications import notify_many
+from core.notifications import notify_many, notify_writes
 
 
 def _ref(case: Case | dict) -> tuple[int, str]:
@@ -18,14 +18,23 @@ def _ref(case: Case | dict) -> tuple[int, str]:
     return (case["id"], case["number"]) if isinstance(case, dict) else (case.id, case.number)
 
 
-async def to_users_many(notices: Iterable[tuple[Iterable[int], Case | dict, str]]) -> None:
-    """Queue each (user ids, case, message) as `to_users` would, all in one write."""
+def _rows(notices: Iterable[tuple[Iterable[int], Case | dict, str]]) -> list[dict]:
     rows = []
     for user_ids, case, message in notices:
         case_id, number = _ref(case)
         rows += [{"user_id": user_id, "kind": "case", "title": message, "link": f"cases/{case_id}",
                   "params": {"number": number}} for user_id in sorted(set(user_ids))]
-    await notify_many(rows)
+    return rows
+
+
+async def to_users_many(notices: Iterable[tuple[Iterable[int], Case | dict, str]]) -> None:
+    """Queue each (user ids, case, message) as `to_users` would, all in one write."""
+    await notify_many(_rows(notices))
+
+
+def to_users_writes(user_ids: list[int], case: Case, message: str) -> list:
+    """`to_users`' writes, for the caller to run in its transaction (alone or with others)."""
+    return notify_writes(_rows([(user_ids, case, message)]))
 
 
 async def to_users(user_ids: list[int], case: Case, message: str) -> None:

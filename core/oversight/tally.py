@@ -64,10 +64,15 @@ async def flags_changed(case_ids: list[int]) -> None:
 async def add_new(case: Case, township: str | None) -> None:
     """The tally row of a case just submitted, from the case itself: nothing to read back (no
     review, no earlier row).  The same values `refresh` would compute."""
+    await (await new_row(case, township))
+
+
+async def new_row(case: Case, township: str | None):
+    """`add_new`'s insert, for the caller to run in its transaction (alone or with others)."""
     clear_cache()
     row = {column._meta.name: getattr(case, column._meta.name) for column in COLUMNS if not column._meta.call_chain}
     row.update(id=case.id, township=township)
-    await scoped(CaseTally).insert(_tally_values(row, await load_calendar(), reviewed=False))
+    return scoped(CaseTally).insert(_tally_values(row, await load_calendar(), reviewed=False))
 
 
 async def rebuild() -> int:
