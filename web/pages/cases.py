@@ -4,6 +4,8 @@ timeline and its steps, the sign-off inbox and the review docket.  Filters and s
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -19,6 +21,7 @@ from core.cases.queues import CASE_QUEUES, signable_case_ids
 from core.cases.work_queue import REVIEW_QUEUES, review_query
 from core.clock import today
 from core.errors import UserError
+from core.formats import date_filter
 from core.i18n import N_, current_locale
 from core.open311 import intake as open311_intake
 from core.paging import window
@@ -90,6 +93,19 @@ def _status_badges() -> dict[str, Markup]:
     return badges
 
 
+@lru_cache(maxsize=4096)
+def _day_in(locale: str, day: date) -> str:
+    return date_filter(day)  # in the current locale, which is `locale`
+
+
+def day_text(value) -> str:
+    """`|date` of a day, kept per language and day: a console page shows twenty due dates, and
+    the days a tenant's cases are due on are few."""
+    if type(value) is not date:
+        return date_filter(value)
+    return _day_in(current_locale.get(), value)
+
+
 def _query_of(f: queries.CaseFilter) -> dict[str, str]:
     """The filter as query parameters (without the page), for pagination links."""
     values = {"q": f.q, "status": f.status, "department": f.department, "category": f.category, "queue": f.queue,
@@ -121,7 +137,7 @@ class CasePages(Controller):
         rows, total, feedback, choices = await queries.list_page(user, f, queries.choices())
         bulk = redispatch.may_redispatch(user) and (f.status == S.REFUSED or f.refused)
         return page(request, "cases/list.html", fragment="cases/_table.html", rows=rows, total=total, f=f,
-                    redispatch_key=uuid.uuid4().hex if bulk else "", badges=_status_badges(),
+                    redispatch_key=uuid.uuid4().hex if bulk else "", badges=_status_badges(), day_text=day_text,
                     feedback=feedback, pages=max(1, -(-total // f.per_page)), statuses=S.STATUS_LABELS,
                     filter_query=_query_of(f), count_oob=htmx, queue_label=CASE_QUEUES[f.queue][0] if f.queue else "",
                     actions=get_plugin_manager().event_labels, **choices)
