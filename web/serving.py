@@ -1,4 +1,6 @@
-"""Serving the app with uvicorn, one process or several sharing one socket (`qinqing serve`)."""
+"""Serving the app with uvicorn, one process or several sharing one socket (`qinqing serve`).
+
+uvicorn takes uvloop and httptools, both dependencies, by itself when they are installed."""
 
 from __future__ import annotations
 
