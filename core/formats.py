@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
-from babel.dates import format_datetime, format_skeleton
+from babel.dates import format_skeleton
 
 from core.clock import TZ, as_utc
 from core.i18n import current_locale
@@ -45,10 +45,18 @@ def datetime_filter(value: datetime | str | None, fmt: str = "") -> str:
     if not value:  # None or ""
         return "—"
     moment = as_utc(value).astimezone(TZ)
-    locale = babel_locale(current_locale.get())
-    day = format_skeleton(DATE_SKELETON, moment, locale=locale)
-    time = format_datetime(moment, TIME_PATTERN, locale=locale)
-    return f"{day} {time}" if locale.language == "zh" else f"{day}, {time}"
+    # TIME_PATTERN "HH:mm" is two zero-padded numbers in Babel ('%0*d'), in every locale.
+    time = f"{moment.hour:02d}:{moment.minute:02d}"
+    day, joiner = _day_text(current_locale.get(), moment.date())
+    return f"{day}{joiner}{time}"
+
+
+@lru_cache(maxsize=4096)
+def _day_text(locale_name: str, day: date) -> tuple[str, str]:
+    """The day as `date` shows it, and what joins it to the time, per (locale, day): Babel
+    resolves the skeleton afresh on every call, and a case page shows dozens of moments."""
+    locale = babel_locale(locale_name)
+    return format_skeleton(DATE_SKELETON, day, locale=locale), " " if locale.language == "zh" else ", "
 
 
 def date_filter(value: date | str | None, fmt: str = "") -> str:
@@ -56,7 +64,7 @@ def date_filter(value: date | str | None, fmt: str = "") -> str:
     day = _as_date(value)
     if day is None:
         return "—" if value in (None, "") else str(value)
-    return format_skeleton(DATE_SKELETON, day, locale=babel_locale(current_locale.get()))
+    return _day_text(current_locale.get(), day)[0]
 
 
 def month_filter(value: str | date | None) -> str:

@@ -26,7 +26,7 @@ def _pair(value, key: str) -> tuple[str, str]:
     """(Chinese, English) of `value` under `key`: a row with `<key>_zh`/`<key>_en` (a department
     row) or `<key>`/`<key>_en` (a case row's `department_name`/`department_name_en`), or an object
     with those attributes (a tenant)."""
-    get = value.get if isinstance(value, Mapping) else (lambda k, d=None: getattr(value, k, d))
+    get = value.get if type(value) is dict or isinstance(value, Mapping) else (lambda k, d=None: getattr(value, k, d))
     zh = get(f"{key}_zh")
     if zh is None:
         zh = get(key)
@@ -38,6 +38,8 @@ def localized(value, key: str = "name", locale: str | None = None) -> str:
     a plain string as it is, a `LocalName` or a row/object by `key` (see `_pair`)."""
     if value is None:
         return ""
+    if type(value) is str:  # a plain string as it is, in every locale (no locale to look up)
+        return value
     english = (locale or current_locale.get()) == "en"
     if isinstance(value, LocalName):
         return value.en if english and value.en else str(value)

@@ -30,6 +30,7 @@ from core.cases.tables import Advance
 from core.clock import now, today
 from core.errors import UserError
 from core.formats import yuan
+from core.prepared import Prepared
 from core.scope import scoped
 
 ROLES = ("dispatcher", "leader", "tenant_admin")
@@ -94,8 +95,12 @@ def to_day(text: str, not_before: date | None = None) -> date:
     return day
 
 
+_ADVANCE = Prepared(lambda case_id: scoped(Advance).objects().where(Advance.case == case_id), first=True)
+
+
 async def advance_of(case_id: int) -> Advance | None:
-    return await scoped(Advance).objects().where(Advance.case == case_id).first()
+    """The case's advance, if one was recorded (its SQL kept per tenant: `core.prepared`)."""
+    return await _ADVANCE.first(case_id)
 
 
 @action("advance", ROLES, ADVANCE_STATES)
