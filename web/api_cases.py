@@ -227,7 +227,7 @@ class ReferenceApi(Controller):
         return (await queries.choices())["categories"]
 
     @get("/figures", summary="The big screen's figures: totals, rates, ranking, months, townships, red flags",
-         responses=READ_ERRORS, guards=SCREEN)
+         responses=READ_ERRORS, guards=SCREEN, opt={"reads": "replica"})
     async def figures(self, request: Request, area: Annotated[str, QueryParameter(name="scope")] = "") -> dict[str, Any]:
         from core.oversight.levels import payload
         from web.rendering import tenant_of
@@ -235,7 +235,8 @@ class ReferenceApi(Controller):
         return await payload(tenant_of(request), area)
 
     @get("/index", summary="The 亲清 index: score, sides, every indicator's value, weight and contribution, "
-                           "departments and the stored monthly history", responses=READ_ERRORS, guards=SCREEN)
+                           "departments and the stored monthly history", responses=READ_ERRORS, guards=SCREEN,
+         opt={"reads": "replica"})
     async def qinqing_index(self) -> dict[str, Any]:
         from core.oversight.readings import index_with_history
 

@@ -10,9 +10,9 @@ write, uses the primary.
 Read-your-writes: a request that changed something (not GET/HEAD/OPTIONS, answered below 400)
 sets the cookie `qinqing_wrote` to its time, and for `READ_YOUR_WRITES_SECONDS` that browser's
 requests read the primary.  Clients without cookies (the API, Open311) are covered by the
-second rule: an answer from a replica that is 404 or 5xx — a row not yet replayed, a write the
-standby refused, a replica gone mid-request — is thrown away before anything is sent and the
-request runs again on the primary.
+second rule: an answer from a replica that is 401, 403, 404 or 5xx — a token or row not yet
+replayed, a write the standby refused, a replica gone mid-request — is thrown away before
+anything is sent and the request runs again on the primary.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from core.read_routing import primary_only, replica_reads, routed_engine
 log = logging.getLogger("qinqing.replicas")
 
 WROTE_COOKIE = "qinqing_wrote"
+# A replica's answers that may only mean it lags: a token, session or membership not replayed yet
+# (401, 403), a row not replayed yet (404).  They are dropped and the request runs on the primary.
+RERUN_ON_PRIMARY = frozenset({401, 403, 404})
 REPLICA_ROUTES = frozenset({
     "screen", "screen_live", "screen_stream", "public", "public_anchors",  # the big screen, the public page
     "export_cases", "export_ranking", "export_index", "export_inspections",  # exports
@@ -87,7 +90,7 @@ class ReadRouting:
                 if not decided["sent"]:
                     decided["sent"] = True
                     status = message.get("status", 200) if message["type"] == "http.response.start" else 200
-                    decided["retry"] = route.used_replica and (status == 404 or status >= 500)
+                    decided["retry"] = route.used_replica and (status in RERUN_ON_PRIMARY or status >= 500)
                 if not decided["retry"]:
                     await send(message)
 
