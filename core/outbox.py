@@ -10,6 +10,7 @@ from typing import Iterable
 from core.clock import now
 from core.db import execute_many, in_transaction, write_transaction
 from core.observability import REQUEST_ID_KEY, request_id
+from core.prepared import Inserted
 from core.scope import current_tenant_or_none
 from core.tables import OutboxMessage
 
@@ -55,7 +56,7 @@ def enqueue_writes(actor_name: str, payloads: Iterable[dict], tenant_id: int | N
         ids.append(message_id)
         rows.append(OutboxMessage(message_id=message_id, tenant_id=tenant_id, actor=actor_name,
                                   payload=json.dumps(kwargs)))
-    return ids, [OutboxMessage.insert(*rows[start:start + BATCH]) for start in range(0, len(rows), BATCH)]
+    return ids, [Inserted(OutboxMessage, *rows[start:start + BATCH]) for start in range(0, len(rows), BATCH)]
 
 
 _INSERT_MESSAGE = ("INSERT INTO outbox_message (message_id, tenant_id, actor, payload, created_at, available_at, "

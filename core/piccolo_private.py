@@ -56,6 +56,17 @@ def exists_in_db(row: Table) -> bool:
     return row._exists_in_db
 
 
+def insert_values(row: Table) -> list:
+    """The values an insert of `row` writes, one per column in `_meta.columns` order, as Piccolo's
+    `Table.querystring` converts them (a `QueryString`, such as DEFAULT, goes into the SQL itself)."""
+    convert = piccolo_table.convert_to_sql_value  # the speed-ups may replace it
+    return [convert(value=row[column._meta.name], column=column) for column in row._meta.columns]
+
+
+def is_querystring(value: Any) -> bool:
+    return isinstance(value, QueryString)
+
+
 def mark_saved(row: Table) -> None:
     """Mark `row`, written by an insert of its own making, as saved: a later `save()` updates it."""
     row._exists_in_db = True

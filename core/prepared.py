@@ -29,7 +29,7 @@ from typing import Any, Callable
 from piccolo.query.base import Query
 
 from core.db import current_engine
-from core.piccolo_private import frozen_querystring, limit_one, process_results
+from core.piccolo_private import frozen_querystring, insert_values, is_querystring, limit_one, process_results
 from core.tenant_context import current_tenant_or_none
 
 
@@ -218,7 +218,16 @@ def _shifted(sql: str, offset: int) -> str:
     return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
 
 
-async def write_together(*queries: Query) -> None:
+def _compiled(engine, query: "Query | Read | Inserted") -> list[tuple[str, list[Any]]]:
+    """A write's statements as (SQL, values), its SQL kept where it can be (`Read`, `Inserted`)."""
+    if isinstance(query, Read):
+        return [prepared._bound(engine, values)[1:3] for prepared, values in query.parts]
+    if isinstance(query, Inserted):
+        return [query.compiled(engine)]
+    return [querystring.compile_string(engine_type=engine.engine_type) for querystring in query.querystrings]
+
+
+async def write_together(*queries: "Query | Read | Inserted") -> None:
     """Run writes whose answers nobody reads (inserts, updates, deletes) — on PostgreSQL as one
     statement, so one round trip: each but the last a data-modifying WITH clause, the last the
     statement itself.  PostgreSQL runs every clause to completion whether or not the statement
@@ -233,8 +242,7 @@ async def write_together(*queries: Query) -> None:
     statements: list[str] = []
     values: list[Any] = []
     for query in queries:
-        for querystring in query.querystrings:
-            sql, args = querystring.compile_string(engine_type=engine.engine_type)
+        for sql, args in _compiled(engine, query):
             statements.append(_shifted(sql, len(values)))
             values.extend(args)
     *clauses, last = statements
@@ -288,3 +296,69 @@ def _check(prepared: Prepared, engine, sql: str, bound: list, values: tuple) -> 
     if (fresh_sql, list(fresh_args)) != (sql, bound):
         raise PreparedQueryError(f"the kept SQL differs from the query built with these values:\n"
                                  f"kept:  {sql} {bound}\nfresh: {fresh_sql} {list(fresh_args)}")
+
+
+_INSERTS: dict[tuple, str] = {}
+_MAX_INSERT_SHAPES = 1024
+
+
+class Inserted:
+    """`table.insert(*rows)` (rows: instances of `table`, no RETURNING) with its SQL kept per shape.
+
+    Building a Piccolo insert and compiling it to SQL costs more than putting the rows' values in
+    a list; a submission writes the same few inserts each time.  The SQL is kept per engine type,
+    table and shape of the rows — their number and, for each column, the SQL text of a value that
+    goes into the statement itself (DEFAULT for an id not given) — while every other value stays a
+    bound parameter, converted per row as Piccolo's own insert converts it.  The first insert of a
+    shape is built by Piccolo; its SQL is kept only when its values are exactly those this class
+    would bind.  Await it alone, or run it with others by `write_together`; like Piccolo's insert
+    without RETURNING, the rows do not get their ids back."""
+
+    __slots__ = ("table", "rows")
+
+    def __init__(self, table, *rows):
+        self.table = table
+        self.rows = rows
+
+    def compiled(self, engine) -> tuple[str, list[Any]]:
+        values: list[Any] = []
+        shape: list[Any] = [engine.engine_type, self.table]
+        for row in self.rows:
+            for value in insert_values(row):
+                if is_querystring(value):
+                    if value.args:  # SQL with values of its own: left to Piccolo
+                        return self._by_piccolo(engine)
+                    shape.append(value.template)
+                else:
+                    shape.append(None)
+                    values.append(value)
+            shape.append(())  # the end of a row
+        key = tuple(shape)
+        sql = _INSERTS.get(key)
+        if sql is None:
+            sql, args = self._by_piccolo(engine)
+            if len(args) != len(values) or any(a is not v and a != v for a, v in zip(args, values)):
+                return sql, args  # not the values this class binds: Piccolo's own, not kept
+            if len(_INSERTS) < _MAX_INSERT_SHAPES:
+                _INSERTS[key] = sql
+        elif _CHECK and self._by_piccolo(engine) != (sql, values):
+            raise PreparedQueryError(f"the kept insert differs from Piccolo's:\nkept:  {sql} {values}\n"
+                                     f"fresh: {self._by_piccolo(engine)}")
+        return sql, values
+
+    def _by_piccolo(self, engine) -> tuple[str, list[Any]]:
+        querystrings = self.table.insert(*self.rows).querystrings
+        if len(querystrings) != 1:
+            raise PreparedQueryError("an insert must compile to one statement")
+        sql, args = querystrings[0].compile_string(engine_type=engine.engine_type)
+        return sql, list(args)
+
+    def __await__(self):
+        return self._run().__await__()
+
+    async def _run(self) -> None:
+        if not self.rows:
+            return
+        engine = current_engine()
+        sql, values = self.compiled(engine)
+        await engine.run_querystring(frozen_querystring(sql, values, "insert", self.table))

@@ -24,7 +24,7 @@ from datetime import datetime
 from core.cases.tables import AuditHead, Event
 from core.clock import as_utc, now
 from core.db import execute_many
-from core.prepared import Prepared, Read, write_together
+from core.prepared import Inserted, Prepared, Read, write_together
 from core.scope import current_tenant, scoped
 
 GENESIS = "0" * 64
@@ -67,6 +67,10 @@ async def _advance_head(count: int) -> tuple[int, str]:
 # for a single event.  Answers no row when the tenant has no head yet (`_advance_head` makes it).
 _ADVANCE_ONE = Prepared(lambda: scoped(AuditHead).update({AuditHead.last_seq: AuditHead.last_seq + 1}).returning(
     AuditHead.last_seq, AuditHead.last_hash))
+
+
+# The head's new hash, once the events are written (its SQL kept: see `prepared.Prepared`).
+_SET_HASH = Prepared(lambda last_hash: scoped(AuditHead).update({AuditHead.last_hash: last_hash}))
 
 
 def head_advanced() -> Read:
@@ -117,9 +121,9 @@ async def event_writes(entries: list[dict], advanced: tuple[int, str] | None = N
         prev = digest
     if not rows:
         return rows, []
-    batches: list = [Event.insert(*rows[start:start + INSERT_BATCH])  # bound parameters stay under the limit
+    batches: list = [Inserted(Event, *rows[start:start + INSERT_BATCH])  # bound parameters stay under the limit
                      for start in range(0, len(rows), INSERT_BATCH)]
-    return rows, [*batches, scoped(AuditHead).update({AuditHead.last_hash: prev})]
+    return rows, [*batches, _SET_HASH.bind(prev)]
 
 
 _INSERT_EVENT = ('INSERT INTO case_event (tenant_id, seq, "case", actor, actor_role, action, reason, before, after, '

@@ -22,7 +22,7 @@ from core.errors import UserError
 from core.oversight import tally
 from core.piccolo_private import mark_saved
 from core.plugins import get_plugin_manager
-from core.prepared import Prepared, Read, reserve_id, together, write_together
+from core.prepared import Inserted, Prepared, Read, reserve_id, together, write_together
 from core.scope import current_tenant, scoped
 from core.tables import Category
 
@@ -70,7 +70,7 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
         # chain head's new hash), its tally row and the dispatchers' notices go in one write.
         case = scoped(Case).new(id=case_id, number=_case_number(case_id), **fields)
         _, event_writes = await audit.event_writes([dict(event, case=case_id)], head)
-        await write_together(Case.insert(case), *event_writes, await tally.new_row(case, township),
+        await write_together(Inserted(Case, case), *event_writes, await tally.new_row(case, township),
                              *notices.to_users_writes(dispatchers, case, message))
         mark_saved(case)
         await _tell_plugins(case, user, "submit", event["data"])

@@ -17,6 +17,7 @@ from core.clock import local_date
 from core.db import current_engine
 from core.oversight.figures import COLUMNS, COUNTERS, clear_cache, tally_row
 from core.oversight.tables import CaseTally
+from core.prepared import Inserted
 from core.scope import current_tenant, scoped
 from core.workdays import load_calendar
 
@@ -72,7 +73,7 @@ async def new_row(case: Case, township: str | None):
     clear_cache()
     row = {column._meta.name: getattr(case, column._meta.name) for column in COLUMNS if not column._meta.call_chain}
     row.update(id=case.id, township=township)
-    return scoped(CaseTally).insert(_tally_values(row, await load_calendar(), reviewed=False))
+    return Inserted(CaseTally, scoped(CaseTally).new(**_tally_values(row, await load_calendar(), reviewed=False)))
 
 
 async def rebuild() -> int:
