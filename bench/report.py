@@ -201,12 +201,17 @@ def write_markdown(results: dict, path: Path, plot_name: str | None) -> None:
                          f"{_fmt(app['p99'])} | {_fmt(app['rps'])} | {app['n']} | "
                          f"{_fmt(sql['p50']) if sql else '—'} | {_fmt(sql['p95']) if sql else '—'} | "
                          f"{_fmt(sql['rps']) if sql else '—'} | {_fmt(ratio, '×')} |")
-    lines += ["", "## Data generation", "", "| data | tenants × cases | events | generate s | migrate s |",
-              "| --- | --- | ---: | ---: | ---: |"]
+    lines += ["", "## Data size and generation", "",
+              "| data | tenants × cases | events | database GB | largest tables (GB, with indexes) | generate s | "
+              "migrate s |", "| --- | --- | ---: | ---: | --- | ---: | ---: |"]
     for size in results["sizes"]:
-        gen = size["generate"]
-        lines.append(f"| {size['label']} | {size['tenants']} × {size['cases']:,} | {_fmt(gen.get('events'))} | "
-                     f"{_fmt(gen.get('seconds'))} | {_fmt(size.get('migrate_seconds'))} |")
+        gen, data = size["generate"], size.get("data") or {}
+        largest = ", ".join(f"{name} {_fmt(value / 1e9)}" for name, value in (data.get("tables") or {}).items())
+        generated = "reused" if gen.get("reused") else _fmt(gen.get("seconds"))
+        lines.append(f"| {size['label']} | {size['tenants']} × {size['cases']:,} | "
+                     f"{_fmt(data.get('events') or gen.get('events'))} | "
+                     f"{_fmt(data['db_bytes'] / 1e9) if data.get('db_bytes') else '—'} | {largest or '—'} | "
+                     f"{generated} | {_fmt(size.get('migrate_seconds'))} |")
     sweep = results.get("sweep")
     if sweep:
         lines += ["", "## Overdue sweep", "",
