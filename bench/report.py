@@ -3,7 +3,6 @@ times, the slow queries' plans) and a PNG of p95 latency against data size (matp
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 LABELS = {
@@ -33,10 +32,9 @@ def verdict(met: bool | None) -> str:
     return "n/a (scaled down)" if met is None else "yes" if met else "**no**"
 
 
-# Issue 23's targets: ratios to the same run's baselines, which hold still when the machine's speed moves.
 CONSOLE_P95_OF_SQL = 2.0  # every console view's p95 ≤ 2× its SQL p95
 CASE_PAGE_SHARE = 0.40  # the case page's throughput ≥ 40% of hello's
-SUBMIT_OF_SQL = 0.30  # submissions ≥ 30% of the raw-SQL submissions
+SUBMIT_OF_SQL = 0.30  # submissions ≥ 30% of the raw-SQL submissions (issue 23: ratios hold when speed moves)
 SWEEP_OF_SQL = 15.0  # the overdue sweep ≤ 15× its SQL baseline
 
 
@@ -44,8 +42,7 @@ def targets(results: dict) -> list[dict]:
     """Each target, judged at the largest size measured; `key` names it in the run history."""
     sizes = results["sizes"]
     top, first = sizes[-1], sizes[0]
-    ep, ep0 = top["endpoints"], first["endpoints"]
-    rows = []
+    ep, ep0, rows = top["endpoints"], first["endpoints"], []
 
     def p95_of_sql(name: str):
         app, sql = ep[name]["app"], ep[name]["sql"]
@@ -114,59 +111,8 @@ def targets(results: dict) -> list[dict]:
     return rows
 
 
-# -- consecutive full runs ----------------------------------------------------------------------
-
-RUNS_FILE = "runs.jsonl"  # one line per full run, oldest first: the margins over several runs
-RUN_COLUMNS = [("console", "console p95 / SQL", "×"), ("console_filtered", "filtered / SQL", "×"),
-               ("console_search", "search / SQL", "×"), ("case_page_share", "case page / hello", "%"),
-               ("submit", "submissions / SQL", "%"), ("sweep", "sweep / SQL", "×")]
-
-
-def record_run(results: dict, path: Path) -> list[dict]:
-    """Append this full run's ratio targets to the history; return the whole history."""
-    rows = {row["key"]: row for row in targets(results)}
-    entry = {"date": results["meta"]["date"], "code": results["meta"].get("code"), "load": results["meta"].get("load"),
-             "ratios": {key: rows[key]["value"] for key, _, _ in RUN_COLUMNS if key in rows},
-             "met": all(row["met"] is not False for row in rows.values())}
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    return read_runs(path)
-
-
-def read_runs(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _runs_lines(runs: list[dict]) -> list[str]:
-    """The last full runs side by side, with how many in a row (the newest last) met every target."""
-    if not runs:
-        return []
-    in_a_row = 0
-    for run in reversed(runs):
-        if not run["met"]:
-            break
-        in_a_row += 1
-    shown = runs[-6:]
-    lines = ["", "## Consecutive full runs", "",
-             f"Each full run appends its ratios to `bench/{RUNS_FILE}`. Targets: console views' p95 ≤ "
-             f"{CONSOLE_P95_OF_SQL:g}× SQL, case page ≥ {CASE_PAGE_SHARE:.0%} of hello, submissions ≥ "
-             f"{SUBMIT_OF_SQL:.0%} of raw SQL, sweep ≤ {SWEEP_OF_SQL:g}× SQL. The newest {in_a_row} "
-             f"run{'s' if in_a_row != 1 else ''} in a row met every target.", "",
-             "| run | code | load | " + " | ".join(label for _, label, _ in RUN_COLUMNS) + " | all met |",
-             "| --- | --- | --- | " + " | ".join("---:" for _ in RUN_COLUMNS) + " | --- |"]
-    for run in shown:
-        cells = []
-        for key, _, unit in RUN_COLUMNS:
-            value = run["ratios"].get(key)
-            cells.append("—" if value is None else _fmt(value * 100, "%") if unit == "%" else _fmt(value, "×"))
-        lines.append(f"| {run['date']} | {run.get('code') or '—'} | {run.get('load') or '—'} | " + " | ".join(cells)
-                     + f" | {verdict(run['met'])} |")
-    return lines
-
-
-def write_markdown(results: dict, path: Path, plot_name: str | None) -> None:
+def write_markdown(results: dict, path: Path, plot_name: str | None, runs: list[str] | None = None) -> None:
+    """RESULTS.md; `runs`: the consecutive full runs' section (bench/runs.py)."""
     meta = results["meta"]
     lines = [f"# Benchmark results ({meta['profile']})", "",
              f"- command: `{meta['command']}`",
@@ -180,8 +126,7 @@ def write_markdown(results: dict, path: Path, plot_name: str | None) -> None:
              f"- hello baseline: `GET /healthz` of the same server (no database); SQL baselines: hand-written "
              f"queries for the same answer, asyncpg, timed the same way (see `bench/baselines.py`)", "",
              "## Targets (at the largest size)", "",
-             "Stated as ratios to the same run's baselines, which move with the machine less than milliseconds "
-             "do; the p95 limits in milliseconds of the figures and the case page stay beside them.", "",
+             "Ratios to the same run's baselines (they move with the machine less than milliseconds do).", "",
              "| target | measured | baseline | ratio | met |", "| --- | --- | --- | --- | --- |"]
     for row in targets(results):
         lines.append(f"| {row['target']} | {row['measured']} | {row['baseline']} | {row['ratio']} | "
@@ -225,7 +170,7 @@ def write_markdown(results: dict, path: Path, plot_name: str | None) -> None:
             lines.append(f"| {key} | {_fmt(run['seconds'])} | {run['reminded']} | {run['overdue']} | "
                          f"{run['escalated']} |")
     lines += _replica_lines(results)
-    lines += _runs_lines(read_runs(path.parent / RUNS_FILE) if results["meta"]["profile"] == "full" else [])
+    lines += runs or []
     lines += _plan_lines(results)
     lines += _sqlite_beside(path, results)
     lines += ["", "## Notes", ""] + [f"- {note}" for note in results.get("notes", [])]

@@ -7,7 +7,7 @@ import copy
 import json
 from pathlib import Path
 
-from bench import report
+from bench import report, runs
 
 RESULTS = json.loads((Path(__file__).parents[1] / "bench" / "results.json").read_text(encoding="utf-8"))
 
@@ -44,12 +44,12 @@ def test_each_ratio_target_is_judged_against_the_same_runs_baseline():
 
 
 def test_consecutive_runs_count_only_the_newest_unbroken_streak(tmp_path):
-    history = tmp_path / report.RUNS_FILE
-    report.record_run(_passing(), history)
-    report.record_run(RESULTS, history)  # the committed run misses some targets
-    report.record_run(_passing(), history)
-    runs = report.record_run(_passing(), history)
-    assert [run["met"] for run in runs] == [True, False, True, True]
-    text = "\n".join(report._runs_lines(runs))
+    history = tmp_path / runs.RUNS_FILE
+    runs.record(_passing(), history)
+    runs.record(RESULTS, history)  # the committed run misses some targets
+    runs.record(_passing(), history)
+    kept = runs.record(_passing(), history)
+    assert [run["met"] for run in kept] == [True, False, True, True]
+    text = "\n".join(runs.lines(kept))
     assert "The newest 2 runs in a row met every target." in text
     assert text.count("| **no** |") == 1
