@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import baselines, report
+from bench import baselines, report_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = 40
@@ -142,16 +142,16 @@ PG = {"sizes": [{"hello": {"rps": 1200.0}, "submit": {"app": {"rps": 300.0}},
 
 def test_the_move_is_due_at_the_first_size_where_a_page_slows_with_the_case_count():
     # search at 10% of hello at 10k cases, at 4% at 100k: its cost grew 2.5× against the same hello
-    text = report.move_point(_results(_size(10_000, 100.0), _size(100_000, 40.0)))
+    text = report_sqlite.move_point(_results(_size(10_000, 100.0), _size(100_000, 40.0)))
     assert "before it reaches 100,000 cases" in text
     assert "between 10k cases (1 tenant) and 100k cases (1 tenant)" in text
     assert "Console search by text" in text
-    held = report.move_point(_results(_size(10_000, 100.0), _size(100_000, 60.0)))
+    held = report_sqlite.move_point(_results(_size(10_000, 100.0), _size(100_000, 60.0)))
     assert held.startswith("Up to the largest size measured (100k cases (1 tenant))")
 
 
 def test_an_error_under_the_mixed_load_makes_the_move_due_at_once():
-    text = report.move_point(_results(_size(10_000, 100.0, errors=3), _size(100_000, 100.0)))
+    text = report_sqlite.move_point(_results(_size(10_000, 100.0, errors=3), _size(100_000, 100.0)))
     assert "before it reaches 10,000 cases" in text and "3 errors" in text
 
 
@@ -159,11 +159,11 @@ def test_the_section_replaces_the_last_one_before_the_notes(tmp_path):
     path = tmp_path / "RESULTS.md"
     path.write_text("# Benchmark results (full)\n\nPostgreSQL tables\n\n## Notes\n\n- a note\n", encoding="utf-8")
     (tmp_path / "results.json").write_text(json.dumps(PG), encoding="utf-8")  # the PostgreSQL run's, beside
-    report.write_sqlite_section(_results(_size(10_000, 100.0)), path)
-    report.write_sqlite_section(_results(_size(10_000, 100.0), _size(100_000, 100.0)), path)
+    report_sqlite.write_sqlite_section(_results(_size(10_000, 100.0)), path)
+    report_sqlite.write_sqlite_section(_results(_size(10_000, 100.0), _size(100_000, 100.0)), path)
     text = path.read_text(encoding="utf-8")
-    assert text.count(report.SQLITE_BEGIN) == 1 and text.count("## The embedded default") == 1
-    assert text.index("PostgreSQL tables") < text.index(report.SQLITE_BEGIN) < text.index("## Notes")
+    assert text.count(report_sqlite.SQLITE_BEGIN) == 1 and text.count("## The embedded default") == 1
+    assert text.index("PostgreSQL tables") < text.index(report_sqlite.SQLITE_BEGIN) < text.index("## Notes")
     assert "| Console search by case number | 100k cases (1 tenant) | 35.0 | 70 |" in text
     assert "**taken on a loaded 2-core machine**" in text
     # search by text: 10% of hello here, PostgreSQL's 9% (108 of 1,200 req/s) beside it
