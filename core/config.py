@@ -58,7 +58,7 @@ class Settings:
     base_url: str = ""
     app_role: str = "qinqing_app"
     owner_database: DatabaseURL | None = None  # DATABASE_OWNER_URL: the schema owner's login (migrate)
-    database_pooler: str = "none"  # DATABASE_POOLER: none | transaction (PgBouncer's transaction pooling)
+    database_pooler: str = "none"  # DATABASE_POOLER: none | transaction | transaction-prepared (PgBouncer ≥ 1.21)
     direct_database: DatabaseURL | None = None  # DATABASE_DIRECT_URL: past the pooler, for session locks
     replica_databases: tuple[DatabaseURL, ...] = ()  # DATABASE_REPLICA_URLS: streaming replicas (只读副本)
     replica_max_lag_seconds: float = 10.0  # REPLICA_MAX_LAG_SECONDS: a replica further behind is skipped
@@ -170,9 +170,15 @@ def _seconds(env: dict, name: str, default: float) -> float:
     return number
 
 
+POOLER_MODES = ("none", "transaction", "transaction-prepared")
+"""DATABASE_POOLER: no pooler; PgBouncer in transaction pooling (any version: asyncpg's statement
+cache off); PgBouncer ≥ 1.21 in transaction pooling with `max_prepared_statements` > 0 (the cache
+kept on, the pooler carries each named statement to whichever server session runs it)."""
+
+
 def _deployment(env: dict, var_dir: Path, database: DatabaseURL) -> dict:
     """The settings for running past one machine: the pooler, the direct URL, the replicas."""
-    pooler = _choice(env, "DATABASE_POOLER", ("none", "transaction"))
+    pooler = _choice(env, "DATABASE_POOLER", POOLER_MODES)
     direct_url = env.get("DATABASE_DIRECT_URL") or None
     direct = parse_database_url(direct_url, var_dir, "DATABASE_DIRECT_URL") if direct_url else None
     replicas = tuple(parse_database_url(url.strip(), var_dir, "DATABASE_REPLICA_URLS")

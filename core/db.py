@@ -6,7 +6,11 @@ returns to it; only `qinqing migrate` (and `tenant export`) log in as the owner 
 On SQLite every connection gets a busy timeout and the file runs in WAL mode.
 
 Past one machine (README, "Deployment past one machine"): behind PgBouncer in transaction
-pooling (`DATABASE_POOLER=transaction`) asyncpg's statement cache is off; with
+pooling, `DATABASE_POOLER=transaction` turns asyncpg's statement cache off (any PgBouncer; needed
+up to 1.20, e.g. Debian 12's 1.18); `DATABASE_POOLER=transaction-prepared` keeps it on, for
+PgBouncer ≥ 1.21 with `max_prepared_statements` > 0, which carries each named statement to whichever
+server session runs it — checked at start-up (`check_reachable`).  Both are tested by `.ci/replica`,
+the first through Debian's 1.18, the second through 1.24.1 built from Debian 13's source.  With
 `DATABASE_REPLICA_URLS` reads that tolerate lag go to a streaming replica (`core.read_routing`).
 """
 
@@ -30,6 +34,7 @@ piccolo_speedups.install()
 
 OWNER_ENV = "QINQING_DB_OWNER"
 SQLITE_BUSY_SECONDS = 15  # a writer waits this long for the lock, then the request answers 503
+POOL_SIZE = 10  # connections a process keeps to PostgreSQL (or the pooler), at most
 
 
 def as_owner() -> bool:
@@ -55,9 +60,20 @@ def make_engine(settings: Settings | None = None, owner: bool | None = None) -> 
 
 
 def connection_config(settings: Settings, login: DatabaseURL) -> dict:
-    """asyncpg's arguments for `login`.  Behind a pooler in transaction pooling (PgBouncer 1.18,
-    Debian's, keeps no prepared statement from one transaction to the next) asyncpg's statement
-    cache is off: every statement is parsed unnamed, in the transaction that runs it."""
+    """asyncpg's arguments for `login`.
+
+    `transaction` (PgBouncer 1.18, Debian 12's, keeps no prepared statement from one transaction
+    to the next): asyncpg's statement cache is off, every statement is parsed unnamed in the
+    transaction that runs it.  `transaction-prepared` (PgBouncer ≥ 1.21, `max_prepared_statements`
+    > 0): asyncpg's defaults — each statement is parsed once per client connection under a name
+    unique in the process (`__asyncpg_stmt_N__`), which PgBouncer maps to its own (`PGBOUNCER_N`,
+    one per query text, shared by its clients) and prepares on a server session the first time a
+    transaction there binds it; asyncpg's `Close` of a statement leaving its cache is handled by
+    the pooler too.  Everything else is the same in both modes: BEGIN/COMMIT and the tenant's
+    `set_config(…, true)` go in the simple protocol (`SimpleProtocolTransaction`), nothing sends
+    SQL-level `PREPARE`/`DEALLOCATE`, and no session setting is relied on (asyncpg's type
+    introspection sets `jit` for its one query at session level; through a pooler the reset may
+    reach another server session, at worst leaving jit off on one — no query's answer changes)."""
     config = login.asyncpg_config()
     if settings.database_pooler == "transaction":
         config["statement_cache_size"] = 0
@@ -110,7 +126,11 @@ async def check_reachable(engine: Engine) -> None:
     try:
         if isinstance(engine, PostgresEngine):
             conn = await asyncpg.connect(**engine.config, timeout=5)
-            await conn.close()
+            try:
+                if get_settings().database_pooler == "transaction-prepared":
+                    await check_pooler_tracks_statements(conn, f"{engine.config['host']}:{engine.config['port']}")
+            finally:
+                await conn.close()
         else:
             await run_in_new_connection(engine, "SELECT 1")
     except ConfigError:
@@ -123,6 +143,28 @@ async def check_reachable(engine: Engine) -> None:
             elif isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # no such role, wrong password
                 hint = f"; the application logs in as {engine.config.get('user')!r}: run `qinqing migrate` first"
         raise ConfigError(variable, f"database unreachable ({exc.__class__.__name__}: {exc}){hint}") from None
+
+
+POOLER_PROBE = "SELECT 'qinqing: does the pooler rename named statements?'::text AS probe"
+
+
+async def check_pooler_tracks_statements(conn, where: str) -> None:
+    """With `DATABASE_POOLER=transaction-prepared`, raise ConfigError unless the server `conn`
+    reaches is PgBouncer tracking named statements: one prepared in a transaction must be known to
+    the server session under the pooler's name (`PGBOUNCER_N`), not asyncpg's.  An older
+    PgBouncer, `max_prepared_statements = 0` or no pooler at all passes asyncpg's name through,
+    and behind a PgBouncer of the first two kinds the application would fail at the first
+    statement run from a second transaction on another server session."""
+    async with conn.transaction():
+        statement = await conn.prepare(POOLER_PROBE)
+        names = [row["name"] for row in await conn.fetch(
+            "SELECT name FROM pg_prepared_statements WHERE statement = $1", POOLER_PROBE)]
+    if names and statement.get_name() not in names:
+        return
+    raise ConfigError("DATABASE_POOLER", (
+        "transaction-prepared wants PgBouncer ≥ 1.21 in transaction pooling with max_prepared_statements > 0, "
+        f"but {where} keeps asyncpg's statement names as they are (an older PgBouncer, "
+        "max_prepared_statements = 0, or no pooler): use DATABASE_POOLER=transaction there"))
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -182,7 +224,7 @@ async def _keep_session(connection) -> None:
 async def start_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10, reset=_keep_session)
+        await engine.start_connection_pool(min_size=1, max_size=POOL_SIZE, reset=_keep_session)
 
 
 async def close_pool() -> None:

@@ -1,7 +1,9 @@
 """The settings for running past one machine: the pooler, the replicas, the lag and the read-your-writes
 window — read, checked, and turned into the logins the engine uses (no database needed)."""
 
+from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -44,9 +46,66 @@ def test_without_a_pooler_asyncpg_keeps_its_statement_cache(tmp_path):
     assert "statement_cache_size" not in engine.config and engine.replica_set.replicas == []
 
 
+@pytest.mark.filterwarnings("ignore:.*Unable to fetch server version")
+def test_behind_pgbouncer_with_prepared_statements_asyncpg_keeps_its_cache(tmp_path):
+    from core.db import make_engine
+
+    s = settings(tmp_path, DATABASE_URL=PG, DATABASE_POOLER=" Transaction-Prepared ",
+                 DATABASE_REPLICA_URLS="postgresql://postgres@10.0.0.2:5432/qinqing")
+    assert s.database_pooler == "transaction-prepared"
+    engine = make_engine(s, owner=False)
+    (replica,) = engine.replica_set.replicas
+    owner = make_engine(s, owner=True)
+    for config in (engine.config, replica.config, owner.config):
+        assert "statement_cache_size" not in config
+
+
+class _Connection:
+    """What `check_pooler_tracks_statements` asks of an asyncpg connection, answering with the
+    names the server session knows its statement by."""
+
+    def __init__(self, server_names):
+        self.server_names = server_names
+
+    @asynccontextmanager
+    async def transaction(self):
+        yield
+
+    async def prepare(self, sql):
+        return SimpleNamespace(get_name=lambda: "__asyncpg_stmt_7__")
+
+    async def fetch(self, sql, *args):
+        return [{"name": name} for name in self.server_names]
+
+
+@pytest.mark.parametrize("server_names, tracked", [
+    (["PGBOUNCER_12"], True),  # PgBouncer ≥ 1.21, max_prepared_statements > 0: its own name
+    (["__asyncpg_stmt_7__"], False),  # PgBouncer 1.18, or max_prepared_statements = 0, or no pooler
+    ([], False),
+])
+async def test_the_start_up_check_knows_a_pooler_that_keeps_prepared_statements(server_names, tracked):
+    from core.db import check_pooler_tracks_statements
+
+    if tracked:
+        await check_pooler_tracks_statements(_Connection(server_names), "127.0.0.1:6434")
+        return
+    with pytest.raises(ConfigError) as info:
+        await check_pooler_tracks_statements(_Connection(server_names), "127.0.0.1:6432")
+    assert info.value.variable == "DATABASE_POOLER"
+    assert "127.0.0.1:6432" in str(info.value) and "DATABASE_POOLER=transaction " in str(info.value)
+
+
+def test_a_wrong_pooler_mode_names_the_modes(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        settings(tmp_path, DATABASE_URL=PG, DATABASE_POOLER="prepared")
+    assert str(info.value) == ("DATABASE_POOLER: must be one of none, transaction, transaction-prepared, "
+                               "not 'prepared'")
+
+
 @pytest.mark.parametrize("env, variable", [
     ({"DATABASE_POOLER": "session"}, "DATABASE_POOLER"),
     ({"DATABASE_URL": "sqlite:///var/x.db", "DATABASE_POOLER": "transaction"}, "DATABASE_POOLER"),
+    ({"DATABASE_URL": "sqlite:///var/x.db", "DATABASE_POOLER": "transaction-prepared"}, "DATABASE_POOLER"),
     ({"DATABASE_URL": "sqlite:///var/x.db", "DATABASE_REPLICA_URLS": PG}, "DATABASE_REPLICA_URLS"),
     ({"DATABASE_REPLICA_URLS": "sqlite:///var/x.db"}, "DATABASE_REPLICA_URLS"),
     ({"DATABASE_REPLICA_URLS": "mysql://x/y"}, "DATABASE_REPLICA_URLS"),
