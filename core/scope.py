@@ -5,18 +5,34 @@ A request (or a background message) enters a tenant with :func:`tenant_scope`; i
 inserts that always carry the tenant id.  On PostgreSQL the scope's transaction also sets
 ``app.tenant_id`` with ``set_config(..., true)``, which row-level security checks a second time.
 No handler filters by tenant by hand.
+
+Set-based SQL that Piccolo's query builder cannot say (an ``UPDATE … FROM`` a list, a batch insert
+of plain tuples) goes through the same layer: ``scoped(Table).raw(sql, *args)`` and
+``scoped(Table).execute_many(sql, rows)``.  The SQL keeps Piccolo's engine-neutral ``{}``
+placeholders for its own arguments and writes ``{tenant}`` where the tenant's id goes; the layer
+binds the current tenant's id there as a parameter (never formatted into the SQL).  Both refuse to
+run outside a tenant scope's transaction, refuse SQL without ``{tenant}``, and refuse SQL that
+names more tenant-owned tables (after FROM, JOIN, UPDATE or INTO) than it has ``{tenant}``
+placeholders — each such table filtered, or each inserted row carrying the tenant::
+
+    await scoped(Case).raw("UPDATE case_file SET overdue = {} WHERE tenant_id = {tenant} AND id = {}",
+                           True, case_id)
 """
 
 from __future__ import annotations
 
+import re
 from contextlib import asynccontextmanager, contextmanager, nullcontext
-from typing import Any, Generic, TypeVar
+from functools import lru_cache
+from string import Formatter
+from typing import Any, Generic, Iterable, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-from piccolo.table import Table
+from piccolo.query.methods.raw import Raw
+from piccolo.table import TABLE_REGISTRY, Table
 
-from core.db import SQLITE_BUSY_SECONDS, current_engine
+from core.db import SQLITE_BUSY_SECONDS, current_engine, execute_many as _execute_many, in_transaction
 from core.piccolo_private import SimpleProtocolTransaction, exists_in_db
 from core.read_routing import primary_only
 from core.sqlite_turn import write_turn
@@ -106,6 +122,56 @@ def is_tenant_owned(table: type[Table]) -> bool:
     return any(c._meta.db_column_name == "tenant_id" for c in table._meta.columns)
 
 
+TENANT = "{tenant}"  # where the scoping layer binds the tenant's id in raw SQL
+_NAMED_TABLE = re.compile(r'\b(?:FROM|JOIN|UPDATE|INTO)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?', re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
+def _tenant_sql(sql: str) -> tuple[str, tuple[int, ...]]:
+    """`sql` with each `{tenant}` made a plain `{}`, and what goes in each placeholder in order:
+    -1 for the tenant's id, else the index of the caller's argument.  Raises ValueError for SQL
+    the layer cannot vouch for (see the module's docstring)."""
+    parts, slots, given = [], [], 0
+    parsed = list(Formatter().parse(sql))
+    for n, (literal, field, spec, conversion) in enumerate(parsed):
+        parts.append(literal)
+        if field is None:
+            if n != len(parsed) - 1:
+                raise ValueError("literal braces in raw SQL: Piccolo would take them for a placeholder")
+            continue
+        if spec or conversion or field not in ("", "tenant"):
+            raise ValueError(f"raw SQL has placeholders {{}} and {TENANT} only, not {{{field}}}")
+        parts.append("{}")
+        if field == "tenant":
+            slots.append(-1)
+        else:
+            slots.append(given)
+            given += 1
+    tenants = slots.count(-1)
+    if not tenants:
+        raise ValueError(f"raw SQL on a tenant-owned table without {TENANT}")
+    owned = {t._meta.tablename for t in TABLE_REGISTRY if is_tenant_owned(t)}
+    named = [name for name in _NAMED_TABLE.findall(sql) if name in owned]
+    if len(named) > tenants:
+        raise ValueError(f"raw SQL names {len(named)} tenant-owned tables ({', '.join(named)}) "
+                         f"but has {TENANT} {tenants} time(s)")
+    return "".join(parts), tuple(slots)
+
+
+def _bound(slots: tuple[int, ...], args: tuple, tenant_id: int) -> list:
+    if len(args) != len(slots) - slots.count(-1):
+        raise ValueError(f"raw SQL has {len(slots) - slots.count(-1)} placeholders {{}} for {len(args)} arguments")
+    return [tenant_id if slot < 0 else args[slot] for slot in slots]
+
+
+def _raw_tenant() -> int:
+    """The tenant raw SQL runs in: the current one, inside a transaction (a tenant scope's)."""
+    tenant_id = current_tenant().id
+    if not in_transaction():
+        raise NoTenant("raw SQL on tenant data runs only inside a tenant scope's transaction")
+    return tenant_id
+
+
 class Scoped(Generic[T]):
     """Queries on a tenant-owned table, always filtered by (and written with) the tenant."""
 
@@ -153,6 +219,26 @@ class Scoped(Generic[T]):
 
     def delete(self):
         return self.table.delete().where(self._where())
+
+    def raw(self, sql: str, *args: Any) -> Raw:
+        """Set-based SQL with `{}` for each of `args` and `{tenant}` where the tenant's id is bound."""
+        template, slots = _tenant_sql(sql)
+        return self.table.raw(template, *_bound(slots, args, _raw_tenant()))
+
+    async def execute_many(self, sql: str, rows: Iterable[tuple]) -> None:
+        """Run one statement per row of arguments, as one batch (`core.db.execute_many`): the SQL
+        with `{}` for each value of a row and `{tenant}` where the tenant's id is bound."""
+        template, slots = _tenant_sql(sql)
+        tenant_id = _raw_tenant()
+        numbered = iter(range(1, len(slots) + 1))
+        dollar = re.sub(r"\{\}", lambda _: f"${next(numbered)}", template)
+        if slots == (-1, *range(len(slots) - 1)):  # the tenant first, as an insert has it: no per-row look-up
+            values = [(tenant_id, *row) for row in rows]
+            if values and len(values[0]) != len(slots):
+                raise ValueError(f"raw SQL has {len(slots) - 1} placeholders {{}} for rows of {len(values[0]) - 1}")
+        else:
+            values = [tuple(_bound(slots, tuple(row), tenant_id)) for row in rows]
+        await _execute_many(dollar, values)
 
     def new(self, **values) -> T:
         values.pop("tenant_id", None)

@@ -86,10 +86,10 @@ async def _flag(set_sql: str, set_args: list, ids: list[int], condition: str, co
                   " FROM json_each({})) AS v")
         in_ids, id_arg = "id = v.cid", None
         args.append(json.dumps(joined))
-    sql = (f"UPDATE case_file SET {set_sql}{source} WHERE tenant_id = {{}} AND {in_ids} AND {in_status} "
+    sql = (f"UPDATE case_file SET {set_sql}{source} WHERE tenant_id = {{tenant}} AND {in_ids} AND {in_status} "
            f"AND due_date IS NOT NULL AND {condition} RETURNING id, status")
-    args += [current_tenant().id, *([] if id_arg is None else [id_arg]), statuses, *condition_args]
-    return {r["id"]: r["status"] for r in await Case.raw(sql, *args)}
+    args += [*([] if id_arg is None else [id_arg]), statuses, *condition_args]
+    return {r["id"]: r["status"] for r in await scoped(Case).raw(sql, *args)}
 
 
 def _notice(user_id: int, row: dict, message: str) -> dict:

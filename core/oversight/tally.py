@@ -18,7 +18,7 @@ from core.db import current_engine
 from core.oversight.figures import COLUMNS, COUNTERS, clear_cache, tally_row
 from core.oversight.tables import CaseTally
 from core.prepared import Inserted
-from core.scope import current_tenant, scoped
+from core.scope import scoped
 from core.workdays import load_calendar
 
 BATCH = 1000
@@ -55,11 +55,12 @@ async def flags_changed(case_ids: list[int]) -> None:
     else:
         ids, states = json.dumps(list(case_ids)), json.dumps(open_states)
         in_ids = in_states = "IN (SELECT value FROM json_each({}))"
-    await CaseTally.raw(
+    await scoped(CaseTally).raw(
         "UPDATE case_tally SET overdue = CASE WHEN c.overdue AND c.status " + in_states + " THEN 1 ELSE 0 END, "
         "escalated = CASE WHEN c.escalated THEN 1 ELSE 0 END FROM case_file AS c "
-        'WHERE case_tally.tenant_id = {} AND c.tenant_id = {} AND case_tally."case" = c.id AND c.id ' + in_ids,
-        states, current_tenant().id, current_tenant().id, ids)
+        'WHERE case_tally.tenant_id = {tenant} AND c.tenant_id = {tenant} AND case_tally."case" = c.id '
+        "AND c.id " + in_ids,
+        states, ids)
 
 
 async def add_new(case: Case, township: str | None) -> None:
