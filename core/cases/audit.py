@@ -23,7 +23,6 @@ from datetime import datetime
 
 from core.cases.tables import AuditHead, Event
 from core.clock import as_utc, now
-from core.db import execute_many
 from core.prepared import Inserted, Prepared, Read, write_together
 from core.scope import current_tenant, scoped
 
@@ -127,7 +126,7 @@ async def event_writes(entries: list[dict], advanced: tuple[int, str] | None = N
 
 
 _INSERT_EVENT = ('INSERT INTO case_event (tenant_id, seq, "case", actor, actor_role, action, reason, before, after, '
-                 'data, created_at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)')
+                 'data, created_at, prev_hash, hash) VALUES ({tenant}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})')
 
 
 async def append_many(entries: list[dict]) -> None:
@@ -135,7 +134,7 @@ async def append_many(entries: list[dict]) -> None:
     as one batch of plain tuples instead of an `Event` object and bound query per event."""
     if not entries:
         return
-    tenant_id = current_tenant().id
+    tenant_id = current_tenant().id  # hashed with each event; the scoping layer writes the column
     seq, prev = await _advance_head(len(entries))
     rows = []
     for entry in entries:
@@ -146,9 +145,9 @@ async def append_many(entries: list[dict]) -> None:
                   "data": json.dumps(entry.get("data") or {}, ensure_ascii=False, sort_keys=True)}
         created_at = as_utc(entry.get("created_at")) or now()
         digest = event_hash(tenant_id, seq, fields, created_at, prev)
-        rows.append((tenant_id, seq, *fields.values(), created_at, prev, digest))
+        rows.append((seq, *fields.values(), created_at, prev, digest))
         prev = digest
-    await execute_many(_INSERT_EVENT, rows)
+    await scoped(Event).execute_many(_INSERT_EVENT, rows)
     await scoped(AuditHead).update({AuditHead.last_hash: prev})
 
 
