@@ -67,6 +67,21 @@ def template_gettext():
     return template_gettext_
 
 
+_KEPT: dict[tuple[str, str], Markup] = {}
+
+
+def kept_text(string: str) -> Markup:
+    """What a template's `{{ _(string) }}` prints (autoescaping, no parameters), for texts a page
+    puts together in Python: the translation as markup, kept per locale like the templates' own."""
+    key = (current_locale.get(), string)
+    text = _KEPT.get(key)
+    if text is None:
+        if len(_KEPT) > 20_000:  # texts come from code and templates, but keep the memory bounded
+            _KEPT.clear()
+        text = _KEPT[key] = Markup(gettext(string)) % {}
+    return text
+
+
 def tr(msgid: str, params: dict | None = None) -> str:
     """Translate a stored message id and fill its parameters (for notifications and events)."""
     return format_params(gettext(msgid), reader_params(params))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import pass_environment
 from jinja2.filters import do_truncate
@@ -23,7 +23,7 @@ from core.cases.queues import CASE_QUEUES, signable_case_ids
 from core.cases.work_queue import REVIEW_QUEUES, review_query
 from core.clock import today
 from core.errors import UserError
-from core.formats import date_filter
+from core.formats import date_filter, datetime_filter
 from core.i18n import N_, current_locale, gettext
 from core.open311 import intake as open311_intake
 from core.paging import window
@@ -31,7 +31,7 @@ from core.plugins import get_plugin_manager
 from core.prepared import Read, together
 from core.workdays import load_calendar
 from tenants.scope import current_tenant
-from web.filters import localized_filter, status_badge
+from web.filters import fromjson, kept_text, localized_filter, status_badge, tr
 from web.rendering import current_user, login_required, page, requires
 
 REVIEWS_PER_PAGE = 50
@@ -316,6 +316,55 @@ async def _submitted_notice(case) -> dict:
     return {"days": days, "estimate": (await load_calendar()).add_working_days(today(), days).date}
 
 
+class TimelineEntry(NamedTuple):
+    """One line of the case page's timeline, its words already in the reader's language: who acted
+    (their name, or their role's label, or "System"), in what role, what they did, the status it led
+    to, their reason and, for an automatic step, how late it came.  Markup where the template used to
+    print `_()` (a translation is markup), plain text where it printed a name or a role's label."""
+
+    action: str
+    when: str
+    who: str
+    role: str | None
+    what: Markup
+    to: Markup | None
+    reason: str | None
+    late: str | None
+
+
+LATE = N_("automatically, overdue by %(late_days)s working days")
+
+
+def timeline_entries(rows: list[dict], statuses: dict[str, str], action_labels: dict[str, str]) -> list[TimelineEntry]:
+    """The timeline's lines: a case has dozens of events, and the words of each were looked up one
+    call at a time while rendering; here each role's label is looked up once per page and each
+    action's and status's text once per locale."""
+    roles = get_plugin_manager().roles
+    role_labels: dict[str, str] = {}  # as the templates' role_label (web/app.py)
+    entries = []
+    for e in rows:
+        actor_role, name = e["actor_role"], e["actor_name"]
+        role = None
+        if actor_role and actor_role != "system":
+            role = role_labels.get(actor_role)
+            if role is None:
+                role = role_labels[actor_role] = gettext(roles[actor_role].label if actor_role in roles else "System")
+        after, data, late = e["after"], e["data"], None
+        if data and "late_days" in data:
+            params = fromjson(data)
+            if params.get("late_days"):
+                late = tr(LATE, params)
+        entries.append(TimelineEntry(
+            action=e["action"], when=datetime_filter(e["created_at"]),
+            who=name or (role if role is not None else kept_text("System")),
+            role=role if name else None,
+            what=kept_text(action_labels.get(e["action"], e["action"])),
+            to=kept_text(statuses.get(after, after)) if after and after != e["before"] else None,
+            reason=e["reason"], late=late,
+        ))
+    return entries
+
+
 async def _case_page(request: Request, case_id: int, fragment: bool = False, done: str | None = None) -> object:
     user = current_user(request)
     # A viewer who sees every case reads the case with its page, in one round trip; others first
@@ -339,7 +388,7 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False, don
     module_actions = [a for a in get_plugin_manager().case_actions(current_tenant(), user, case)
                       if a.shown is None or await a.shown(case)]
     context = dict(
-        case=row, timeline=timeline, actions=actions, primary=primary, secondary=secondary, step_verbs=STEP_VERBS,
+        case=row, timeline=timeline_entries(timeline, S.STATUS_LABELS, get_plugin_manager().event_labels), actions=actions, primary=primary, secondary=secondary, step_verbs=STEP_VERBS,
         done=done if done in ACTIONS else None, next_text=NEXT.get(case.status, ""),
         submitted_notice=await _submitted_notice(case) if notice == "submitted" else None, refusals=refusals,
         reviews=reviews, files=files, statuses=S.STATUS_LABELS, action_labels=get_plugin_manager().event_labels,
