@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from babel.numbers import format_decimal, format_percent
 from jinja2 import pass_context
@@ -90,6 +91,7 @@ def tr(msgid: str, params: dict | None = None) -> str:
 ICONS = "/static/vendor/bootstrap-icons-1.13.2/icons.svg"
 
 
+@lru_cache(maxsize=512)  # a page shows a dozen; the same few names on every page
 def icon(name: str, label: str = "") -> Markup:
     """A Bootstrap icon from the vendored sprite; decorative unless it has a `label`."""
     a11y = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from jinja2 import Environment
 from litestar import Request
 from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup
 
 from core.http import current_user, login_required, requires, tenant_of  # noqa: F401  (the pages' helpers)
 from core.i18n import N_, current_locale
@@ -59,6 +62,32 @@ def navigation(items: list, relative: str, query: str) -> tuple[list, list]:
     return groups, [i for i in items if i.group == "account"]
 
 
+def sidenav(env: Environment, locale: str, root: str, tenant_name: str, signed_in: bool, nav_groups: list) -> Markup:
+    """The side navigation's HTML (_sidenav.html).  Every page shows it and it changes only with
+    what it is rendered from — the language, the tenant's root and name, whether someone is signed
+    in, and the items with the current one marked, which hold what the user's roles and the
+    tenant's modules allow — so it is rendered once for each of those and kept.  The counts
+    beside the items are fetched by the page afterwards, never part of it."""
+    groups = tuple((key, label, tuple(entries)) for key, label, entries in nav_groups)
+    if env.auto_reload:  # templates read afresh on each use (development): keep nothing
+        return _render_sidenav(env, locale, root, tenant_name, signed_in, groups)
+    return _kept_sidenav(env, locale, root, tenant_name, signed_in, groups)
+
+
+def _render_sidenav(env: Environment, locale: str, root: str, tenant_name: str, signed_in: bool,
+                    groups: tuple) -> Markup:
+    token = current_locale.set(locale)  # the template's _() reads the locale of the key
+    try:
+        return Markup(env.get_template("_sidenav.html").render(
+            root=root, tenant_name=tenant_name, signed_in=signed_in, nav_groups=groups))
+    finally:
+        current_locale.reset(token)
+
+
+# Bounded: a few hundred variants (tenants × languages × role sets × current item) at ~5 KB each.
+_kept_sidenav = lru_cache(maxsize=1024)(_render_sidenav)
+
+
 def nav_counts(items: list, queues: list[QueueCount]) -> dict[str, QueueCount]:
     """The work waiting behind the side navigation: for each item's href, the first of the user's
     queues waiting for them (``mine``, in the home page's order) whose list that item leads to —
@@ -88,9 +117,13 @@ def page_context(request: Request) -> dict:
     relative = path[len(root):] if path.startswith(root) else ""
     nav_groups, account_nav = navigation(nav, relative, request.url.query or "")
     csrf = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+    tenant_name = tenant.name(locale) if tenant else ""
+    env = request.app.template_engine.engine  # type: ignore[union-attr]
+    signed_in = bool(user and tenant)
     return {
         "tenant": tenant,
-        "tenant_name": tenant.name(locale) if tenant else "",
+        "tenant_name": tenant_name,
+        "sidenav": lambda: sidenav(env, locale, root, tenant_name, signed_in, nav_groups),
         "root": root,
         "user": user,
         "nav": nav,
