@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, Callable
+from uuid import UUID
 
+from piccolo.columns import JSON
 from piccolo.query.base import Query
 
 from core.db import current_engine
@@ -239,15 +243,24 @@ async def write_together(*queries: "Query | Read | Inserted") -> None:
         for query in queries:
             await query
         return
-    statements: list[str] = []
-    values: list[Any] = []
-    for query in queries:
-        for sql, args in _compiled(engine, query):
-            statements.append(_shifted(sql, len(values)))
-            values.extend(args)
-    *clauses, last = statements
-    sql = "WITH " + ", ".join(f"w{index} AS ({clause})" for index, clause in enumerate(clauses)) + " " + last
+    compiled = [part for query in queries for part in _compiled(engine, query)]
+    shape = tuple((sql, len(args)) for sql, args in compiled)
+    sql = _WRITES_TOGETHER.get(shape)
+    if sql is None:
+        statements, offset = [], 0
+        for statement, count in shape:
+            statements.append(_shifted(statement, offset))
+            offset += count
+        *clauses, last = statements
+        sql = "WITH " + ", ".join(f"w{index} AS ({clause})" for index, clause in enumerate(clauses)) + " " + last
+        if len(_WRITES_TOGETHER) < _MAX_INSERT_SHAPES:
+            _WRITES_TOGETHER[shape] = sql
+    values = [value for _, args in compiled for value in args]
     await engine.run_querystring(frozen_querystring(sql, values, "insert", None))
+
+
+# The statements written together (each one's SQL and number of values) → the one statement.
+_WRITES_TOGETHER: dict[tuple[tuple[str, int], ...], str] = {}
 
 
 async def _column_names(engine, sql: str) -> list[str]:
@@ -302,6 +315,21 @@ _INSERTS: dict[tuple, str] = {}
 _MAX_INSERT_SHAPES = 1024
 
 
+# Values Piccolo's insert binds unchanged in a column that is not JSON (`convert_to_sql_value` converts
+# only rows of a table, enums, and non-text values of a JSON column).
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, datetime, date, time, Decimal, UUID})
+_COLUMNS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _columns_of(table) -> tuple[tuple[str, bool], ...]:
+    """Each column's name and whether it holds JSON, in `_meta.columns` order."""
+    columns = _COLUMNS.get(table)
+    if columns is None:
+        columns = _COLUMNS[table] = tuple((column._meta.name, isinstance(column, JSON))
+                                          for column in table._meta.columns)
+    return columns
+
+
 class Inserted:
     """`table.insert(*rows)` (rows: instances of `table`, no RETURNING) with its SQL kept per shape.
 
@@ -324,7 +352,22 @@ class Inserted:
         values: list[Any] = []
         shape: list[Any] = [engine.engine_type, self.table]
         for row in self.rows:
-            for value in insert_values(row):
+            # A value Piccolo binds as it is (`_PLAIN`) is taken without a call; any other is
+            # converted as Piccolo's insert converts it (`insert_values`), the row's values with it.
+            plain = [getattr(row, name) for name, _ in _columns_of(type(row))]
+            bound = True  # every value a bound parameter
+            for value, (_, is_json) in zip(plain, _COLUMNS[type(row)]):
+                kind = type(value)
+                if kind not in _PLAIN or (is_json and kind is not str and value is not None):
+                    bound = False
+                    if is_json or not is_querystring(value):
+                        plain = insert_values(row)
+                        break
+            if bound:
+                values.extend(plain)
+                shape.append(len(plain))
+                continue
+            for value in plain:
                 if is_querystring(value):
                     if value.args:  # SQL with values of its own: left to Piccolo
                         return self._by_piccolo(engine)
