@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Awaitable, Callable
 
+from core import auth_cache
 from core.clock import as_utc, now
 from core.db import is_postgres
 from core.i18n import N_, gettext
@@ -193,14 +194,25 @@ async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
 
 
 async def user_from_token(token: str) -> CurrentUser | None:
+    """The user behind an API token of the current tenant.  On PostgreSQL the token's rows are
+    kept between requests while the tenant's version stays the one read (`core.auth_cache`)."""
     token_hash = digest(token)
-    row, memberships = await together(_TOKEN.bind(token_hash), _TOKEN_MEMBERSHIPS.bind(token_hash))
-    if row is None:
-        return None
+    tenant_id = current_tenant().id
+    version = auth_cache.version(tenant_id)
+    entry = auth_cache.token(tenant_id, token_hash, version) if version is not None else None
+    if entry is None:
+        row, memberships = await together(_TOKEN.bind(token_hash), _TOKEN_MEMBERSHIPS.bind(token_hash))
+        if row is None:
+            return None
+        entry = auth_cache.TokenEntry(version=version or 0, token_id=row["id"], last_used_at=row["last_used_at"],
+                                      user=_user_of(row), memberships=memberships)
+        if version is not None:
+            auth_cache.keep_token(tenant_id, token_hash, entry)
     used = now()
-    if row["last_used_at"] is None or used - as_utc(row["last_used_at"]) >= TOKEN_USE_RESOLUTION:
-        _note_upkeep("token", row["id"], used)
-    return user_with_roles(_user_of(row), memberships, "token", None)
+    if entry.last_used_at is None or used - as_utc(entry.last_used_at) >= TOKEN_USE_RESOLUTION:
+        _note_upkeep("token", entry.token_id, used)
+        entry.last_used_at = used  # written after the request (`write_upkeep`)
+    return user_with_roles(entry.user, entry.memberships, "token", None)
 
 
 # Bookkeeping seen while reading who is asking — a token's last use, an expired session to drop —

@@ -15,12 +15,12 @@ import logging
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from core.auth_cache import tenant_for
 from core.db import database_unavailable
 from core.errors import UserError
 from core.i18n import accepted_locale, current_locale, normalize_locale
 from core.identity import user_from_session, user_from_token, write_upkeep
 from core.plugins import get_plugin_manager
-from tenants.registry import load_tenant
 from tenants.scope import TenantContext, _current, tenant_scope
 from web import idempotency
 from web.errors import exception_handler, unavailable_response
@@ -136,7 +136,7 @@ class TenantMiddleware:
             if scope["type"] != "http" or slug is None:
                 await self.app(scope, receive, send)
                 return
-            tenant = await load_tenant(slug)
+            tenant = await tenant_for(slug)
             handler = scope.get("route_handler")
             opt = getattr(handler, "opt", {}) or {}
             plugin = opt.get("plugin")
