@@ -112,6 +112,28 @@ async def case_detail(user, case_id: int, case=None) -> CaseDetail:
     )
 
 
+def filed_detail(user, filed: lifecycle.Filed) -> CaseDetail | None:
+    """What `case_detail` would read back for a case just submitted, from what was written: the
+    case, its category and company, its one event and no refusals.  None when that is not all
+    there is to show (no event in hand, or a column a read would join is set)."""
+    from core.i18n import gettext
+
+    case, event = filed.case, filed.event
+    if event is None or case.department is not None or case.handler is not None or case.status not in S.STATUS_LABELS:
+        return None
+    timeline = [] if queries.is_company_view(user) and event.action in queries.INTERNAL_ACTIONS else [
+        TimelineEntry(seq=event.seq, action=event.action, actor=user.display_name, role=event.actor_role,
+                      reason=event.reason, before=event.before, after=event.after, at=event.created_at)]
+    return CaseDetail(
+        id=case.id, number=case.number, title=case.title, status=case.status,
+        status_label=gettext(S.STATUS_LABELS[case.status]), company=filed.company.name if filed.company else None,
+        department=None, category=filed.category.name_zh, handler=None, due_date=case.due_date,
+        due_confirmed=bool(case.due_confirmed), escalated=bool(case.escalated), overdue=bool(case.overdue),
+        overturned=bool(case.overturned), refused=bool(case.refused_count), version=case.version,
+        submitted_at=case.submitted_at, description=case.description, resolution=case.resolution,
+        rating=case.rating, timeline=timeline, refusals=[])
+
+
 class RedispatchIn(msgspec.Struct):
     """A bulk re-dispatch (批量二次交办): the console's filters, one reason, and a key of the
     client's choosing (8–64 letters, digits, `_.:-`): the same key again is the same batch."""
@@ -195,8 +217,8 @@ class CaseApi(Controller):
           guards=[requires("case.submit_on_behalf", roles=("company",))])
     async def create(self, request: Request, data: JSONBody[NewCase]) -> CaseDetail:
         user = current_user(request)
-        case = await lifecycle.submit(user, given(data))
-        return await case_detail(user, case.id, case)
+        filed = await lifecycle.file_case(user, given(data))
+        return filed_detail(user, filed) or await case_detail(user, filed.case.id, filed.case)
 
     @get("/{case_id:int}", summary="One case with its timeline", responses=READ_ERRORS)
     async def detail(self, request: Request, case_id: FromPath[int]) -> CaseDetail:

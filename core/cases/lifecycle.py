@@ -9,12 +9,14 @@ in the caller's transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.cases import advances, audit, inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.actions import ACTIONS, Step, open_refusal, pending
 from core.cases.audit import append_event
 from core.cases.filing import check_company, company_reads, search_text
-from core.cases.tables import Case, Extension, Objection, SignOff
+from core.cases.tables import Case, Company, Event, Extension, Objection, SignOff
 from core.clock import now, today
 from core.contrib import CaseEvent
 from core.db import is_postgres
@@ -28,12 +30,29 @@ from core.tables import Category
 
 # -- submitting ---------------------------------------------------------------------------------
 
+@dataclass
+class Filed:
+    """A case just submitted, with what its answer shows besides the case row: its category and
+    company, and (PostgreSQL) its one event — `event` is None when the record was written another
+    way, or when a plugin's follow-up ran in the transaction and may have changed what a read shows."""
+
+    case: Case
+    category: Category
+    company: Company | None
+    event: Event | None
+
+
 async def submit(user, data: dict, anonymous: bool = False) -> Case:
     """A company (or someone filing on its behalf) submits a case (提交诉求).
 
     `anonymous`: an intake without a company (an Open311 request that named none); the
     dispatcher attaches the company (`attach-company`) before it can be dispatched.
     """
+    return (await file_case(user, data, anonymous)).case
+
+
+async def file_case(user, data: dict, anonymous: bool = False) -> Filed:
+    """`submit`, answering the case with what was written beside it (see `Filed`)."""
     on_behalf = not user.has_role("company")
     if on_behalf and not user.can("case.submit_on_behalf"):
         raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
@@ -69,19 +88,19 @@ async def submit(user, data: dict, anonymous: bool = False) -> Case:
         # The number derives from the id, taken from the sequence: the case, its event (with the
         # chain head's new hash), its tally row and the dispatchers' notices go in one write.
         case = scoped(Case).new(id=case_id, number=_case_number(case_id), **fields)
-        _, event_writes = await audit.event_writes([dict(event, case=case_id)], head)
+        events, event_writes = await audit.event_writes([dict(event, case=case_id)], head)
         await write_together(Inserted(Case, case), *event_writes, await tally.new_row(case, township),
                              *notices.to_users_writes(dispatchers, case, message))
         mark_saved(case)
-        await _tell_plugins(case, user, "submit", event["data"])
-        return case
+        followed = await _tell_plugins(case, user, "submit", event["data"])
+        return Filed(case, category, company, None if followed else events[0])
     case = await scoped(Case).add(number="", **fields)
     case.number = _case_number(case.id)
     await case.save([Case.number])
     await _record(case, user, role, "submit", "", S.SUBMITTED, event["data"])
     await tally.add_new(case, township)
     await notices.to_users(dispatchers, case, message)
-    return case
+    return Filed(case, category, company, None)
 
 
 def _case_number(case_id: int) -> str:
@@ -166,11 +185,13 @@ async def _record(case: Case, user, role: str, name: str, reason: str, after: st
     await _tell_plugins(case, user, name, data)
 
 
-async def _tell_plugins(case: Case, user, name: str, data: dict) -> None:
+async def _tell_plugins(case: Case, user, name: str, data: dict) -> int:
+    """Tell the enabled plugins of the step; how many follow-ups they gave (each run here)."""
     tenant = current_tenant()
-    for follow_up in get_plugin_manager().emit_case_event(tenant, CaseEvent(tenant.id, case.id, name, user.id,
-                                                                            dict(data))):
+    follow_ups = get_plugin_manager().emit_case_event(tenant, CaseEvent(tenant.id, case.id, name, user.id, dict(data)))
+    for follow_up in follow_ups:
         await follow_up  # a listener's outbox write, in this transaction
+    return len(follow_ups)
 
 
 async def available_actions(user, case: Case) -> list[str]:
