@@ -10,13 +10,14 @@ in the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from core.cases import advances, audit, inputs, notices, states as S, steps  # noqa: F401  (the steps register themselves on import)
 from core.cases.access import company_ids_of, load_visible_case, members_with_role
 from core.cases.actions import ACTIONS, Step, open_refusal, pending
 from core.cases.audit import append_event
-from core.cases.filing import check_company, company_reads, search_text
-from core.cases.tables import Case, Company, Event, Extension, Objection, SignOff
+from core.cases.filing import FiledFor, check_company, company_reads, search_text
+from core.cases.tables import Case, Event, Extension, Objection, SignOff
 from core.clock import now, today
 from core.contrib import CaseEvent
 from core.db import is_postgres
@@ -37,8 +38,8 @@ class Filed:
     way, or when a plugin's follow-up ran in the transaction and may have changed what a read shows."""
 
     case: Case
-    category: Category
-    company: Company | None
+    category: _Category
+    company: FiledFor | None
     event: Event | None
 
 
@@ -58,15 +59,15 @@ async def file_case(user, data: dict, anonymous: bool = False) -> Filed:
         raise UserError(403, "Only a company, or an assistant on its behalf, can submit a case.")
     new = inputs.parse(inputs.NewCase, data)
     wants_company = not anonymous or bool(new.company)
-    reads = company_reads(user, new.company) if wants_company else (Read.value([]), Read.value(None))
+    reads = company_reads(user, new.company, rows=True) if wants_company else (Read.value([]), Read.value(None))
     # One round trip: the category, the company, the new case's id, who is told of it and (PostgreSQL)
     # the case's number on the tenant's record, the chain head held from here to the commit.
     category, own, company, case_id, dispatchers, head = await together(
-        _CATEGORY.bind(new.category), *reads, reserve_id(Case), members_with_role("dispatcher"),
+        _category_read(new.category), *reads, reserve_id(Case), members_with_role("dispatcher"),
         audit.head_advanced() if is_postgres() else Read.value(None))
     try:
         if category is None and new.category.isdigit():
-            category = await scoped(Category).objects().where(Category.id == int(new.category)).first()
+            category = _category_of(await _CATEGORY_BY_ID.first(int(new.category)))
         if category is None:
             raise UserError(400, "Unknown category: %(category)s.", code="unknown_category", category=new.category)
         if wants_company:
@@ -108,8 +109,28 @@ def _case_number(case_id: int) -> str:
     return f"{current_tenant().slug[:2].upper()}{today().year}{case_id:06d}"
 
 
-_CATEGORY = Prepared(lambda code: scoped(Category).objects().where(
+class _Category(NamedTuple):
+    id: int
+    code: str
+    name_zh: str
+
+
+def _category_of(row: dict | None) -> _Category | None:
+    return _Category(row["id"], row["code"], row["name_zh"]) if row else None
+
+
+_CATEGORY_COLUMNS = (Category.id, Category.code, Category.name_zh)
+_ACTIVE_CATEGORY = Prepared(lambda code: scoped(Category).select(*_CATEGORY_COLUMNS).where(
     (Category.code == code) & (Category.active == True)), first=True)  # noqa: E712
+_CATEGORY_BY_ID = Prepared(lambda category_id: scoped(Category).select(*_CATEGORY_COLUMNS).where(
+    Category.id == category_id), first=True)
+
+
+def _category_read(code: str) -> Read:
+    """The active category with this code, as a row (`_Category`), or None."""
+    return _ACTIVE_CATEGORY.bind(code).then(_category_of)
+
+
 def _first_role(user) -> str:
     return sorted(user.roles)[0] if user.roles else ""
 
