@@ -89,7 +89,8 @@ def test_the_kept_menu_is_the_menu_rendered_afresh():
         token = current_locale.set(locale)
         try:
             groups, _ = navigation(items, "cases", "")
-            key = tuple((k, label, tuple(entries)) for k, label, entries in groups)
+            key = tuple((k, label, tuple((i.href, i.label, icon, current) for i, icon, current in entries))
+                        for k, label, entries in groups)
             shown[locale] = _kept_sidenav(env, locale, "/t/x/", "X", True, key)
             assert shown[locale] == _render_sidenav(env, locale, "/t/x/", "X", True, key)
         finally:

@@ -68,7 +68,10 @@ def sidenav(env: Environment, locale: str, root: str, tenant_name: str, signed_i
     in, and the items with the current one marked, which hold what the user's roles and the
     tenant's modules allow — so it is rendered once for each of those and kept.  The counts
     beside the items are fetched by the page afterwards, never part of it."""
-    groups = tuple((key, label, tuple(entries)) for key, label, entries in nav_groups)
+    # Only what the template prints, as strings: a key of strings hashes and compares at once,
+    # where the plugins' NavItems (new on every request) would be hashed field by field.
+    groups = tuple((key, label, tuple((item.href, item.label, icon, current) for item, icon, current in entries))
+                   for key, label, entries in nav_groups)
     if env.auto_reload:  # templates read afresh on each use (development): keep nothing
         return _render_sidenav(env, locale, root, tenant_name, signed_in, groups)
     return _kept_sidenav(env, locale, root, tenant_name, signed_in, groups)
