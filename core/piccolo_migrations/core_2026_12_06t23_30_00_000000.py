@@ -38,20 +38,22 @@ END $$""",
     'DROP TRIGGER IF EXISTS membership_auth_version ON "membership"',
     'CREATE TRIGGER membership_auth_version AFTER INSERT OR UPDATE OR DELETE ON "membership" FOR EACH ROW '
     "EXECUTE FUNCTION tenant_auth_changed()",
-    # Users are global: a change to what a request keeps of one raises every tenant's version, the
-    # rows locked in id order (two such changes at once wait for each other, never deadlock).
+    # Users are global: a change to what a request keeps of one raises every tenant's version, once
+    # per statement (a batch of users changed at once costs one pass), the rows locked in id order
+    # (two such changes at once wait for each other, never deadlock).
     """CREATE OR REPLACE FUNCTION app_user_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE tenant SET auth_version = auth_version + 1
-    WHERE id IN (SELECT id FROM tenant ORDER BY id FOR NO KEY UPDATE);
+    IF EXISTS (SELECT 1 FROM auth_old o JOIN auth_new n ON n.id = o.id
+               WHERE (o.username, o.display_name, o.locale, o.active, o.is_system_admin)
+                     IS DISTINCT FROM (n.username, n.display_name, n.locale, n.active, n.is_system_admin)) THEN
+        UPDATE tenant SET auth_version = auth_version + 1
+        WHERE id IN (SELECT id FROM tenant ORDER BY id FOR NO KEY UPDATE);
+    END IF;
     RETURN NULL;
 END $$""",
     'DROP TRIGGER IF EXISTS app_user_auth_version ON "app_user"',
-    'CREATE TRIGGER app_user_auth_version AFTER UPDATE OF username, display_name, locale, active, is_system_admin '
-    'ON "app_user" FOR EACH ROW WHEN (OLD.username IS DISTINCT FROM NEW.username '
-    "OR OLD.display_name IS DISTINCT FROM NEW.display_name OR OLD.locale IS DISTINCT FROM NEW.locale "
-    "OR OLD.active IS DISTINCT FROM NEW.active OR OLD.is_system_admin IS DISTINCT FROM NEW.is_system_admin) "
-    "EXECUTE FUNCTION app_user_auth_changed()",
+    'CREATE TRIGGER app_user_auth_version AFTER UPDATE ON "app_user" REFERENCING OLD TABLE AS auth_old '
+    "NEW TABLE AS auth_new FOR EACH STATEMENT EXECUTE FUNCTION app_user_auth_changed()",
 ]
 
 
