@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
+ANY_SCAN = re.compile(r"(?:Seq Scan|Index Scan(?: Backward)?(?: using \w+)?|Index Only Scan(?: Backward)?(?: using \w+)?|"
+                      r"Bitmap Heap Scan) on (\w+)")
 DURATION = re.compile(r"duration: ([\d.]+) ms")
 # What PostgreSQL's own foreign-key triggers run for each referencing row written.
 FOREIGN_KEY_CHECK = re.compile(r'Query Text: SELECT 1 FROM ONLY "\w+"\."\w+" x WHERE .* FOR KEY SHARE OF x')
@@ -37,6 +39,11 @@ def seq_scans(blocks: list[str]) -> dict[str, int]:
         for table in SEQ_SCAN.findall(block):
             counts[table] = counts.get(table, 0) + 1
     return counts
+
+
+def tables_read(blocks: list[str]) -> list[str]:
+    """Every table the plans read, by any kind of scan, sorted."""
+    return sorted({table for block in blocks for table in ANY_SCAN.findall(block)})
 
 
 def is_foreign_key_check(block: str) -> bool:

@@ -1,7 +1,7 @@
 """The benchmark's reading of auto_explain's log: which statements a hot path ran, and which large
 tables it read whole (the acceptance line "EXPLAIN shows no sequential scan on the hot paths")."""
 
-from bench.plans import is_foreign_key_check, plan_blocks, seq_scans, slow_plans
+from bench.plans import is_foreign_key_check, plan_blocks, seq_scans, slow_plans, tables_read
 from bench.report import _plan_lines
 
 BEFORE = """2026-11-29 00:10:17.820 UTC [2212] LOG:  checkpoint starting: wal
@@ -45,6 +45,15 @@ def test_the_plans_of_one_database_after_the_offset_are_read_and_their_sequentia
     assert blocks[0].startswith("postgres@qinqing_bench_1000000 LOG:  duration: 31.5 ms")
     assert [is_foreign_key_check(b) for b in blocks] == [False, False, True, False]
     assert seq_scans(blocks) == {"case_file": 1, "tenant": 3}
+
+
+def test_every_table_a_plan_reads_is_named_whatever_the_scan():
+    blocks = ["Index Scan using ix_case_event_tenant_id_case on case_event e  (cost=0.56..8.6 rows=1)",
+              "Index Only Scan Backward using case_file_pkey on case_file  (cost=0.29..8.30 rows=1)\n"
+              "  ->  Bitmap Heap Scan on sign_off s  (cost=4.3..12.1 rows=3)",
+              "Seq Scan on tenant t  (cost=0.00..1.10 rows=10 width=4)"]
+    assert tables_read(blocks) == ["case_event", "case_file", "sign_off", "tenant"]
+    assert tables_read(blocks[2:]) == ["tenant"]
 
 
 def test_the_slow_plans_shown_are_over_the_limit_slowest_first_and_once_per_statement(tmp_path):

@@ -22,9 +22,12 @@ def _tenfold(grow: float = 1.1, scan_events: bool = False) -> dict:
         entry["app"]["p95"] *= grow
     results["sizes"] = [top]
     results["meta"].update(profile="tenfold", seconds=1200.0)
-    results["explain"] = {"case_page": {"statements": 5, "checks": 0, "slowest_ms": 3.0, "plans": [], "seq_scans": {
-        "tenant": {"scans": 1, "rows": 300},
-        **({"case_event": {"scans": 1, "rows": 28_000_000}} if scan_events else {})}}}
+    results["explain"] = {
+        "case_page": {"statements": 5, "checks": 0, "slowest_ms": 3.0, "plans": [], "tables": ["case_event", "tenant"],
+                      "seq_scans": {"tenant": {"scans": 1, "rows": 300},
+                                    **({"case_event": {"scans": 1, "rows": 28_000_000}} if scan_events else {})}},
+        "figures": {"statements": 6, "checks": 0, "slowest_ms": 0.1, "plans": [], "tables": ["case_tally"],
+                    "seq_scans": {}}}
     return results
 
 
@@ -59,7 +62,17 @@ def test_partitioning_is_called_for_by_a_whole_read_of_the_events_or_by_growth()
     assert "call for partitioning" in grown and "grew more than 1.5×" in grown
 
 
+def test_only_the_paths_that_read_the_events_count_towards_partitioning():
+    results = _tenfold()
+    results["sizes"][-1]["endpoints"]["figures"]["app"]["p95"] *= 3  # the figures read the tally, not the events
+    verdict = tenfold.partitioning(results, FULL)
+    assert "do not call" in verdict and "Case page with its timeline" in verdict and "figures" not in verdict
+    del results["explain"]
+    assert tenfold.partitioning(results, FULL).startswith("Not judged")
+
+
 def test_the_tenfold_targets_leave_out_what_it_does_not_measure():
-    keys = {row["key"] for row in tenfold.targets(_tenfold())}
-    assert {"console", "case_page_share", "submit"} <= keys
-    assert not keys & {"sweep", "clustering", "rss"}
+    rows = {row["key"]: row for row in tenfold.targets(_tenfold(), FULL)}
+    assert {"console", "case_page_share", "submit"} <= set(rows)
+    assert not set(rows) & {"sweep", "clustering", "rss"}
+    assert "at 10k cases" in rows["figures"]["target"]  # its growth is against the full run's smallest size
