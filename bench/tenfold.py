@@ -72,13 +72,13 @@ def partitioning(results: dict, before: dict | None) -> str:
             if old and new:
                 (grown if new / old > GROWTH else flat).append(f"{LABELS.get(key, key)} {_fmt(new / old, '×')}")
     if scans or grown:
-        why = "; ".join(filter(None, [f"reads `{PARTITIONED}` whole: {', '.join(scans)}" if scans else "",
-                                      f"p95 grew more than {GROWTH:g}× from 1M: {', '.join(grown)}" if grown else ""]))
+        why = "; ".join(filter(None, [f"reads `{PARTITIONED}` whole: {'; '.join(scans)}" if scans else "",
+                                      f"p95 grew more than {GROWTH:g}× from 1M: {'; '.join(grown)}" if grown else ""]))
         return (f"The plans call for partitioning `{PARTITIONED}` ({why}): declarative partitions by hash of "
                 f"`tenant_id`, so each tenant's reads touch one partition.")
     return (f"The plans do not call for partitioning at this size. The paths that read `{PARTITIONED}` "
-            f"({', '.join(LABELS.get(k, k) for k in sorted(reading)) or 'none'}) read it by index, never whole, "
-            f"and their p95 moved {', '.join(flat) or '—'} from 1M cases: every read starts from an index that "
+            f"({'; '.join(LABELS.get(k, k) for k in sorted(reading)) or 'none'}) read it by index, never whole, "
+            f"and their p95 against 1M cases: {'; '.join(flat) or '—'}. Every read starts from an index that "
             f"leads with the tenant (or the case), so its cost follows the tenant's rows, not the table's. "
             f"Partitioning by hash of `tenant_id` remains the plan for a table larger than memory (vacuum and "
             f"index rebuilds part by part), which the 30M paragraph of the README covers.")
