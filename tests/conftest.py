@@ -51,7 +51,8 @@ _pg_admin_url = None
 _test_db_url = os.environ.get("TEST_DATABASE_URL", "")
 if _test_db_url.startswith("postgres") and not CONTROLLER:
     _pg_admin_url = _test_db_url
-    _name = f"qinqing_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    # TEST_DATABASE_PREFIX: several people's runs on one server, each with names of its own
+    _name = f"{os.environ.get('TEST_DATABASE_PREFIX', 'qinqing_test')}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     DATABASE_URL = re.sub(r"/[^/]*$", f"/{_name}", _test_db_url)
     subprocess.run(["psql", re.sub(r"/[^/]*$", "/postgres", _test_db_url), "-qc", f'CREATE DATABASE "{_name}"'],
                    check=True)
