@@ -171,7 +171,11 @@ async def perform(user, case_id: int, name: str, data: dict | None = None, versi
     return case
 
 
-_LOCK = Prepared(lambda case_id: scoped(Case).select(Case.id).where(Case.id == case_id).lock_rows(), first=True)
+# NO KEY UPDATE: writers of the case wait for each other, but not for rows that merely reference it
+# (a foreign key's check holds KEY SHARE until its transaction ends: two batches that each listed the
+# case and then locked it with FOR UPDATE deadlocked).
+_LOCK = Prepared(lambda case_id: scoped(Case).select(Case.id).where(Case.id == case_id).lock_rows("NO KEY UPDATE"),
+                 first=True)
 _SAVED_COLUMNS = tuple(c for c in Case._meta.columns if c._meta.name not in ("id", "tenant_id"))
 
 
