@@ -114,6 +114,15 @@ def replace_convert_to_sql_value(function: Callable[..., Any]) -> None:
         module.convert_to_sql_value = function  # type: ignore[attr-defined]
 
 
+PICCOLOS_TABLE_INIT: Callable[..., None] = Table.__init__
+"""Piccolo's own `Table.__init__(self, _data, _ignore_missing, _exists_in_db, **kwargs)`."""
+
+
+def replace_table_init(function: Callable[..., None]) -> None:
+    """Make every row Piccolo or the project builds (`Table(...)`, a select's objects) go through `function`."""
+    Table.__init__ = function  # type: ignore[method-assign]
+
+
 def replace_foreign_key_dir(function: Callable[[object], Any]) -> None:
     """Make `ForeignKey.__getattribute__` call `function(self)` where it calls `dir(self)`: the
     module global `dir` of `piccolo.columns.column_types` shadows the builtin."""

@@ -178,6 +178,14 @@ def test_the_speed_ups_patch_points_are_where_they_were():
     assert column_types.dir is piccolo_speedups._Names, changed("piccolo.columns.column_types.dir")
     assert Gadget.maker.name._meta.call_chain, changed("ForeignKey.__getattribute__ (joins through a foreign key)")
 
+    from piccolo.table import Table
+
+    assert Table.__init__ is piccolo_speedups.table_init, changed("Table.__init__ (replaced)")
+    assert list(inspect.signature(private.PICCOLOS_TABLE_INIT).parameters) == \
+        ["self", "_data", "_ignore_missing", "_exists_in_db", "kwargs"], changed("Table.__init__'s parameters")
+    assert "self[column._meta.name] = value" in inspect.getsource(private.PICCOLOS_TABLE_INIT), \
+        changed("Table.__init__ (stores each column's value under its name)")
+
     parameters = list(inspect.signature(private.PICCOLOS_CONVERT_TO_SQL_VALUE).parameters)
     assert parameters == ["value", "column"], changed("piccolo.utils.sql_values.convert_to_sql_value(value, column)")
     for module in private.CONVERT_TO_SQL_VALUE_USERS:
