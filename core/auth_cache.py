@@ -1,16 +1,24 @@
-"""The tenant and the API tokens a request is checked against, kept between requests (PostgreSQL).
+"""The tenant, API tokens and login sessions a request is checked against, kept between requests
+(PostgreSQL).
 
-Every API request resolves its tenant by slug and its bearer token to a user with roles: two reads,
-each a round trip and rows to convert.  Both change rarely, so each process keeps them, and checks
+Every request resolves its tenant by slug, and its bearer token or session cookie to a user with
+roles: two reads, each a round trip and rows to convert.  Both change rarely, so each process keeps
+them, and checks
 them on every request against a version the database carries: `tenant.auth_version`, raised by
 triggers (migration `2026-12-06T23:30:00`) in the same transaction as any change that could alter
-what is kept — the tenant row itself, an API token's revocation, hash, user or tenant, a membership,
-or a user's name, locale, active flag or console right.  So a change made by any process, or by
+what is kept — the tenant row itself, an API token's revocation, hash, user or tenant, a login
+session ended or changed (migration `2026-12-07T03:20:00`), a membership, or a user's name, locale,
+active flag or console right.  A session's expiry is kept with it and checked on each use.  So a change made by any process, or by
 hand in the database, is seen by the next request everywhere.
 
 Why the version is enough: it is read (with the tenant row, in one statement) before the token's
 rows are; a change commits its rows and its new version at once, so rows read after the version
 are at least as new as it.  An entry is used only by a request that read the same version.
+
+A kept (active) tenant is not even read first: the request's BEGIN carries a check that the
+tenant's version is still the kept one (`begin_check`), in the same round trip, before any other
+statement.  If it is not, BEGIN fails with `Stale`, and the request starts again on the tenant
+read afresh (`tenant_for(slug, fresh=True)`); nothing has run by then.
 
 Nothing is kept on SQLite (no triggers there, and no round trips to save), nor while a request
 reads from a replica (its rows may be older than the primary's version).
@@ -29,18 +37,26 @@ from core.tenant_context import TenantContext
 # The tenant row and its version in one statement (the primary's; see `tenant_for`).
 _TENANT_SQL = ("SELECT id, slug, name_zh, name_en, kind, parent, plugins, settings, active, auth_version "
                "FROM tenant WHERE slug = $1")
-MAX_TOKENS = 4096  # entries kept per process before the cache starts afresh
+MAX_ENTRIES = 4096  # tokens and sessions kept per process before the cache starts afresh
 
 _tenants: dict[str, tuple[int, TenantContext]] = {}  # slug → (version, tenant)
-_tokens: dict[tuple[int, str], "TokenEntry"] = {}  # (tenant id, token hash) → entry
+_entries: dict[tuple[int, str, str], "Entry"] = {}  # (tenant id, "token" or "session", hash) → entry
 _version: ContextVar[tuple[int, int] | None] = ContextVar("qinqing_auth_version", default=None)
+# A kept tenant taken without reading it: (id, version) for the request's BEGIN to check.
+_unchecked: ContextVar[tuple[int, int] | None] = ContextVar("qinqing_auth_unchecked", default=None)
+
+
+class Stale(Exception):
+    """The kept tenant's version is no longer the database's: read the tenant afresh."""
 
 
 @dataclass
-class TokenEntry:
+class Entry:
+    """Who holds a token or session, as read at `version`."""
+
     version: int
-    token_id: int
-    last_used_at: datetime | None
+    row_id: int
+    moment: datetime | None  # a token's last use, a session's expiry
     user: dict[str, Any]
     memberships: list[dict[str, Any]]
 
@@ -51,15 +67,22 @@ def enabled(engine=None) -> bool:
     return (engine or current_engine()).engine_type == "postgres" and current_route() is None
 
 
-async def tenant_for(slug: str) -> TenantContext | None:
+async def tenant_for(slug: str, fresh: bool = False) -> TenantContext | None:
     """The tenant named `slug` (active or not), as `tenants.registry.load_tenant` gives it; on
-    PostgreSQL also notes the tenant's version for this request (see `version`)."""
+    PostgreSQL also notes the tenant's version for this request (see `version`).  An active tenant
+    kept here is answered without a read unless `fresh`; the request's BEGIN checks it."""
     from core.tenant_registry import load_tenant
 
     engine = current_engine()
+    _unchecked.set(None)
     if not enabled(engine):
         _version.set(None)
         return await load_tenant(slug)
+    kept = _tenants.get(slug)
+    if kept is not None and not fresh and kept[1].active:
+        _version.set((kept[1].id, kept[0]))
+        _unchecked.set((kept[1].id, kept[0]))
+        return kept[1]
     row = await _tenant_row(engine, slug)
     if row is None:
         _version.set(None)
@@ -91,24 +114,39 @@ def _querystring(slug: str):
     return frozen_querystring(_TENANT_SQL, [slug], "select", Tenant)
 
 
+def unchecked() -> bool:
+    """Whether this request's tenant was taken as kept and its BEGIN has not checked it yet."""
+    return _unchecked.get() is not None
+
+
+def begin_check(tenant_id: int) -> str:
+    """Statements for the BEGIN of `tenant_id`'s first transaction in this request: they fail
+    (division by zero, turned into `Stale`) unless the tenant's version is still the kept one."""
+    noted = _unchecked.get()
+    if noted is None or noted[0] != tenant_id:
+        return ""
+    _unchecked.set(None)
+    return f"; SELECT 1 / (SELECT count(*)::int FROM tenant WHERE id = {int(noted[0])} AND auth_version = {int(noted[1])})"
+
+
 def version(tenant_id: int) -> int | None:
     """The version this request read for the tenant, or None when nothing may be kept."""
     noted = _version.get()
     return noted[1] if noted is not None and noted[0] == tenant_id else None
 
 
-def token(tenant_id: int, token_hash: str, at_version: int) -> TokenEntry | None:
-    entry = _tokens.get((tenant_id, token_hash))
+def kept(tenant_id: int, kind: str, key_hash: str, at_version: int) -> Entry | None:
+    entry = _entries.get((tenant_id, kind, key_hash))
     return entry if entry is not None and entry.version == at_version else None
 
 
-def keep_token(tenant_id: int, token_hash: str, entry: TokenEntry) -> None:
-    if len(_tokens) >= MAX_TOKENS:
-        _tokens.clear()
-    _tokens[(tenant_id, token_hash)] = entry
+def keep(tenant_id: int, kind: str, key_hash: str, entry: Entry) -> None:
+    if len(_entries) >= MAX_ENTRIES:
+        _entries.clear()
+    _entries[(tenant_id, kind, key_hash)] = entry
 
 
 def forget() -> None:
     """Drop everything kept (tests)."""
     _tenants.clear()
-    _tokens.clear()
+    _entries.clear()

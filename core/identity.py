@@ -182,37 +182,44 @@ def _user_of(row: dict) -> dict:
 
 
 async def user_from_session(key: str) -> tuple[CurrentUser | None, bool]:
-    """Return (user, expired) for a session cookie value on the current tenant."""
-    key_hash = digest(key)
-    row, memberships = await together(_SESSION.bind(key_hash), _SESSION_MEMBERSHIPS.bind(key_hash))
-    if row is None:
+    """Return (user, expired) for a session cookie value on the current tenant.  On PostgreSQL
+    the session's rows are kept between requests while the tenant's version stays the one read."""
+    entry = await _holder("session", digest(key), _SESSION, _SESSION_MEMBERSHIPS, "expires_at")
+    if entry is None:
         return None, False
-    if as_utc(row["expires_at"]) <= now():
-        _note_upkeep("session", row["id"], None)
+    if entry.moment is None or as_utc(entry.moment) <= now():  # the column is NOT NULL
+        _note_upkeep("session", entry.row_id, None)
         return None, True
-    return user_with_roles(_user_of(row), memberships, "session", row["id"]), False
+    return user_with_roles(entry.user, entry.memberships, "session", entry.row_id), False
 
 
 async def user_from_token(token: str) -> CurrentUser | None:
-    """The user behind an API token of the current tenant.  On PostgreSQL the token's rows are
-    kept between requests while the tenant's version stays the one read (`core.auth_cache`)."""
-    token_hash = digest(token)
+    """The user behind an API token of the current tenant; kept as sessions are."""
+    entry = await _holder("token", digest(token), _TOKEN, _TOKEN_MEMBERSHIPS, "last_used_at")
+    if entry is None:
+        return None
+    used = now()
+    if entry.moment is None or used - as_utc(entry.moment) >= TOKEN_USE_RESOLUTION:
+        _note_upkeep("token", entry.row_id, used)
+        entry.moment = used  # written after the request (`write_upkeep`)
+    return user_with_roles(entry.user, entry.memberships, "token", None)
+
+
+async def _holder(kind: str, key_hash: str, holder: Prepared, memberships: Prepared,
+                  moment: str) -> auth_cache.Entry | None:
+    """Who holds the token or session `key_hash`: kept (`core.auth_cache`), or read in one round trip."""
     tenant_id = current_tenant().id
     version = auth_cache.version(tenant_id)
-    entry = auth_cache.token(tenant_id, token_hash, version) if version is not None else None
+    entry = auth_cache.kept(tenant_id, kind, key_hash, version) if version is not None else None
     if entry is None:
-        row, memberships = await together(_TOKEN.bind(token_hash), _TOKEN_MEMBERSHIPS.bind(token_hash))
+        row, rows = await together(holder.bind(key_hash), memberships.bind(key_hash))
         if row is None:
             return None
-        entry = auth_cache.TokenEntry(version=version or 0, token_id=row["id"], last_used_at=row["last_used_at"],
-                                      user=_user_of(row), memberships=memberships)
+        entry = auth_cache.Entry(version=version or 0, row_id=row["id"], moment=row[moment], user=_user_of(row),
+                                 memberships=rows)
         if version is not None:
-            auth_cache.keep_token(tenant_id, token_hash, entry)
-    used = now()
-    if entry.last_used_at is None or used - as_utc(entry.last_used_at) >= TOKEN_USE_RESOLUTION:
-        _note_upkeep("token", entry.token_id, used)
-        entry.last_used_at = used  # written after the request (`write_upkeep`)
-    return user_with_roles(entry.user, entry.memberships, "token", None)
+            auth_cache.keep(tenant_id, kind, key_hash, entry)
+    return entry
 
 
 # Bookkeeping seen while reading who is asking — a token's last use, an expired session to drop —

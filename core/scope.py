@@ -27,11 +27,13 @@ from functools import lru_cache
 from string import Formatter
 from typing import Any, Generic, Iterable, TypeVar
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.query.methods.raw import Raw
 from piccolo.table import TABLE_REGISTRY, Table
 
+from core import auth_cache
 from core.db import SQLITE_BUSY_SECONDS, current_engine, execute_many as _execute_many, in_transaction
 from core.piccolo_private import SimpleProtocolTransaction, exists_in_db
 from core.read_routing import primary_only
@@ -113,6 +115,24 @@ class TenantTransaction(SimpleProtocolTransaction):
 
     def begin_sql(self) -> str:
         return f"BEGIN; SELECT set_config('app.tenant_id', '{self.tenant_id}', true)"
+
+    async def begin(self):
+        """BEGIN, with the check of a tenant taken as kept (`core.auth_cache.begin_check`)."""
+        check = auth_cache.begin_check(self.tenant_id)
+        if not check:
+            await super().begin()
+            return
+        try:
+            await self.connection.execute(self.begin_sql() + check)
+        except asyncpg.DivisionByZeroError:
+            raise auth_cache.Stale(self.tenant_id) from None
+
+    async def __aenter__(self):
+        try:
+            return await super().__aenter__()
+        except auth_cache.Stale:  # nothing ran: the connection goes back, its transaction undone
+            await self.engine.pool.release(self.connection) if self.engine.pool else await self.connection.close()
+            raise
 
 
 T = TypeVar("T", bound=Table)

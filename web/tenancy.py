@@ -15,7 +15,8 @@ import logging
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.auth_cache import tenant_for
+from core import auth_cache
+from core.auth_cache import Stale, tenant_for
 from core.db import database_unavailable
 from core.errors import UserError
 from core.i18n import accepted_locale, current_locale, normalize_locale
@@ -127,7 +128,7 @@ class TenantMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope.setdefault("state", {})
+        scope.setdefault("state", {})
         locale = normalize_locale(_cookie(scope, "lang")) or accepted_locale(_header(scope, b"accept-language")) \
             or "zh_CN"
         locale_token = current_locale.set(locale)
@@ -136,31 +137,40 @@ class TenantMiddleware:
             if scope["type"] != "http" or slug is None:
                 await self.app(scope, receive, send)
                 return
-            tenant = await tenant_for(slug)
-            handler = scope.get("route_handler")
-            opt = getattr(handler, "opt", {}) or {}
-            plugin = opt.get("plugin")
-            if tenant is None or not tenant.active or (plugin and not get_plugin_manager().is_enabled(tenant, plugin)):
-                from web.errors import not_found_response
-
-                state["tenant"] = tenant if tenant and tenant.active else None
-                await not_found_response(scope, unknown_tenant=tenant is None or not tenant.active)(scope, receive, send)
-                return
-            state["tenant"] = tenant
-            state["tenant_root"] = "/" if state.get("host_tenant") == slug else f"/t/{slug}/"
-            if opt.get("no_transaction") or opt.get("streams"):  # the handler opens its own transactions
-                token = _current.set(tenant)
-                try:
-                    async with tenant_scope(tenant, write=False):
-                        await self._authenticate(scope, tenant, api=bool(opt.get("api")))
-                    await self.app(scope, receive, send)
-                    await write_upkeep()
-                finally:
-                    _current.reset(token)
-                return
-            await self._in_transaction(scope, receive, send, tenant, api=bool(opt.get("api")))
+            try:
+                await self._in_tenant(scope, receive, send, slug, fresh=False)
+            except Stale:  # the kept tenant changed before this request's BEGIN: nothing ran yet
+                await self._in_tenant(scope, receive, send, slug, fresh=True)
         finally:
             current_locale.reset(locale_token)
+
+    async def _in_tenant(self, scope: Scope, receive: Receive, send: Send, slug: str, fresh: bool) -> None:
+        state = scope["state"]
+        tenant = await tenant_for(slug, fresh)
+        handler = scope.get("route_handler")
+        opt = getattr(handler, "opt", {}) or {}
+        plugin = opt.get("plugin")
+        if tenant is None or not tenant.active or (plugin and not get_plugin_manager().is_enabled(tenant, plugin)):
+            if auth_cache.unchecked():  # not found by what was kept: make sure first
+                raise Stale(slug)
+            from web.errors import not_found_response
+
+            state["tenant"] = tenant if tenant and tenant.active else None
+            await not_found_response(scope, unknown_tenant=tenant is None or not tenant.active)(scope, receive, send)
+            return
+        state["tenant"] = tenant
+        state["tenant_root"] = "/" if state.get("host_tenant") == slug else f"/t/{slug}/"
+        if opt.get("no_transaction") or opt.get("streams"):  # the handler opens its own transactions
+            token = _current.set(tenant)
+            try:
+                async with tenant_scope(tenant, write=False):
+                    await self._authenticate(scope, tenant, api=bool(opt.get("api")))
+                await self.app(scope, receive, send)
+                await write_upkeep()
+            finally:
+                _current.reset(token)
+            return
+        await self._in_transaction(scope, receive, send, tenant, api=bool(opt.get("api")))
 
     async def _authenticate(self, scope: Scope, tenant: TenantContext, api: bool) -> None:
         state = scope["state"]
