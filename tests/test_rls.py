@@ -2,6 +2,7 @@
 tenant; the application's login cannot become anyone else, and cannot read password hashes."""
 
 import os
+import re
 
 import pytest
 
@@ -142,6 +143,36 @@ async def test_a_case_page_asks_postgresql_three_times(app, monkeypatch):
             page = await browser.get(f"/t/luqiao/cases/{case_id}")
             assert page.status_code == 200 and "办理记录" in page.text
         assert len(asked) == 3, "\n".join(q[:80] for q in asked)
+    finally:
+        await browser.close()
+        await close_pool()
+
+
+async def test_the_filtered_console_asks_postgresql_four_times(app, monkeypatch):
+    """BEGIN with the kept tenant checked; the page's case ids (an index walk); their rows, latest
+    events, filter choices and the chain head (whether the kept total still holds) in one
+    statement; COMMIT.  A case filed in between moves the head, and the total with it."""
+    from core.db import close_pool, start_pool
+    from tests.cases_helpers import Api
+    from tests.helpers import Browser
+
+    asked = _statements_sent(monkeypatch)
+    await start_pool()
+    browser = Browser(app)
+    try:
+        assert (await browser.login("dispatcher@luqiao", "luqiao")).status_code in (302, 303)
+        url = "/t/luqiao/cases?status=open&sort=due"
+        first = await browser.get(url)
+        for _ in range(2):  # the second time with every statement prepared and the total kept
+            asked.clear()
+            page = await browser.get(url)
+            assert page.status_code == 200
+        assert len(asked) == 4, "\n".join(q[:80] for q in asked)
+        total = re.compile(r'id="case-count">\D*([\d,]+)')
+        before = int(total.search(first.text).group(1).replace(",", ""))
+        await Api(app, "luqiao").submit()
+        after = await browser.get(url)
+        assert int(total.search(after.text).group(1).replace(",", "")) == before + 1
     finally:
         await browser.close()
         await close_pool()

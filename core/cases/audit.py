@@ -154,11 +154,19 @@ async def append_many(entries: list[dict]) -> None:
 _HEAD = Prepared(lambda: scoped(AuditHead).select(AuditHead.last_seq, AuditHead.last_hash), first=True)
 
 
+def _head_of(head: dict | None) -> tuple[int, str]:
+    return (head["last_seq"], head["last_hash"] or GENESIS) if head else (0, GENESIS)
+
+
 async def chain_head() -> tuple[int, str]:
     """(sequence number, hash) of the current tenant's last event: it moves with every change to
     any of its cases, so what is computed from the cases can be kept until it moves."""
-    head = await _HEAD.first()
-    return (head["last_seq"], head["last_hash"] or GENESIS) if head else (0, GENESIS)
+    return _head_of(await _HEAD.first())
+
+
+def chain_head_read() -> Read:
+    """`chain_head` as a read, to go with others in one round trip (`core.prepared.together`)."""
+    return _HEAD.bind().then(_head_of)
 
 
 class KeptUntilChange:
@@ -171,9 +179,11 @@ class KeptUntilChange:
         self.entries, self.seconds = entries, seconds
         self._kept: dict[tuple, tuple[float, tuple[int, str], object]] = {}
 
-    async def get(self, key: tuple, compute):
+    async def get(self, key: tuple, compute, head: tuple[int, str] | None = None):
+        """The kept value of `key`, or `compute()`'s; `head`: the chain head if the caller read it
+        already (with its own reads, in one round trip)."""
         full_key = (current_tenant().id, *key)
-        head = await chain_head()
+        head = head or await chain_head()
         kept = self._kept.get(full_key)
         if kept is not None and kept[1] == head and (
                 self.seconds is None or time.monotonic() - kept[0] < self.seconds):

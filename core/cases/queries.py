@@ -10,7 +10,7 @@ from piccolo.custom_types import Combinable
 
 from core.cases import states as S
 from core.cases.access import company_ids_of, visibility
-from core.cases.audit import KeptUntilChange
+from core.cases.audit import KeptUntilChange, chain_head_read
 from core.cases.queues import CASE_QUEUES, case_clause
 from core.cases.search import contains, matches, number_matches
 from core.cases.tables import Case, Company, Event, Refusal, Review, SignOff
@@ -109,15 +109,16 @@ async def filter_clauses(user, f: CaseFilter) -> list:
 _counts = KeptUntilChange(entries=10_000)
 
 
-async def _count(user, f: CaseFilter, query) -> int:
+async def _count(user, f: CaseFilter, query, head: tuple[int, str] | None = None) -> int:
     """The number of matching cases.  For a viewer who sees all of the tenant's cases, the count
     of a filter (a search is a scan of the tenant's cases) is kept until the tenant's record moves:
-    paging through results, or a console reloaded, does not count again."""
+    paging through results, or a console reloaded, does not count again.  `head`: the chain head,
+    if read already."""
     if not user.can("case.view_all"):
         return await query
     key = (f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused, f.overturned,
            user.id if f.mine or f.queue else None, f.queue)
-    return await _counts.get(key, lambda: query.run())
+    return await _counts.get(key, lambda: query.run(), head)
 
 
 async def _page_ids(user, f: CaseFilter):
@@ -163,13 +164,16 @@ async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
 
 async def list_page(user, f: CaseFilter, also: Read) -> tuple[list[dict], int, dict[int, dict], object]:
     """What the console shows: `list_cases`'s rows and total, each row's latest event
-    (`latest_feedback`), and `also`'s answer; the rows, their events and `also` in one round trip."""
+    (`latest_feedback`), and `also`'s answer; the rows, their events, `also` and the chain head
+    (whether a kept total still holds) in one round trip."""
     ids, count = await _page_ids(user, f)
+    head = chain_head_read() if user.can("case.view_all") else Read.value(None)
     if ids:
-        rows, feedback, extra = await together(_rows_of(ids), _EVENTS.bind(*ids).then(_latest), also)
+        rows, feedback, extra, at = await together(_rows_of(ids), _EVENTS.bind(*ids).then(_latest), also, head)
     else:
-        rows, feedback, extra = [], {}, await also
-    return rows, await _count(user, f, count), feedback, extra
+        rows, feedback = [], {}
+        extra, at = await together(also, head)
+    return rows, await _count(user, f, count, at), feedback, extra
 
 
 async def count_cases(user, f: CaseFilter) -> int:
