@@ -45,6 +45,8 @@ def _r(value: float | None) -> float | None:
 
 Call = Callable[[int], Awaitable[int]]
 
+TURNS = 3  # how many turns a measurement and its baselines take (`measure_in_turns`)
+
 
 async def measure(name: str, call: Call, *, concurrency: int, warmup: int, count: int,
                   max_seconds: float | None = None, duration: float | None = None) -> Result:
@@ -58,6 +60,27 @@ async def measure(name: str, call: Call, *, concurrency: int, warmup: int, count
     await _phase(call, result, concurrency, count if duration is None else None, limit, record=True)
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def measure_in_turns(calls: list[tuple[str, Call]], *, concurrency: int, warmup: int, count: int,
+                           max_seconds: float | None = None, duration: float | None = None,
+                           turns: int = TURNS) -> list[Result]:
+    """Each call measured as `measure` would, but taking turns (A, B, A, B, …): each turn has a
+    `turns`-th of the count and of the time, the warm-up goes in each call's first turn.  A shared
+    machine's speed drifts over minutes; taking turns lets the drift meet a page and its baseline
+    alike, so their ratio holds still."""
+    results = [Result(name) for name, _ in calls]
+    limit = duration if duration is not None else max_seconds
+    share = limit / turns if limit else None
+    per_turn = None if duration is not None else -(-count // turns)
+    for turn in range(turns):
+        for result, (_, call) in zip(results, calls):
+            if turn == 0:
+                await _phase(call, result, concurrency, warmup, share / 3 if share else None, record=False)
+            started = time.perf_counter()
+            await _phase(call, result, concurrency, per_turn, share, record=True)
+            result.seconds += time.perf_counter() - started
+    return results
 
 
 async def _phase(call: Call, result: Result, concurrency: int, count: int | None, seconds: float | None,

@@ -73,10 +73,12 @@ def targets(results: dict) -> list[dict]:
     latency("figures", 100, 1.5)
     latency("figures_rollup", 100, 1.5)
     latency("case_page", 80)
-    case, hello = ep["case_page"]["app"], top["hello"]
+    # hello measured taking turns with the case page, where a run did so; else the size's first hello
+    case, hello = ep["case_page"]["app"], ep["case_page"].get("hello") or top["hello"]
     share = case["rps"] / hello["rps"] if hello["rps"] else None
     rows.append({"key": "case_page_share", "target": f"Case page throughput ≥ {CASE_PAGE_SHARE:.0%} of hello's",
-                 "measured": f"{_fmt(case['rps'])} req/s", "baseline": f"hello {_fmt(hello['rps'])} req/s",
+                 "measured": f"{_fmt(case['rps'])} req/s", "baseline": f"hello {_fmt(hello['rps'])} req/s"
+                 + (" (taking turns with it)" if "hello" in ep["case_page"] else ""),
                  "ratio": _fmt(share * 100 if share else None, "%"), "value": share,
                  "met": share is not None and share >= CASE_PAGE_SHARE})
     sub = top["submit"]
@@ -126,7 +128,9 @@ def write_markdown(results: dict, path: Path, plot_name: str | None, runs: list[
              f"driver: httpx over loopback from a separate process, concurrency {meta['concurrency']}, "
              f"warm-up {meta['warmup']}, then {meta['requests']} requests per endpoint (or {meta['max_seconds']} s)",
              "- hello baseline: `GET /healthz` of the same server (no database); SQL baselines: hand-written "
-             "queries for the same answer, asyncpg, timed the same way (see `bench/baselines.py`)", "",
+             "queries for the same answer, asyncpg, timed the same way (see `bench/baselines.py`); each page "
+             "takes turns with its baseline (three turns each; the case page with hello too), so a drift in "
+             "the machine's speed meets both alike (`bench.driver.measure_in_turns`)", "",
              "## Targets (at the largest size)", "",
              "Ratios to the same run's baselines (they move with the machine less than milliseconds do).", "",
              "| target | measured | baseline | ratio | met |", "| --- | --- | --- | --- | --- |"]

@@ -68,3 +68,30 @@ def test_the_streak_counts_the_ratio_targets_and_shows_the_absolute_ones_beside(
     assert runs.ratios_met(old)
     old["ratios"] = dict(old["ratios"], submit=0.29)
     assert not runs.ratios_met(old)
+
+
+async def test_a_page_and_its_baseline_take_turns():
+    """A drift in the machine's speed meets a page and its baseline alike: they alternate."""
+    from bench.driver import measure_in_turns
+
+    order: list[str] = []
+
+    def call(name):
+        async def one(i: int) -> int:
+            order.append(name)
+            return 200
+        return one
+
+    page, sql = await measure_in_turns([("page", call("page")), ("sql", call("sql"))], concurrency=1, warmup=2,
+                                       count=9)
+    assert len(page.latencies) == len(sql.latencies) == 9
+    runs = [name for i, name in enumerate(order) if i == 0 or order[i - 1] != name]
+    assert runs == ["page", "sql"] * 3  # three turns each, the warm-up inside each one's first
+    assert order.count("page") == 2 + 9
+
+
+def test_the_case_page_share_is_taken_against_the_hello_beside_it():
+    results = _passing()
+    case_page = results["sizes"][-1]["endpoints"]["case_page"]
+    case_page["hello"] = dict(case_page["app"], rps=case_page["app"]["rps"] * 2)  # hello twice as fast beside it
+    assert abs(by_key(results)["case_page_share"]["value"] - 0.5) < 1e-9
