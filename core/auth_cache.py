@@ -3,17 +3,17 @@
 
 Every request resolves its tenant by slug, and its bearer token or session cookie to a user with
 roles: two reads, each a round trip and rows to convert.  Both change rarely, so each process keeps
-them, and checks
-them on every request against a version the database carries: `tenant.auth_version`, raised by
-triggers (migration `2026-12-06T23:30:00`) in the same transaction as any change that could alter
-what is kept — the tenant row itself, an API token's revocation, hash, user or tenant, a login
-session ended or changed (migration `2026-12-07T03:20:00`), a membership, or a user's name, locale,
-active flag or console right.  A session's expiry is kept with it and checked on each use.  So a change made by any process, or by
-hand in the database, is seen by the next request everywhere.
+them, and checks them on every request against a version the database carries:
+`tenant.auth_version`, raised by triggers (migrations `2026-12-06T23:30:00`, `2026-12-07T03:20:00`)
+in the same transaction as any change that could alter what is kept — the tenant row itself, an API
+token's revocation, hash, user or tenant, a login session ended or changed, a membership, or a
+user's name, locale, active flag or console right.  A session's expiry is kept with it and checked
+on each use.  So a change made by any process, or by hand in the database, is seen by the next
+request everywhere.
 
-Why the version is enough: it is read (with the tenant row, in one statement) before the token's
-rows are; a change commits its rows and its new version at once, so rows read after the version
-are at least as new as it.  An entry is used only by a request that read the same version.
+Why the version is enough: it is read before the token's or session's rows are; a change commits
+its rows and its new version at once, so rows read after the version are at least as new as it.
+An entry is used only by a request that read the same version.
 
 A kept (active) tenant is not even read first: the request's BEGIN carries a check that the
 tenant's version is still the kept one (`begin_check`), in the same round trip, before any other
