@@ -17,8 +17,9 @@ refresh; the same `payload()` as `/api/v1/figures`), for the tenant and its dist
 While each phase runs, the replica's lag is sampled twice a second (`pg_stat_replication` on the
 primary, `pg_last_xact_replay_timestamp()` on the replica) and the transactions of the database
 on each server are counted (`pg_stat_database`).  The share of the figures' reads the replica
-served: its transactions in phase 1 (less its lag checks) over the transactions the same figures
-requests run, counted on the primary in a short calibration with nothing else running.  (The
+served: its transactions in phase 1 (less its lag checks) over those plus the primary's for the
+figures in the same phase (the primary's transactions less the submissions', counted alone in a
+short calibration before the load).  (The
 app's own counters, `Replica.reads` and `fallbacks`, are per process; the console shows one.)
 The replica is taken down at the end only if this brought it up.
 """
@@ -36,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).absolute().parent.parent
 REPLICA_PORT = int(os.environ.get("REPLICA_PORT", "5433"))
 SAMPLE_SECONDS = 0.5
-CALIBRATE = 40  # requests per figures endpoint counted on the primary alone
+CALIBRATE = 40  # submissions counted on the primary alone, before the load
 LAG_PRIMARY = """SELECT COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float8 AS lag,
     pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS behind
     FROM pg_stat_replication ORDER BY replay_lsn LIMIT 1"""
@@ -177,15 +178,12 @@ async def phase(run: Any, args, profile: dict, top: dict, results: dict, replica
         await run.login(clients.session, slug, f"dispatcher@{slug}", PASSWORD)
         clients.session.cookies.delete("qinqing_wrote")  # the login's read-your-writes window: not a reader's
         paths = figures_paths(slug)
-        if calibrate:  # the transactions of one figures request, on the primary with nothing else running
-            counts = {}
-            for key, path in paths.items():
-                before = (await watch.xacts())[0] if watch else 0
-                for _ in range(CALIBRATE):
-                    await run.get(clients.session, path)
-                after = (await watch.xacts())[0] if watch else 0
-                counts[key] = round((after - before) / CALIBRATE, 2)
-            entry["xacts_per_request"] = counts
+        if calibrate:  # the transactions of one submission, on the primary with nothing else running
+            before = (await watch.xacts())[0] if watch else 0
+            for i in range(CALIBRATE):
+                await run.submit_case(clients.api, submitters[i % len(submitters)], i)
+            after = (await watch.xacts())[0] if watch else 0
+            entry["xacts_per_submission"] = round((after - before) / CALIBRATE, 2)
         submitted: list[tuple[float, int]] = []
 
         async def post(i: int) -> int:
@@ -248,9 +246,10 @@ async def measure_replica(run: Any, args, profile: dict, results: dict) -> dict:
         out["wait_replay_seconds"] = await wait_replayed(run, args, base, name)
         run.log(f"replica: {name} replayed (waited {out['wait_replay_seconds']} s)")
         watch = Watch(run, args, base, name)
-        out["with_replica"] = await phase(run, args, profile, top, results, run.pg_url(base, name), watch)
+        out["with_replica"] = await phase(run, args, profile, top, results, run.pg_url(base, name), watch,
+                                          calibrate=True)
         run.log("replica: " + summary_line(out["with_replica"]))
-        out["primary_only"] = await phase(run, args, profile, top, results, None, watch, calibrate=True)
+        out["primary_only"] = await phase(run, args, profile, top, results, None, watch)
         run.log("primary only: " + summary_line(out["primary_only"]))
         out["share"] = replica_share(out, args.workers)
         run.log(f"replica: served ~{out['share']['share']:.0%} of the figures' reads" if out["share"]["share"]
@@ -270,16 +269,22 @@ def summary_line(entry: dict) -> str:
 
 
 def replica_share(out: dict, workers: int) -> dict:
-    """The replica's transactions in the replica phase, less its lag checks (each process at most one
-    a second), over what the same figures requests run on the primary (calibrated)."""
-    with_replica, per = out["with_replica"], out["primary_only"].get("xacts_per_request", {})
-    expected = sum(with_replica["endpoints"][k]["calls"] * per.get(k, 0) for k in with_replica["endpoints"])
+    """Of the figures' transactions in the replica phase, the share the replica ran: its transactions
+    less its lag checks (each process at most one a second), over those plus the primary's own for
+    the figures — the primary's transactions less the submissions' (counted alone beforehand).
+    The figures are kept in each process until a tenant's record moves, so most refreshes run
+    none; both sides are counted under the same load, in the same phase."""
+    with_replica = out["with_replica"]
+    per_submission = with_replica.get("xacts_per_submission") or 0
     seconds = sum(v["seconds"] for v in with_replica["endpoints"].values())
     checks = workers * seconds  # an upper bound
-    served = max(0.0, with_replica["xacts"]["replica"] - checks)
-    return {"replica_xacts": with_replica["xacts"]["replica"], "lag_checks_at_most": round(checks),
-            "expected_xacts": round(expected), "share": min(1.0, served / expected) if expected else None,
-            "share_upper": min(1.0, with_replica["xacts"]["replica"] / expected) if expected else None}
+    replica = with_replica["xacts"]["replica"]
+    served = max(0.0, replica - checks)
+    on_primary = max(0.0, with_replica["xacts"]["primary"] - with_replica["submit"]["n"] * per_submission)
+    total = served + on_primary
+    return {"replica_xacts": replica, "lag_checks_at_most": round(checks), "per_submission": per_submission,
+            "primary_figures_xacts": round(on_primary), "share": min(1.0, served / total) if total else None,
+            "share_upper": min(1.0, replica / (replica + on_primary)) if replica + on_primary else None}
 
 
 def errors(out: dict) -> list[str]:

@@ -211,8 +211,10 @@ def _replica_lines(results: dict) -> list[str]:
                   f"behind; {lag.get('samples', 0)} samples. Share of the figures' reads the replica served: "
                   f"{_pct(share.get('share'))} (at most {_pct(share.get('share_upper'))}) — its "
                   f"{share.get('replica_xacts')} transactions, less at most {share.get('lag_checks_at_most')} lag "
-                  f"checks, over the {share.get('expected_xacts')} the same requests run on the primary "
-                  f"(`pg_stat_database`, calibrated without load)."]
+                  f"checks, beside the primary's {share.get('primary_figures_xacts')} for the figures in the same "
+                  f"phase (its transactions less the submissions', {_fmt(share.get('per_submission'))} each, "
+                  "counted alone before the load; `pg_stat_database`). The figures are kept in each web process "
+                  "until a tenant's record moves, so most refreshes read nothing at all."]
     return lines
 
 

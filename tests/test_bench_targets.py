@@ -95,3 +95,19 @@ def test_the_case_page_share_is_taken_against_the_hello_beside_it():
     case_page = results["sizes"][-1]["endpoints"]["case_page"]
     case_page["hello"] = dict(case_page["app"], rps=case_page["app"]["rps"] * 2)  # hello twice as fast beside it
     assert abs(by_key(results)["case_page_share"]["value"] - 0.5) < 1e-9
+
+
+def test_the_replicas_share_counts_both_servers_in_the_same_phase():
+    """The figures are kept between changes, so a calibration without load counts nothing: the share
+    is the replica's transactions (less its lag checks) beside the primary's own for the figures
+    in the same phase — its transactions less the submissions'."""
+    from bench.replica import replica_share
+
+    endpoints = {"figures": {"seconds": 10.0}, "figures_rollup": {"seconds": 5.0}}
+    out = {"with_replica": {"xacts_per_submission": 3.0, "endpoints": endpoints, "submit": {"n": 1000},
+                            "xacts": {"primary": 3300, "replica": 930}}}
+    share = replica_share(out, workers=2)
+    assert share["lag_checks_at_most"] == 30 and share["primary_figures_xacts"] == 300
+    assert share["share"] == 900 / 1200
+    out["with_replica"]["xacts"]["primary"] = 3000  # every figures transaction on the replica
+    assert replica_share(out, workers=2)["share"] == 1.0
