@@ -3,7 +3,8 @@
 On PostgreSQL the application logs in as the application role, which is no superuser, owns
 nothing and is a member of no other role, so row-level security applies to it and `RESET ROLE`
 returns to it; only `qinqing migrate` (and `tenant export`) log in as the owner (`core.pg_logins`).
-On SQLite every connection gets a busy timeout and the file runs in WAL mode.
+On SQLite every connection gets a busy timeout and the file runs in WAL mode; a process keeps
+its connections open and reuses them (`core.sqlite_pool`).
 
 Past one machine (README, "Deployment past one machine"): behind PgBouncer in transaction
 pooling, `DATABASE_POOLER=transaction` turns asyncpg's statement cache off (any PgBouncer; needed
@@ -27,7 +28,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from core import piccolo_speedups
 from core.config import ConfigError, DatabaseURL, Settings, get_settings
-from core.piccolo_private import run_in_new_connection
+from core.piccolo_private import PooledSQLiteEngine, run_in_new_connection
 from core.read_routing import Replica, RoutedEngine, primary_only
 
 piccolo_speedups.install()
@@ -49,7 +50,7 @@ def make_engine(settings: Settings | None = None, owner: bool | None = None) -> 
         if db.path is None:
             raise ConfigError("DATABASE_URL", "a SQLite URL names a file")
         db.path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(db.path), timeout=SQLITE_BUSY_SECONDS)
+        return PooledSQLiteEngine(path=str(db.path), timeout=SQLITE_BUSY_SECONDS)
     from core.pg_logins import app_login, owner_login
 
     if owner:
@@ -231,6 +232,8 @@ async def close_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.pool.close()  # the last connection to close checkpoints the write-ahead log
 
 
 async def execute_many(sql: str, rows: list[tuple]) -> None:

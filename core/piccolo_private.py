@@ -17,11 +17,14 @@ from piccolo import table as piccolo_table
 from piccolo.columns import column_types, combination
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.query import mixins
 from piccolo.query.base import Query
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 from piccolo.utils import sql_values
+
+from core.sqlite_pool import SqlitePool
 
 # -- queries ---------------------------------------------------------------------------------------
 
@@ -97,6 +100,77 @@ class SimpleProtocolTransaction(PostgresTransaction):
     async def rollback(self):
         await self.connection.execute("ROLLBACK")
         self._rolled_back = True
+
+
+class PooledSQLiteTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction on a kept connection (`core.sqlite_pool`): taken from the
+    pool, given back after COMMIT or ROLLBACK.  Piccolo's `__aexit__` closes the connection, and
+    leaves it and the context variable behind when COMMIT fails; this one does neither."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()  # BEGIN IMMEDIATE may wait out the busy timeout and fail
+        except BaseException:
+            await self.engine.pool.give_back(self.connection)  # type: ignore[attr-defined]
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def get_connection(self):
+        return await self.engine.pool.take()  # type: ignore[attr-defined]
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self.engine.pool.give_back(self.connection)  # type: ignore[attr-defined]
+        return exception is None
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine with its connections kept open and lent out (`core.sqlite_pool`):
+    transactions (`transaction`) and statements outside one (`_run_in_new_connection`) take a
+    kept connection; a statement no longer sends `PRAGMA foreign_keys` before it
+    (`_run_in_existing_connection`: a kept connection has it on) and is one call to the
+    connection's thread (`execute_fetchall`).  `get_connection` (Piccolo's `batch`) still opens
+    a connection of its own, which its caller closes."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, path: str, **connection_kwargs):
+        super().__init__(path=path, **connection_kwargs)
+        self.pool = SqlitePool(self.connection_kwargs)
+
+    async def get_connection(self):
+        return await self.pool.open()
+
+    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
+                    allow_nested: bool = True) -> SQLiteTransaction:
+        return PooledSQLiteTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+    async def _run_in_new_connection(self, query: str, args: list | None = None, query_type: str = "generic",
+                                     table: type[Table] | None = None):
+        connection = await self.pool.take()
+        try:
+            return await connection.execute_fetchall(query, args or [])
+        finally:
+            await self.pool.give_back(connection)
+
+    async def _run_in_existing_connection(self, connection, query: str, args: list | None = None,
+                                          query_type: str = "generic", table: type[Table] | None = None):
+        return await connection.execute_fetchall(query, args or [])
 
 
 # -- the speed-ups' patches ------------------------------------------------------------------------

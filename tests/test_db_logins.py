@@ -57,10 +57,12 @@ def test_an_owner_url_with_a_database_url_not_naming_the_app_role_is_refused(tmp
 
 
 def test_sqlite_is_untouched(tmp_path):
+    from piccolo.engine.sqlite import SQLiteEngine
+
     from core.db import make_engine
 
     s = settings(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
-    assert make_engine(s).__class__.__name__ == "SQLiteEngine"
+    assert isinstance(make_engine(s), SQLiteEngine)
     assert not (tmp_path / "database_app_password").exists()
 
 

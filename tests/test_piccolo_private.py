@@ -213,3 +213,23 @@ def test_the_table_meta_names_the_project_reads():
     assert Gadget.size._meta.null is True and Gadget.name._meta.null is False, changed("Column._meta.null")
     assert Gadget.maker._foreign_key_meta.resolved_references is Maker, \
         changed("ForeignKey._foreign_key_meta.resolved_references")
+
+
+def test_the_pooled_sqlite_engine_overrides_what_piccolo_calls():
+    """`PooledSQLiteEngine` replaces three methods Piccolo's SQLite engine calls itself, and its
+    transaction the enter and exit Piccolo's does; their names and parameters must still be these."""
+    from piccolo.engine.sqlite import SQLiteTransaction
+
+    engine = SQLiteEngine
+    assert list(inspect.signature(engine._run_in_new_connection).parameters) == \
+        ["self", "query", "args", "query_type", "table"], changed("SQLiteEngine._run_in_new_connection")
+    assert list(inspect.signature(engine._run_in_existing_connection).parameters) == \
+        ["self", "connection", "query", "args", "query_type", "table"], \
+        changed("SQLiteEngine._run_in_existing_connection")
+    run = inspect.getsource(engine.run_querystring)
+    assert "_run_in_existing_connection(" in run and "_run_in_new_connection(" in run, \
+        changed("SQLiteEngine.run_querystring (runs a statement in or outside the current transaction)")
+    assert {"_parent", "_committed", "_rolled_back", "context", "connection"} <= set(SQLiteTransaction.__slots__), \
+        changed("SQLiteTransaction's state (_parent, _committed, _rolled_back, context, connection)")
+    assert "self.get_connection()" in inspect.getsource(SQLiteTransaction.__aenter__), \
+        changed("SQLiteTransaction.__aenter__ (takes its connection from get_connection)")
