@@ -38,6 +38,7 @@ ROOT = Path(__file__).absolute().parent.parent
 REPLICA_PORT = int(os.environ.get("REPLICA_PORT", "5433"))
 SAMPLE_SECONDS = 0.5
 CALIBRATE = 40  # submissions counted on the primary alone, before the load
+STATS_FLUSH = 11.0  # an idle backend reports its transactions to pg_stat_database within 10 s
 LAG_PRIMARY = """SELECT COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float8 AS lag,
     pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS behind
     FROM pg_stat_replication ORDER BY replay_lsn LIMIT 1"""
@@ -179,9 +180,11 @@ async def phase(run: Any, args, profile: dict, top: dict, results: dict, replica
         clients.session.cookies.delete("qinqing_wrote")  # the login's read-your-writes window: not a reader's
         paths = figures_paths(slug)
         if calibrate:  # the transactions of one submission, on the primary with nothing else running
+            await asyncio.sleep(STATS_FLUSH)
             before = (await watch.xacts())[0] if watch else 0
             for i in range(CALIBRATE):
                 await run.submit_case(clients.api, submitters[i % len(submitters)], i)
+            await asyncio.sleep(STATS_FLUSH)
             after = (await watch.xacts())[0] if watch else 0
             entry["xacts_per_submission"] = round((after - before) / CALIBRATE, 2)
         submitted: list[tuple[float, int]] = []
