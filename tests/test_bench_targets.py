@@ -12,13 +12,18 @@ from bench import report, runs
 RESULTS = json.loads((Path(__file__).parents[1] / "bench" / "results.json").read_text(encoding="utf-8"))
 
 
+def _hello(top: dict) -> dict:
+    """The hello the case page's share is taken against: its own, measured taking turns, where the run has one."""
+    return top["endpoints"]["case_page"].get("hello") or top["hello"]
+
+
 def _passing() -> dict:
     """The committed full run, with every ratio moved just inside its target."""
     results = copy.deepcopy(RESULTS)
     top = results["sizes"][-1]
     for key in ("console", "console_filtered", "console_search"):
         top["endpoints"][key]["app"]["p95"] = top["endpoints"][key]["sql"]["p95"] * 1.9
-    top["endpoints"]["case_page"]["app"]["rps"] = top["hello"]["rps"] * 0.41
+    top["endpoints"]["case_page"]["app"]["rps"] = _hello(top)["rps"] * 0.41
     top["submit"]["app"]["rps"] = top["submit"]["sql"]["rps"] * 0.31
     results["sweep"]["first"]["seconds"] = results["sweep"]["sql_seconds"] * 14
     return results
@@ -35,7 +40,7 @@ def test_each_ratio_target_is_judged_against_the_same_runs_baseline():
     failing = _passing()
     top = failing["sizes"][-1]
     top["endpoints"]["console"]["app"]["p95"] = top["endpoints"]["console"]["sql"]["p95"] * 2.1
-    top["endpoints"]["case_page"]["app"]["rps"] = top["hello"]["rps"] * 0.39
+    top["endpoints"]["case_page"]["app"]["rps"] = _hello(top)["rps"] * 0.39
     top["submit"]["app"]["rps"] = top["submit"]["sql"]["rps"] * 0.29
     failing["sweep"]["first"]["seconds"] = failing["sweep"]["sql_seconds"] * 16
     rows = by_key(failing)
