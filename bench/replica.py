@@ -19,8 +19,8 @@ primary, `pg_last_xact_replay_timestamp()` on the replica) and the transactions 
 on each server are counted (`pg_stat_database`).  The share of the figures' reads the replica
 served: its transactions in phase 1 (less its lag checks) over those plus the primary's for the
 figures in the same phase (the primary's transactions less the submissions', counted alone in a
-short calibration before the load).  (The
-app's own counters, `Replica.reads` and `fallbacks`, are per process; the console shows one.)
+short calibration before the load).  (The app's own counters, `Replica.reads` and `fallbacks`,
+are per process; the console shows one.)
 The replica is taken down at the end only if this brought it up.
 """
 

@@ -17,6 +17,7 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
+from piccolo.engine.sqlite import dict_factory
 
 IDLE_MAX = 8  # open connections a process keeps idle; more are opened when needed, closed after
 
@@ -27,10 +28,6 @@ def _file_id(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
-
-
-def dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
-    return {column[0]: value for column, value in zip(cursor.description, row)}
 
 
 class SqlitePool:
@@ -52,7 +49,7 @@ class SqlitePool:
         # process open at exit.  It is made one before it starts.
         connection._thread.daemon = True
         await connection
-        connection.row_factory = dict_row  # type: ignore[assignment]  # sqlite3 takes any callable
+        connection.row_factory = dict_factory  # type: ignore[assignment]  # Piccolo's rows as dicts
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 
