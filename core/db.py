@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -112,6 +113,12 @@ def is_postgres(engine: Engine | None = None) -> bool:
 
 
 def current_engine() -> Engine:
+    """The engine `PICCOLO_CONF` names: read from its module when imported (as Piccolo's finder
+    does, without building a finder and importing on every call: a page asks several times)."""
+    module = sys.modules.get(os.environ.get("PICCOLO_CONF") or "piccolo_conf")
+    engine = getattr(module, "DB", None)
+    if engine is not None:
+        return engine
     from piccolo.engine import engine_finder
 
     engine = engine_finder()

@@ -147,3 +147,22 @@ async def test_who_may_advance_and_when(api):
     assert again.status_code == 409
     async with in_tenant(SLUG):
         assert (await scoped(Case).select(Case.status).where(Case.id == case["id"]).first())["status"] == "resolved"
+
+
+async def test_the_case_page_reads_the_advance_in_its_one_round_trip(api, app, monkeypatch):
+    """The page offers the settlement, not a second advance, from the advance it read beside the
+    case (`advances.advance_read`); it never asks for the advance in a round trip of its own."""
+    from core.cases import advances
+
+    case = await api.submit(**DRAINAGE)
+    await api.step("dispatcher", case["id"], "advance", ADVANCE)
+    b = Browser(app)
+    await b.login(f"dispatcher@{SLUG}", SLUG)
+
+    async def asked_alone(case_id):
+        raise AssertionError("the advance was read in a round trip of its own")
+
+    monkeypatch.setattr(advances, "advance_of", asked_alone)
+    page = await b.get(f"/t/{SLUG}/cases/{case['id']}")
+    assert page.status_code == 200, page.text[:300]
+    assert 'data-step="settle-advance"' in page.text and 'data-step="advance"' not in page.text

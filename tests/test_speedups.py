@@ -314,3 +314,56 @@ def test_rows_are_made_as_piccolos_own_constructor_makes_them():
                 assert same, (table, name, fast[name], own[name])
         assert made(table_init, table, no_such_column=1, _ignore_missing=True) == \
             made(PICCOLOS_TABLE_INIT, table, no_such_column=1, _ignore_missing=True)
+
+
+def test_a_rows_fields_render_as_jinja_reads_them():
+    """The environment reads a dict row's key at once; what a dict has as an attribute (`items`),
+    an object's attribute and a missing key render as Jinja's own environment renders them."""
+    from types import SimpleNamespace
+
+    from jinja2 import Environment
+
+    from web.rendering import RowEnvironment
+
+    source = ("{{ row.title }}|{{ row.items()|list|length }}|{{ row.missing is undefined }}|{{ thing.title }}|"
+              "{{ row['items'] }}|{{ row.get('title') }}")
+    context = {"row": {"title": "排水", "items": 3}, "thing": SimpleNamespace(title="疏通")}
+    ours = RowEnvironment(autoescape=True).from_string(source).render(context)
+    assert ours == Environment(autoescape=True).from_string(source).render(context) == "排水|2|True|疏通|3|排水"
+
+
+async def test_a_kept_console_page_follows_the_record_and_is_not_looked_up_again(app, monkeypatch):
+    """A console reloaded with nothing changed shows its kept page without finding its ids again;
+    a case submitted or moved by anyone is on the next reload (the head read beside the rows)."""
+    import re
+
+    from core.cases import queries
+    from tests.helpers import Browser
+
+    api = Api(app, "jiaojiang")
+    b = Browser(app)
+    await b.login("dispatcher@jiaojiang", "jiaojiang")
+    url = "/t/jiaojiang/cases?status=submitted&sort=newest"
+
+    async def console() -> tuple[int, str]:
+        page = await b.get(url)
+        assert page.status_code == 200
+        return int(re.search(r'id="case-count">\D*(\d+)', page.text).group(1)), page.text
+
+    looked_up = []
+    page_ids = queries._page_ids
+
+    async def counted(user, f):
+        looked_up.append(f)
+        return await page_ids(user, f)
+
+    monkeypatch.setattr(queries, "_page_ids", counted)
+    total, _ = await console()
+    again, _ = await console()
+    assert again == total and len(looked_up) == 1, len(looked_up)
+    case = await api.submit(title="园区门口路灯不亮", description="晚上出入不安全。")
+    after, text = await console()
+    assert after == total + 1 and case["number"] in text and len(looked_up) == 2
+    await api.step("dispatcher", case["id"], "dispatch", {"department": "zgj"})
+    moved, text = await console()
+    assert moved == total and case["number"] not in text and len(looked_up) == 3

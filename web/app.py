@@ -7,7 +7,7 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, FileSystemLoader, select_autoescape
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
@@ -75,11 +75,11 @@ class PluginBridge(InitPluginProtocol):
         return app_config
 
 
-def _jinja_env(manager: PluginManager, reload: bool = False) -> Environment:
+def _jinja_env(manager: PluginManager, reload: bool = False) -> rendering.RowEnvironment:
     """`reload`: check every template file's time on each use (Jinja's default); off, a page does
     not stat its dozen templates and includes on every request."""
     loaders = [FileSystemLoader(str(WEB_DIR / "templates"))] + [FileSystemLoader(d) for d in manager.template_dirs()]
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
+    env = rendering.RowEnvironment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"], auto_reload=reload)
     env.install_gettext_callables(lambda s: gettext(s), lambda s, p, n: ngettext(s, p, n), newstyle=True)
     env.globals["gettext"] = env.globals["_"] = filters.template_gettext()

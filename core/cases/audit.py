@@ -189,10 +189,22 @@ class KeptUntilChange:
                 self.seconds is None or time.monotonic() - kept[0] < self.seconds):
             return kept[2]
         value = await compute()
+        self.keep(key, head, value)
+        return value
+
+    def peek(self, key: tuple) -> tuple[tuple[int, str], object] | None:
+        """The chain head `key`'s value was kept at, and the value; None if nothing is kept (the
+        caller reads the head beside its other reads and keeps its answer only if it matches)."""
+        kept = self._kept.get((current_tenant().id, *key))
+        if kept is None or (self.seconds is not None and time.monotonic() - kept[0] >= self.seconds):
+            return None
+        return kept[1], kept[2]
+
+    def keep(self, key: tuple, head: tuple[int, str], value: object) -> None:
+        """Keep `value` for `key`, computed when the chain head was `head`."""
         if len(self._kept) >= self.entries:
             self._kept.clear()
-        self._kept[full_key] = (time.monotonic(), head, value)
-        return value
+        self._kept[(current_tenant().id, *key)] = (time.monotonic(), head, value)
 
     def clear(self) -> None:
         self._kept.clear()

@@ -219,8 +219,9 @@ async def _tell_plugins(case: Case, user, name: str, data: dict) -> int:
     return len(follow_ups)
 
 
-async def available_actions(user, case: Case) -> list[str]:
-    """The steps `user` could take on `case` now (for the buttons on its page)."""
+async def available_actions(user, case: Case, advance=advances.UNREAD) -> list[str]:
+    """The steps `user` could take on `case` now (for the buttons on its page); `advance` is the
+    case's advance when the page read it beside the case (`advances.advance_read`)."""
     names = []
     for name, spec in ACTIONS.items():
         role = next((r for r in spec.roles if user.has_role(r)), None)
@@ -240,7 +241,7 @@ async def available_actions(user, case: Case) -> list[str]:
         names.remove("decide-objection")
     if "decide-extension" in names and await pending(Extension, case.id) is None:
         names.remove("decide-extension")
-    await advances.offered(case, names)
+    await advances.offered(case, names, advance)
     if "reopen" in names and (case.rating != "unsatisfied" or case.reopened):
         names.remove("reopen")
     if "escalate" in names and case.escalated:

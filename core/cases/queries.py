@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import cast
 
 from piccolo.custom_types import Combinable
 
@@ -107,18 +108,40 @@ async def filter_clauses(user, f: CaseFilter) -> list:
 
 
 _counts = KeptUntilChange(entries=10_000)
+_pages = KeptUntilChange(entries=10_000)  # a filter's page of case ids, in the console's order
 
 
-async def _count(user, f: CaseFilter, query, head: tuple[int, str] | None = None) -> int:
+def _filter_key(user, f: CaseFilter) -> tuple:
+    return (f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused, f.overturned,
+            user.id if f.mine or f.queue else None, f.queue)
+
+
+async def _count(user, f: CaseFilter, make_query, head: tuple[int, str] | None = None) -> int:
     """The number of matching cases.  For a viewer who sees all of the tenant's cases, the count
     of a filter (a search is a scan of the tenant's cases) is kept until the tenant's record moves:
     paging through results, or a console reloaded, does not count again.  `head`: the chain head,
-    if read already."""
+    if read already; `make_query`: an async function making the count query, called only to count."""
+
+    async def counted() -> int:
+        return await (await make_query()).run()
+
     if not user.can("case.view_all"):
-        return await query
-    key = (f.q, f.status, f.department, f.category, f.overdue, f.escalated, f.refused, f.overturned,
-           user.id if f.mine or f.queue else None, f.queue)
-    return await _counts.get(key, lambda: query.run(), head)
+        return await counted()
+    return await _counts.get(_filter_key(user, f), counted, head)
+
+
+def _made(query):
+    async def made():
+        return query
+
+    return made
+
+
+async def _count_query(user, f: CaseFilter):
+    count = scoped(Case).count()
+    for clause in await _where(user, f):
+        count = count.where(clause)
+    return count
 
 
 async def _page_ids(user, f: CaseFilter):
@@ -159,30 +182,46 @@ def _latest(rows: list[dict]) -> dict[int, dict]:
 async def list_cases(user, f: CaseFilter) -> tuple[list[dict], int]:
     ids, count = await _page_ids(user, f)
     rows = await _rows_of(ids) if ids else []
-    return rows, await _count(user, f, count)
+    return rows, await _count(user, f, _made(count))
 
 
 async def list_page(user, f: CaseFilter, also: Read) -> tuple[list[dict], int, dict[int, dict], object]:
     """What the console shows: `list_cases`'s rows and total, each row's latest event
     (`latest_feedback`), and `also`'s answer; the rows, their events, `also` and the chain head
-    (whether a kept total still holds) in one round trip."""
+    (whether a kept total still holds) in one round trip.
+
+    For a viewer who sees every case, the page's ids are kept with the count until the tenant's
+    record moves: a console reloaded, or opened by another dispatcher, reads its rows by the kept
+    ids and the head beside them, and only when the head has moved finds the ids again."""
+    f.normalized()
+    sees_all = user.can("case.view_all")
+    key = (*_filter_key(user, f), f.sort, f.page, f.per_page)
+    kept = _pages.peek(key) if sees_all else None
+    if kept is not None:
+        kept_head, kept_ids = kept
+        rows, feedback, extra, at = await _page_reads(cast(list, kept_ids), also, chain_head_read())
+        if at == kept_head:
+            return rows, await _count(user, f, lambda: _count_query(user, f), at), feedback, extra
     ids, count = await _page_ids(user, f)
-    head = chain_head_read() if user.can("case.view_all") else Read.value(None)
+    rows, feedback, extra, at = await _page_reads(ids, also, chain_head_read() if sees_all else Read.value(None))
+    if sees_all:
+        _pages.keep(key, cast(tuple, at), ids)
+    return rows, await _count(user, f, _made(count), cast(tuple | None, at)), feedback, extra
+
+
+async def _page_reads(ids: list[int], also: Read, head: Read) -> tuple[list[dict], dict[int, dict], object, object]:
+    """The rows of `ids` in their order, their latest events, `also` and `head`: one round trip."""
     if ids:
         rows, feedback, extra, at = await together(_rows_of(ids), _EVENTS.bind(*ids).then(_latest), also, head)
-    else:
-        rows, feedback = [], {}
-        extra, at = await together(also, head)
-    return rows, await _count(user, f, count, at), feedback, extra
+        return rows, feedback, extra, at
+    extra, at = await together(also, head)
+    return [], {}, extra, at
 
 
 async def count_cases(user, f: CaseFilter) -> int:
     """How many cases `list_cases` finds for the filter (its `total`)."""
     f.normalized()
-    count = scoped(Case).count()
-    for clause in await _where(user, f):
-        count = count.where(clause)
-    return await _count(user, f, count)
+    return await _count(user, f, lambda: _count_query(user, f))
 
 
 async def visible_case_number(user, query: str) -> int | None:

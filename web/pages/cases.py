@@ -16,7 +16,7 @@ from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Stream
 from markupsafe import Markup, escape
 
-from core.cases import attachments, lifecycle, queries, redispatch, states as S
+from core.cases import advances, attachments, lifecycle, queries, redispatch, states as S
 from core.cases.access import load_visible_case
 from core.cases.actions import ACTIONS
 from core.cases.queues import CASE_QUEUES, signable_case_ids
@@ -375,15 +375,16 @@ async def _case_page(request: Request, case_id: int, fragment: bool = False, don
     if notice in ACTIONS:
         done = notice
     company_view = queries.is_company_view(user)
-    found, row, timeline, refusals, reviews, files, choices, intake = await together(
+    found, row, timeline, refusals, reviews, files, choices, intake, advance = await together(
         queries.case_object(case_id) if sees_all else Read.value(case), queries.case_page_row(case_id),
         queries.timeline(case_id, company_view), queries.refusals_of(case_id, final_only=company_view),
         queries.reviews_of(case_id), attachments.list_for(case_id), queries.choices(),
-        Read.value(None) if company_view else open311_intake(case_id))
+        Read.value(None) if company_view else open311_intake(case_id),
+        advances.advance_read(case_id) if user.has_role(*advances.ROLES) else Read.value(advances.UNREAD))
     if found is None:
         raise UserError(404, "Not found.")
     case = found
-    actions = await lifecycle.available_actions(user, case)
+    actions = await lifecycle.available_actions(user, case, advance)
     primary, secondary = split_steps(actions)
     module_actions = [a for a in get_plugin_manager().case_actions(current_tenant(), user, case)
                       if a.shown is None or await a.shown(case)]
