@@ -130,7 +130,8 @@ def qinqing_navigation(tenant: TenantContext, user: CurrentUser | None) -> list[
     """Return ``NavItem``s for the side navigation of ``tenant`` as seen by ``user``.
 
     Each item names the permission it needs; the core drops items the user lacks. A plugin's items
-    sit in the "modules" area (模块) unless they name another ``group``.
+    sit in the "modules" area (模块) unless they name another ``group``.  The answer is kept per
+    tenant (its kind and modules) and per set of roles and permissions: answer from those alone.
 
     Example::
 

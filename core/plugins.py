@@ -25,6 +25,7 @@ class PluginManager:
     def __init__(self, modules: Iterable[Any] | None = None, entry_points: bool = True):
         self.pm = pluggy.PluginManager("qinqing")
         self.pm.add_hookspecs(hookspecs)
+        self._kept_navigation: dict[tuple, list[NavItem]] = {}
         for name in CORE_PLUGINS:
             self._register(importlib.import_module(name))
         if modules is None:
@@ -41,6 +42,7 @@ class PluginManager:
         info = getattr(module, "qinqing_plugin_info")()
         if self.pm.get_plugin(info.name) is None:
             self.pm.register(module, name=info.name)
+            self._kept_navigation.clear()
 
     # -- calling hooks per plugin ------------------------------------------------------------
     def _each(self, hook: str, only: set[str] | None = None, **kwargs) -> list[tuple[str, Any]]:
@@ -83,7 +85,20 @@ class PluginManager:
 
     def navigation(self, tenant, user) -> list[NavItem]:
         """The items `user` may use: those whose permission they hold; an optional module's item
-        without a permission only for holders of one of that module's roles (模块菜单仅对其角色可见)."""
+        without a permission only for holders of one of that module's roles (模块菜单仅对其角色可见).
+        Kept per tenant kind, enabled modules and the user's roles and permissions, which are all
+        a navigation hook may answer from (every page asks); the list is shared, not to be changed."""
+        key = (getattr(tenant, "id", None), getattr(tenant, "kind", None), getattr(tenant, "plugins", None),
+               frozenset(getattr(user, "roles", ()) or ()), frozenset(getattr(user, "permissions", ()) or ()),
+               user is None)
+        kept = self._kept_navigation.get(key)
+        if kept is None:
+            if len(self._kept_navigation) >= 4096:
+                self._kept_navigation.clear()
+            kept = self._kept_navigation[key] = self._navigation(tenant, user)
+        return kept
+
+    def _navigation(self, tenant, user) -> list[NavItem]:
         held = set(getattr(user, "roles", ()) or ())
         items = [
             item

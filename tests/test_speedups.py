@@ -367,3 +367,25 @@ async def test_a_kept_console_page_follows_the_record_and_is_not_looked_up_again
     await api.step("dispatcher", case["id"], "dispatch", {"department": "zgj"})
     moved, text = await console()
     assert moved == total and case["number"] not in text and len(looked_up) == 3
+
+
+def test_the_kept_navigation_follows_the_tenants_modules_and_the_users_roles():
+    """The side navigation is asked once per tenant (kind, modules) and set of roles and
+    permissions; a module enabled, another kind of tenant or other permissions get their own."""
+    from core.plugins import get_plugin_manager
+    from core.tenant_context import TenantContext
+    from core.users import CurrentUser
+
+    manager = get_plugin_manager()
+    district = TenantContext(1, "d", "区", "District", "district", None, plugins=())
+    with_cadre = TenantContext(1, "d", "区", "District", "district", None, plugins=("cadre",))
+    leader = CurrentUser(1, "l", "L", "zh_CN", roles={"leader"}, permissions={"console.view", "cadre.view"})
+    company = CurrentUser(2, "c", "C", "zh_CN", roles={"company"}, permissions={"portal.view"})
+
+    def hrefs(tenant, user) -> set[str]:
+        return {item.href for item in manager.navigation(tenant, user)}
+
+    assert manager.navigation(district, leader) is manager.navigation(district, leader)  # kept
+    assert "cadre/" not in hrefs(district, leader) and "cadre/" in hrefs(with_cadre, leader)
+    assert "cases/" in hrefs(district, company) and hrefs(district, company) != hrefs(district, leader)
+    assert hrefs(district, leader) == {item.href for item in manager._navigation(district, leader)}
