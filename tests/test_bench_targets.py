@@ -18,9 +18,13 @@ def _hello(top: dict) -> dict:
 
 
 def _passing() -> dict:
-    """The committed full run, with every ratio moved just inside its target."""
+    """The committed full run, with every ratio moved just inside its target (and the figures'
+    absolute p95s inside theirs, which a slow hour can miss)."""
     results = copy.deepcopy(RESULTS)
     top = results["sizes"][-1]
+    for key in ("figures", "figures_rollup"):
+        for size in results["sizes"]:
+            size["endpoints"][key]["app"]["p95"] = 50.0
     for key in ("console", "console_filtered", "console_search"):
         top["endpoints"][key]["app"]["p95"] = top["endpoints"][key]["sql"]["p95"] * 1.9
     top["endpoints"]["case_page"]["app"]["rps"] = _hello(top)["rps"] * 0.41
