@@ -133,9 +133,10 @@ def page_context(request: Request) -> dict:
     if tenant is not None and user is not None:
         nav = get_plugin_manager().navigation(tenant, user)
     root = state.get("tenant_root") or "/"
-    path = request.url.path
+    # The path and query as the scope has them: Litestar's `request.url` builds and parses a whole URL.
+    path = request.scope.get("root_path", "") + request.scope["path"]
     relative = path[len(root):] if path.startswith(root) else ""
-    nav_groups, account_nav = navigation(nav, relative, request.url.query or "")
+    nav_groups, account_nav = navigation(nav, relative, request.scope.get("query_string", b"").decode("latin-1"))
     csrf = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
     tenant_name = tenant.name(locale) if tenant else ""
     env = request.app.template_engine.engine  # type: ignore[union-attr]
