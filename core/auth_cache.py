@@ -119,14 +119,23 @@ def unchecked() -> bool:
     return _unchecked.get() is not None
 
 
+def take_check(tenant_id: int) -> int | None:
+    """The kept version of `tenant_id` that this request has still to check against the database,
+    taken (the first statement checks it, no other); None when there is none."""
+    noted = _unchecked.get()
+    if noted is None or noted[0] != tenant_id:
+        return None
+    _unchecked.set(None)
+    return int(noted[1])
+
+
 def begin_check(tenant_id: int) -> str:
     """Statements for the BEGIN of `tenant_id`'s first transaction in this request: they fail
     (division by zero, turned into `Stale`) unless the tenant's version is still the kept one."""
-    noted = _unchecked.get()
-    if noted is None or noted[0] != tenant_id:
+    kept_version = take_check(tenant_id)
+    if kept_version is None:
         return ""
-    _unchecked.set(None)
-    return f"; SELECT 1 / (SELECT count(*)::int FROM tenant WHERE id = {int(noted[0])} AND auth_version = {int(noted[1])})"
+    return f"; SELECT 1 / (SELECT count(*)::int FROM tenant WHERE id = {int(tenant_id)} AND auth_version = {kept_version})"
 
 
 def version(tenant_id: int) -> int | None:

@@ -206,7 +206,11 @@ async def _in_one_statement(engine, parts: list[tuple[Prepared, tuple]]) -> list
         _COMBINED[key] = combined
     sql, names = combined
     values = [value for part in bound_parts for value in part[2]]
-    row = (await engine.run_querystring(frozen_querystring(sql, values, "select", None)))[0]
+    # A reading scope not begun yet sends the statement alone (`core.scope.DeferredTenantTransaction`).
+    read_alone = getattr(engine.current_transaction.get(), "read_alone", None)
+    row = await read_alone(sql, values) if read_alone is not None else None
+    if row is None:
+        row = (await engine.run_querystring(frozen_querystring(sql, values, "select", None)))[0]
     results = []
     for index, (query, _, _, _, _) in enumerate(bound_parts):
         columns = names[index]
@@ -266,17 +270,19 @@ _WRITES_TOGETHER: dict[tuple[tuple[str, int], ...], str] = {}
 async def _column_names(engine, sql: str) -> list[str]:
     """The names of a statement's result columns, as PostgreSQL describes them."""
     transaction = engine.current_transaction.get()
-    if transaction is not None:
-        statement = await transaction.connection.prepare(sql)
-    elif engine.pool is not None:
+    if transaction is not None and getattr(transaction, "begun", True):  # a deferred one is not begun for this
+        return _names(await transaction.connection.prepare(sql))
+    if engine.pool is not None:
         async with engine.pool.acquire() as connection:
-            statement = await connection.prepare(sql)
-    else:
-        connection = await engine.get_new_connection()
-        try:
-            statement = await connection.prepare(sql)
-        finally:
-            await connection.close()
+            return _names(await connection.prepare(sql))
+    connection = await engine.get_new_connection()
+    try:  # described while the connection is open
+        return _names(await connection.prepare(sql))
+    finally:
+        await connection.close()
+
+
+def _names(statement) -> list[str]:
     return [attribute.name for attribute in statement.get_attributes()]
 
 

@@ -41,7 +41,7 @@ from core.sqlite_turn import write_turn
 from core.tenant_context import NoTenant, TenantContext, _current, current_tenant, current_tenant_or_none
 
 __all__ = ["NoTenant", "TenantContext", "current_tenant", "current_tenant_or_none", "tenant_scope", "tenant_named",
-           "TenantTransaction", "is_tenant_owned", "Scoped", "scoped"]
+           "TenantTransaction", "DeferredTenantTransaction", "is_tenant_owned", "Scoped", "scoped"]
 
 
 @asynccontextmanager
@@ -67,7 +67,7 @@ async def tenant_scope(tenant: TenantContext, write: bool = True):
         elif not isinstance(engine, PostgresEngine):
             raise TypeError(f"no tenant scope on {type(engine).__name__}")
         elif engine.current_transaction.get() is None:
-            async with TenantTransaction(engine, tenant.id):
+            async with (TenantTransaction if write else DeferredTenantTransaction)(engine, tenant.id):
                 yield tenant
         else:
             await _set_pg_tenant(engine, tenant.id)
@@ -133,6 +133,117 @@ class TenantTransaction(SimpleProtocolTransaction):
         except auth_cache.Stale:  # nothing ran: the connection goes back, its transaction undone
             await self.engine.pool.release(self.connection) if self.engine.pool else await self.connection.close()
             raise
+
+
+class DeferredTenantTransaction(TenantTransaction):
+    """A reading scope's transaction, begun only when a statement needs one.
+
+    A page that makes all its reads in one statement (`core.prepared.together`) sends that
+    statement alone, the tenant's setting and the kept tenant's check in it (`read_alone`): one
+    round trip where BEGIN, the reads and COMMIT took three.  Any other statement begins the
+    transaction first, as `TenantTransaction` does; a scope that sent nothing sends nothing."""
+
+    __slots__ = ("begun",)
+
+    async def __aenter__(self):
+        self.begun = False
+        self.connection = _Unbegun(self)
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def connected(self):
+        """The transaction's connection, taken and begun on first use."""
+        if self.begun:
+            return self.connection
+        connection = await self.get_connection()
+        self.connection, self.transaction = connection, connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            self.connection = _Unbegun(self)
+            await self.engine.pool.release(connection) if self.engine.pool else await connection.close()
+            raise
+        self.begun = True
+        return connection
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self.begun:
+            return await super().__aexit__(exception_type, exception, traceback)
+        self.engine.current_transaction.reset(self.context)
+        # Nothing was sent: the kept tenant is checked all the same, whatever the answer (a refusal
+        # made from a kept token is as out of date as a page).
+        kept_version = auth_cache.take_check(self.tenant_id)
+        if kept_version is not None:
+            try:
+                async with self.engine.pool.acquire() if self.engine.pool else _own(self.engine) as connection:
+                    current = await connection.fetchval(_CHECK_SQL, self.tenant_id, kept_version) == 1
+            except Exception:
+                if exception is None:
+                    raise
+                current = True  # the scope's own error goes on
+            if not current:
+                raise auth_cache.Stale(self.tenant_id)
+        return exception is None
+
+    async def read_alone(self, sql: str, values: list) -> tuple | None:
+        """The one row of `sql` (a SELECT of reads only), read in a statement of its own with the
+        tenant set in it; None when the transaction has begun (run `sql` in it instead).
+
+        PostgreSQL evaluates a select list in order, and each read's sub-select when its column
+        comes: `set_config` first, so row-level security sees the tenant.  Were it otherwise the
+        policy would see no tenant and return no row, never another tenant's.  The setting ends
+        with the statement's own implicit transaction."""
+        if self.begun or not sql.startswith("SELECT ") or current_tenant().id != self.tenant_id:
+            return None
+        kept_version = auth_cache.take_check(self.tenant_id)
+        checked = kept_version is not None
+        statement = _alone_sql(sql, len(values), checked)
+        extra = [str(self.tenant_id), self.tenant_id, kept_version] if checked else [str(self.tenant_id)]
+        async with self.engine.pool.acquire() if self.engine.pool else _own(self.engine) as connection:
+            record = await connection.fetchrow(statement, *values, *extra)
+        if checked and record[1] != 1:
+            raise auth_cache.Stale(self.tenant_id)
+        return tuple(record)[2 if checked else 1:]
+
+
+class _Unbegun:
+    """A deferred transaction's connection before it begins: any call of a coroutine method
+    (`fetch`, `execute`, `prepare`, …) begins it, then goes on on the real connection."""
+
+    __slots__ = ("transaction",)
+
+    def __init__(self, transaction: DeferredTenantTransaction):
+        self.transaction = transaction
+
+    def __getattr__(self, name: str):
+        async def call(*args, **kwargs):
+            connection = await self.transaction.connected()
+            return await getattr(connection, name)(*args, **kwargs)
+
+        return call
+
+
+_CHECK_SQL = "SELECT count(*)::int FROM tenant WHERE id = $1 AND auth_version = $2"
+
+
+@asynccontextmanager
+async def _own(engine: PostgresEngine):
+    """A connection of its own (no pool running: a command, a test without the lifespan)."""
+    connection = await engine.get_new_connection()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@lru_cache(maxsize=1024)
+def _alone_sql(sql: str, count: int, checked: bool) -> str:
+    """`sql` with the tenant's setting (and the kept tenant's check) as its first columns; their
+    values follow the statement's own ($count + 1, …)."""
+    first = f"SELECT set_config('app.tenant_id', ${count + 1}::text, true), "
+    if checked:
+        first += f"(SELECT count(*)::int FROM tenant WHERE id = ${count + 2}::int AND auth_version = ${count + 3}::int), "
+    return first + sql[len("SELECT "):]
 
 
 T = TypeVar("T", bound=Table)

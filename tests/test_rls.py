@@ -52,6 +52,29 @@ async def test_without_a_tenant_nothing_is_visible():
         await conn.close()
 
 
+async def test_a_statement_alone_sees_its_tenant_only_from_its_setting_on():
+    """What a reading page's one statement relies on (`core.scope.DeferredTenantTransaction`):
+    a select list is evaluated in order, so reads after `set_config` see the tenant; reads before
+    it see nothing (never another tenant's rows); the setting ends with the statement."""
+    import asyncpg
+    from piccolo.engine import engine_finder
+
+    from tenants.registry import load_tenant
+
+    luqiao = await load_tenant("luqiao")
+    conn = await asyncpg.connect(**engine_finder().config)
+    try:
+        seen = await conn.fetchrow("SELECT set_config('app.tenant_id', $1, true), "
+                                   "ARRAY(SELECT DISTINCT tenant_id FROM department) AS tenants", str(luqiao.id))
+        assert seen["tenants"] == [luqiao.id]
+        before = await conn.fetchrow("SELECT ARRAY(SELECT DISTINCT tenant_id FROM department) AS tenants, "
+                                     "set_config('app.tenant_id', $1, true)", str(luqiao.id))
+        assert before["tenants"] == []
+        assert await conn.fetchval("SELECT count(*) FROM department") == 0
+    finally:
+        await conn.close()
+
+
 def _owner_config() -> dict:
     from core.config import get_settings
     from core.pg_logins import owner_login
@@ -122,12 +145,12 @@ def _statements_sent(monkeypatch) -> list[str]:
     return asked
 
 
-async def test_a_case_page_asks_postgresql_three_times(app, monkeypatch):
-    """Round trips are the case page's main cost: BEGIN with the tenant set for row-level
-    security and the check that the kept tenant is current (the tenant, and the session with its
-    holder's memberships, are kept while its version stays: `core.auth_cache`); the case (the
-    dispatcher sees every case, so no visibility check comes first) with its page, timeline and
-    records in one statement (`core.prepared.together`); COMMIT."""
+async def test_a_case_page_asks_postgresql_once(app, monkeypatch):
+    """Round trips are the case page's main cost.  A reading scope begins no transaction until a
+    statement needs one (`core.scope.DeferredTenantTransaction`), and the page makes all its reads
+    in one statement (`core.prepared.together`): the tenant set for row-level security and the
+    kept tenant checked in its first columns, then the case (the dispatcher sees every case, so no
+    visibility check comes first) with its page, timeline and records.  No BEGIN, no COMMIT."""
     from core.db import close_pool, start_pool
     from tests.cases_helpers import Api
     from tests.helpers import Browser
@@ -141,19 +164,20 @@ async def test_a_case_page_asks_postgresql_three_times(app, monkeypatch):
         for _ in range(2):  # the second time with every statement already prepared
             asked.clear()
             page = await browser.get(f"/t/luqiao/cases/{case_id}")
-            assert page.status_code == 200 and "办理记录" in page.text
-        assert len(asked) == 3, "\n".join(q[:80] for q in asked)
+            assert page.status_code == 200 and "办理记录" in page.text and "基准" not in page.text
+        assert len(asked) == 1 and asked[0].startswith("SELECT set_config('app.tenant_id'"), \
+            "\n".join(q[:80] for q in asked)
     finally:
         await browser.close()
         await close_pool()
 
 
-async def test_the_filtered_console_asks_postgresql_three_times_until_the_record_moves(app, monkeypatch):
-    """Reloaded with nothing changed: BEGIN with the kept tenant checked; the kept page's rows,
-    latest events, filter choices and the chain head in one statement; COMMIT — the page's ids
-    and its total are kept until the head moves.  A case filed in between moves the head: the
-    next reload finds the ids again (an index walk), reads their rows and counts again: six
-    statements, one more than without the kept page.  The total shows the case."""
+async def test_the_filtered_console_asks_postgresql_once_until_the_record_moves(app, monkeypatch):
+    """Reloaded with nothing changed: one statement, with the tenant set and the kept tenant
+    checked in it, reads the kept page's rows, latest events, filter choices and the chain head —
+    the page's ids and its total are kept until the head moves; no BEGIN, no COMMIT.  A case filed
+    in between moves the head: the reload begins a transaction, finds the ids again (an index
+    walk), reads their rows and counts again: six statements.  The total shows the case."""
     from core.db import close_pool, start_pool
     from tests.cases_helpers import Api
     from tests.helpers import Browser
@@ -169,7 +193,7 @@ async def test_the_filtered_console_asks_postgresql_three_times_until_the_record
             asked.clear()
             page = await browser.get(url)
             assert page.status_code == 200
-        assert len(asked) == 3, "\n".join(q[:80] for q in asked)
+        assert len(asked) == 1, "\n".join(q[:80] for q in asked)
         total = re.compile(r'id="case-count">\D*([\d,]+)')
         before = int(total.search(first.text).group(1).replace(",", ""))
         await Api(app, "luqiao").submit()

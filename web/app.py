@@ -20,6 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from core import auth_cache
 from core.config import Settings, get_settings
 from core.db import close_pool, start_pool
 from core.http import render_pages_with
@@ -153,7 +154,8 @@ def create_app(settings: Settings | None = None, manager: PluginManager | None =
             secret=settings.secret_key, cookie_samesite="lax", cookie_httponly=True, header_name="x-csrftoken",
             exclude=[r"/t/[^/]+/api/", r"^(/t/[^/]+)?/open311/v2/"]))],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja_env(manager, settings.template_reload))),
-        exception_handlers={HTTPException: errors.exception_handler, Exception: errors.exception_handler},
+        exception_handlers={HTTPException: errors.exception_handler, Exception: errors.exception_handler,
+                            auth_cache.Stale: errors.read_afresh},
         openapi_config=OpenAPIConfig(title="qinqing API", version="1", path="/schema",
                                      render_plugins=[JsonRenderPlugin()], components=api.COMPONENTS),
         request_max_body_size=settings.max_body_bytes,

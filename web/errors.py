@@ -122,6 +122,12 @@ def client_left(exc: Exception) -> bool:
     return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
 
 
+def read_afresh(request: Request, exc: Exception) -> Response:
+    """A kept tenant found out of date by a page's first statement (`core.auth_cache.Stale`): not
+    an answer but a retry, which the tenancy middleware makes with the tenant read afresh."""
+    raise exc
+
+
 def exception_handler(request: Request, exc: Exception) -> Response:
     if client_left(exc):
         # Not a fault of ours, and nothing is stored (the request's transaction rolls back).

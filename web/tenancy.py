@@ -14,6 +14,7 @@ import contextvars
 import logging
 
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from core import auth_cache
 from core.auth_cache import Stale, tenant_for
@@ -139,7 +140,11 @@ class TenantMiddleware:
                 return
             try:
                 await self._in_tenant(scope, receive, send, slug, fresh=False)
-            except Stale:  # the kept tenant changed before this request's BEGIN: nothing ran yet
+            except Stale:
+                # The kept tenant changed: found by the BEGIN, or by a reading scope's first statement
+                # or its end.  Nothing was stored or sent (a reading page's answer waits in a buffer):
+                # the request runs again with the tenant read afresh.
+                ScopeState.from_scope(scope).response_started = False  # the answer put aside had started
                 await self._in_tenant(scope, receive, send, slug, fresh=True)
         finally:
             current_locale.reset(locale_token)
