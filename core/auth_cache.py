@@ -129,13 +129,19 @@ def take_check(tenant_id: int) -> int | None:
     return int(noted[1])
 
 
+def check_sql(tenant_id: str, kept_version: str) -> str:
+    """An expression that is 1 while the tenant's version is the kept one, else 0 (its arguments
+    are SQL: parameters, or integers written in)."""
+    return f"(SELECT count(*)::int FROM tenant WHERE id = {tenant_id} AND auth_version = {kept_version})"
+
+
 def begin_check(tenant_id: int) -> str:
     """Statements for the BEGIN of `tenant_id`'s first transaction in this request: they fail
     (division by zero, turned into `Stale`) unless the tenant's version is still the kept one."""
     kept_version = take_check(tenant_id)
     if kept_version is None:
         return ""
-    return f"; SELECT 1 / (SELECT count(*)::int FROM tenant WHERE id = {int(tenant_id)} AND auth_version = {kept_version})"
+    return f"; SELECT 1 / {check_sql(str(int(tenant_id)), str(kept_version))}"
 
 
 def version(tenant_id: int) -> int | None:

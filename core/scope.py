@@ -223,7 +223,7 @@ class _Unbegun:
         return call
 
 
-_CHECK_SQL = "SELECT count(*)::int FROM tenant WHERE id = $1 AND auth_version = $2"
+_CHECK_SQL = "SELECT " + auth_cache.check_sql("$1", "$2")
 
 
 @asynccontextmanager
@@ -242,7 +242,7 @@ def _alone_sql(sql: str, count: int, checked: bool) -> str:
     values follow the statement's own ($count + 1, …)."""
     first = f"SELECT set_config('app.tenant_id', ${count + 1}::text, true), "
     if checked:
-        first += f"(SELECT count(*)::int FROM tenant WHERE id = ${count + 2}::int AND auth_version = ${count + 3}::int), "
+        first += auth_cache.check_sql(f"${count + 2}::int", f"${count + 3}::int") + ", "
     return first + sql[len("SELECT "):]
 
 
