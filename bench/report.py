@@ -183,17 +183,28 @@ def write_markdown(results: dict, path: Path, plot_name: str | None, runs: list[
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def kept_replica(earlier: dict | None) -> dict | None:
+    """An earlier run's reads on a replica (`--replica`), for a run made without it to keep in place,
+    with when and by what they were measured."""
+    rep = (earlier or {}).get("replica")
+    if not rep or "with_replica" not in rep:
+        return None
+    meta = earlier["meta"]  # type: ignore[index]
+    return {**rep, "measured": rep.get("measured") or {k: meta.get(k) for k in ("date", "code", "command", "concurrency")}}
+
+
 def _replica_lines(results: dict) -> list[str]:
     """`bench/run --replica` (bench/replica.py): the figures read on a replica under submissions."""
     rep = results.get("replica")
     if not rep or "with_replica" not in rep:
         return []
-    share, paths = rep.get("share", {}), rep["endpoints"]
+    share, paths, measured = rep.get("share", {}), rep["endpoints"], rep.get("measured")
+    callers = (measured or results["meta"]).get("concurrency")
     lines = ["", "## Reads on a replica", "",
              f"The big screen's figures at {rep['size']} (`{paths['figures']}` and `{paths['figures_rollup']}`, "
              f"the screen's refresh: the routes that read a replica; `/api/v1/figures` is not among them) while "
-             f"submissions run at full rate on the primary (the submit driver above, {results['meta']['concurrency']} "
-             f"callers, beside the reads' {results['meta']['concurrency']}): once with "
+             f"submissions run at full rate on the primary (the submit driver above, {callers} "
+             f"callers, beside the reads' {callers}): once with "
              f"`DATABASE_REPLICA_URLS` naming a streaming replica (`.ci/replica`, "
              f"{'brought up for this run' if rep.get('brought_up') else 'already up'}), once without, same run.", "",
              "| reads on | view | p50 ms | p95 ms | req/s | n | errors | submissions/s | max replay lag s |",
@@ -204,6 +215,9 @@ def _replica_lines(results: dict) -> list[str]:
             lines.append(f"| {title} | {LABELS.get(key, key)} | {_fmt(summary['p50'])} | {_fmt(summary['p95'])} | "
                          f"{_fmt(summary['rps'])} | {summary['n']} | {summary['errors']} | "
                          f"{_fmt(entry['submit']['per_second'])} | {_fmt(entry['lag'].get('max_replay_lag_s'))} |")
+    if measured:
+        lines[3:3] = [f"Measured by `{measured.get('command')}` on {measured.get('date')} (code {measured.get('code')}); "
+                      "a full run without `--replica` keeps it in place.", ""]
     lag = rep["with_replica"]["lag"]
     lines += ["", f"Replica lag while the reads ran on it: at most {_fmt(lag.get('max_replay_lag_s'))} s "
                   f"(`pg_stat_replication.replay_lag`), {_fmt(lag.get('max_replay_age_s'))} s by "

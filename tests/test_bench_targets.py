@@ -122,3 +122,26 @@ def test_the_replicas_share_counts_both_servers_in_the_same_phase():
     assert share["share"] == 900 / 1200
     out["with_replica"]["xacts"]["primary"] = 3000  # every figures transaction on the replica
     assert replica_share(out, workers=2)["share"] == 1.0
+
+
+def test_a_full_run_without_the_replica_keeps_the_last_replica_section_in_place(tmp_path):
+    """Reads on a replica are measured only by `bench/run --replica`; a later full run made without
+    it carries them over, saying when and by what they were measured, rather than dropping them."""
+    assert "replica" in RESULTS and "measured" in RESULTS["replica"], "the committed run keeps the replica's section"
+    earlier = copy.deepcopy(RESULTS)
+    earlier["replica"].pop("measured")
+    earlier["meta"].update(date="2026-01-02 03:04 UTC", code="abc1234", command="bench/run --replica")
+    later = copy.deepcopy(RESULTS)
+    later.pop("replica")
+    assert report.kept_replica(later) is None
+    later["replica"] = report.kept_replica(earlier)
+    assert report.kept_replica({"meta": later["meta"], "replica": later["replica"]})["measured"]["code"] == "abc1234"
+    path = tmp_path / "RESULTS.md"
+    report.write_markdown(later, path, None, [])
+    text = path.read_text(encoding="utf-8")
+    assert "## Reads on a replica" in text
+    assert "Measured by `bench/run --replica` on 2026-01-02 03:04 UTC (code abc1234)" in text
+    fresh = copy.deepcopy(earlier)  # measured by this very run: no such line
+    report.write_markdown(fresh, path, None, [])
+    assert "## Reads on a replica" in path.read_text(encoding="utf-8")
+    assert "Measured by" not in path.read_text(encoding="utf-8")
