@@ -199,6 +199,21 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 @asynccontextmanager
+async def connection_of_its_own(engine: PostgresEngine):
+    """A connection outside any transaction: the pool's, or (no pool running: a command, a test
+    without the lifespan) one opened and closed for it."""
+    if engine.pool is not None:
+        async with engine.pool.acquire() as connection:
+            yield connection
+        return
+    connection = await engine.get_new_connection()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
 async def write_transaction():
     """A transaction for writes: on SQLite IMMEDIATE (no 'database is locked' on upgrade), taken
     in this process's turn with the request writers (`core.sqlite_turn`)."""

@@ -32,7 +32,7 @@ from uuid import UUID
 from piccolo.columns import JSON
 from piccolo.query.base import Query
 
-from core.db import current_engine
+from core.db import connection_of_its_own, current_engine
 from core.piccolo_private import frozen_querystring, insert_values, is_querystring, limit_one, process_results
 from core.tenant_context import current_tenant_or_none
 
@@ -272,14 +272,8 @@ async def _column_names(engine, sql: str) -> list[str]:
     transaction = engine.current_transaction.get()
     if transaction is not None and getattr(transaction, "begun", True):  # a deferred one is not begun for this
         return _names(await transaction.connection.prepare(sql))
-    if engine.pool is not None:
-        async with engine.pool.acquire() as connection:
-            return _names(await connection.prepare(sql))
-    connection = await engine.get_new_connection()
-    try:  # described while the connection is open
+    async with connection_of_its_own(engine) as connection:  # described while the connection is open
         return _names(await connection.prepare(sql))
-    finally:
-        await connection.close()
 
 
 def _names(statement) -> list[str]:

@@ -34,7 +34,13 @@ from piccolo.query.methods.raw import Raw
 from piccolo.table import TABLE_REGISTRY, Table
 
 from core import auth_cache
-from core.db import SQLITE_BUSY_SECONDS, current_engine, execute_many as _execute_many, in_transaction
+from core.db import (
+    SQLITE_BUSY_SECONDS,
+    connection_of_its_own,
+    current_engine,
+    execute_many as _execute_many,
+    in_transaction,
+)
 from core.piccolo_private import SimpleProtocolTransaction, exists_in_db
 from core.read_routing import primary_only
 from core.sqlite_turn import write_turn
@@ -131,8 +137,11 @@ class TenantTransaction(SimpleProtocolTransaction):
         try:
             return await super().__aenter__()
         except auth_cache.Stale:  # nothing ran: the connection goes back, its transaction undone
-            await self.engine.pool.release(self.connection) if self.engine.pool else await self.connection.close()
+            await self._give_back(self.connection)
             raise
+
+    async def _give_back(self, connection) -> None:
+        await self.engine.pool.release(connection) if self.engine.pool else await connection.close()
 
 
 class DeferredTenantTransaction(TenantTransaction):
@@ -161,7 +170,7 @@ class DeferredTenantTransaction(TenantTransaction):
             await self.begin()
         except BaseException:
             self.connection = _Unbegun(self)
-            await self.engine.pool.release(connection) if self.engine.pool else await connection.close()
+            await self._give_back(connection)
             raise
         self.begun = True
         return connection
@@ -175,7 +184,7 @@ class DeferredTenantTransaction(TenantTransaction):
         kept_version = auth_cache.take_check(self.tenant_id)
         if kept_version is not None:
             try:
-                async with self.engine.pool.acquire() if self.engine.pool else _own(self.engine) as connection:
+                async with connection_of_its_own(self.engine) as connection:
                     current = await connection.fetchval(_CHECK_SQL, self.tenant_id, kept_version) == 1
             except Exception:
                 if exception is None:
@@ -199,7 +208,7 @@ class DeferredTenantTransaction(TenantTransaction):
         checked = kept_version is not None
         statement = _alone_sql(sql, len(values), checked)
         extra = [str(self.tenant_id), self.tenant_id, kept_version] if checked else [str(self.tenant_id)]
-        async with self.engine.pool.acquire() if self.engine.pool else _own(self.engine) as connection:
+        async with connection_of_its_own(self.engine) as connection:
             record = await connection.fetchrow(statement, *values, *extra)
         if checked and record[1] != 1:
             raise auth_cache.Stale(self.tenant_id)
@@ -224,16 +233,6 @@ class _Unbegun:
 
 
 _CHECK_SQL = "SELECT " + auth_cache.check_sql("$1", "$2")
-
-
-@asynccontextmanager
-async def _own(engine: PostgresEngine):
-    """A connection of its own (no pool running: a command, a test without the lifespan)."""
-    connection = await engine.get_new_connection()
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 @lru_cache(maxsize=1024)
